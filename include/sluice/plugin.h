@@ -1,0 +1,292 @@
+/*
+ * sluice/plugin.h - the public, versioned C ABI between the sluice host and
+ * its stage plugins.  A plugin includes this header and nothing else of
+ * sluice; the host reaches a plugin only through what is declared here.
+ *
+ * The model (see doc/PLUGINS.md for a tutorial):
+ *
+ *   - A plugin is a shared object exporting one symbol, sluice_plugin_entry,
+ *     which returns a constant description (struct sluice_plugin): the ABI
+ *     version it was built against and an array of stages it provides.
+ *     The entry function must do nothing but return that pointer: the host
+ *     checks abi_major/abi_minor/struct sizes before it calls anything else.
+ *
+ *   - A stage is a vtable (struct sluice_stage): open, run, header_mac, close.
+ *     In each direction (forward = backup, reverse = restore) a stage plays
+ *     one role: a SOURCE of bytes (in == NULL), a TRANSFORM, or a SINK of
+ *     bytes (out == NULL).  run() is called once, on a thread of its own;
+ *     it pulls input through api->read_next/api->read and pushes output
+ *     through api->reserve/api->commit or api->write.  It never touches
+ *     stdin/stdout itself: endpoints are stages too.
+ *
+ *   - Everything the host offers (stream I/O, passphrase, logging, header
+ *     records, cancellation) comes through struct sluice_api, a table of
+ *     function pointers that only ever grows at the end.
+ *
+ * Compatibility rules: structs in this header only grow at the end.  A
+ * plugin built for ABI major M minor m loads in a host of major M and minor
+ * >= m; any other major is refused.  Each growable struct starts with (or
+ * is accompanied by) its size so that either side can tell which fields
+ * the other one knows.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUICE_ABI_MAJOR 1
+#define SLUICE_ABI_MINOR 0
+
+/* The one symbol a plugin exports. */
+#define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
+
+#if defined(__GNUC__)
+#define SLUICE_EXPORT __attribute__((visibility("default")))
+#define SLUICE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SLUICE_EXPORT
+#define SLUICE_PRINTF(f, a)
+#endif
+
+/* ---- status codes ------------------------------------------------------
+ * Functions return 0 on success or one of these negative codes.  The host
+ * maps them to documented exit statuses (doc/EXIT.md / sluice(1)). */
+enum sluice_status {
+    SLUICE_OK = 0,
+    SLUICE_E_USAGE = -2,       /* bad parameter, option or argument        */
+    SLUICE_E_IO = -3,          /* reading or writing storage failed        */
+    SLUICE_E_FORMAT = -4,      /* input is corrupt or not what it claims   */
+    SLUICE_E_AUTH = -5,        /* authentication failed: wrong passphrase
+                                  or tampered data                         */
+    SLUICE_E_NOMEM = -6,       /* out of memory                            */
+    SLUICE_E_UNSUPPORTED = -7, /* valid but not supported by this build    */
+    SLUICE_E_CANCELED = -8,    /* chain aborted elsewhere; not reported    */
+    SLUICE_E_NETWORK = -9,     /* remote storage failed                    */
+    SLUICE_E_INTERNAL = -10,   /* a bug                                    */
+    SLUICE_E_PIPE = -11        /* the reader of our output went away
+                                  (EPIPE): sluice ends quietly as a filter
+                                  killed by SIGPIPE would                  */
+};
+
+/* An error returned as a value: a status and a one-line message.  The
+ * host prints "sluice: <stage>: <message>", so the message names the
+ * cause only, without the stage name and without a trailing newline. */
+#define SLUICE_ERROR_MAX 512
+typedef struct sluice_error {
+    int code;
+    char message[SLUICE_ERROR_MAX];
+} sluice_error;
+
+/* Sets *err and returns code, so that `return sluice_error_set(...)` reads
+ * naturally. */
+static inline int sluice_error_set(sluice_error *err, int code,
+                                   const char *fmt, ...) SLUICE_PRINTF(3, 4);
+static inline int sluice_error_set(sluice_error *err, int code,
+                                   const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- roles and directions --------------------------------------------- */
+enum sluice_direction {
+    SLUICE_FORWARD = 1, /* backup: the chain as written in the header     */
+    SLUICE_REVERSE = 2  /* restore: the chain undone, last stage first    */
+};
+
+enum sluice_role {
+    SLUICE_ROLE_SOURCE = 1u << 0,    /* produces bytes; run(in == NULL)  */
+    SLUICE_ROLE_TRANSFORM = 1u << 1, /* bytes in, bytes out              */
+    SLUICE_ROLE_SINK = 1u << 2       /* consumes bytes; run(out == NULL) */
+};
+
+/* Stage flags. */
+#define SLUICE_STAGE_HEADER_MAC (1u << 0) /* implements header_mac()      */
+
+/* A key/value pair.  Keys match [a-z0-9_-]+; values recorded in a header
+ * match [A-Za-z0-9._:/+=-]* (the host enforces both). */
+typedef struct sluice_kv {
+    const char *key;
+    const char *value;
+} sluice_kv;
+
+/* ---- the host side ----------------------------------------------------- */
+typedef struct sluice_host sluice_host;     /* one per stage instance       */
+typedef struct sluice_input sluice_input;   /* the stage's input stream     */
+typedef struct sluice_output sluice_output; /* the stage's output stream    */
+
+/* Output blocks are at least this large, so api->reserve() can always
+ * hand out this many contiguous bytes. */
+#define SLUICE_RESERVE_MAX (256u * 1024u)
+
+/* Log levels for api->log. */
+enum sluice_log_level {
+    SLUICE_LOG_WARNING = 1, /* printed unless -q                        */
+    SLUICE_LOG_INFO = 2,    /* printed with -v                          */
+    SLUICE_LOG_DEBUG = 3    /* printed with -vv                         */
+};
+
+/* Flags for api->passphrase. */
+#define SLUICE_PASSPHRASE_CONFIRM (1u << 0) /* ask twice when prompting   */
+
+typedef struct sluice_api {
+    uint32_t struct_size; /* sizeof(struct sluice_api) as the host built it */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+
+    /* -- input (transform and sink stages) --
+     * read_next: returns the number of bytes (> 0) available at *data,
+     * which all count as consumed; 0 at end of stream; a negative status
+     * (SLUICE_E_CANCELED when the chain was aborted elsewhere).  *data
+     * stays valid until the next call on the same input. */
+    ptrdiff_t (*read_next)(sluice_input *in, const uint8_t **data);
+    /* read: copies up to len bytes; returns fewer only at end of stream;
+     * a negative status on error.  May be mixed with read_next. */
+    ptrdiff_t (*read)(sluice_input *in, void *buf, size_t len);
+
+    /* -- output (source and transform stages) --
+     * reserve: returns space for at least min bytes (min <=
+     * SLUICE_RESERVE_MAX) and its real size in *avail, or NULL if the chain
+     * was aborted.  Bytes become output only when committed. */
+    uint8_t *(*reserve)(sluice_output *out, size_t min, size_t *avail);
+    int (*commit)(sluice_output *out, size_t len);
+    /* write: copies len bytes out (convenience over reserve/commit). */
+    int (*write)(sluice_output *out, const void *data, size_t len);
+
+    /* -- services -- */
+    /* Prints "sluice: <stage>: <message>" on stderr if level is enabled. */
+    void (*log)(sluice_host *host, int level, const char *fmt, ...)
+        SLUICE_PRINTF(3, 4);
+    /* The run was completed but is incomplete (a file could not be read,
+     * say): sluice reports it and exits with status 1, as tar does.  Log
+     * the reason first. */
+    void (*mark_incomplete)(sluice_host *host);
+    /* Nonzero once the chain is being aborted (another stage failed, or a
+     * signal arrived).  Long blocking work should poll it. */
+    int (*cancelled)(sluice_host *host);
+    /* Fetches the user's passphrase (from a file, a descriptor, the
+     * environment or a terminal prompt) into buf; *len gets its length.
+     * The stage must wipe buf when done.  Never from argv. */
+    int (*passphrase)(sluice_host *host, unsigned flags, char *buf,
+                      size_t cap, size_t *len, sluice_error *err);
+    /* Forward open() only: adds key=value to the stage's header line.
+     * Record only what the reverse direction needs. */
+    int (*record)(sluice_host *host, const char *key, const char *value);
+    /* Announces the expected total of bytes this stage will produce
+     * (for progress and ETA); optional. */
+    void (*progress_total)(sluice_host *host, uint64_t total);
+} sluice_api;
+
+/* What open() is given. */
+typedef struct sluice_stage_args {
+    uint32_t struct_size;  /* sizeof(struct sluice_stage_args), host's   */
+    int direction;         /* SLUICE_FORWARD or SLUICE_REVERSE            */
+    unsigned role;         /* the one SLUICE_ROLE_* bit chosen            */
+    /* Parameters that shape the stream.  Forward: from the chain spec
+     * (e.g. `zstd:level=9`); reverse: from the stream header. */
+    const sluice_kv *params;
+    size_t n_params;
+    /* Run-time options that never enter the header: "threads", "path"
+     * (for endpoint stages), "verbose".  Ignore the ones you do not know. */
+    const sluice_kv *options;
+    size_t n_options;
+    const sluice_api *api;
+    sluice_host *host;
+} sluice_stage_args;
+
+/* Returns the value of key in kv[0..n), or NULL. */
+static inline const char *sluice_kv_get(const sluice_kv *kv, size_t n,
+                                        const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *a = kv[i].key, *b = key;
+        while (*a && *a == *b) {
+            a++;
+            b++;
+        }
+        if (*a == *b)
+            return kv[i].value;
+    }
+    return NULL;
+}
+
+/* ---- the plugin side --------------------------------------------------- */
+#define SLUICE_MAC_MAX 64
+
+typedef struct sluice_stage {
+    const char *name;    /* [a-z0-9][a-z0-9._-]{0,63}                    */
+    const char *summary; /* one line, for `sluice stages`                */
+    unsigned forward_roles; /* SLUICE_ROLE_* bits allowed on backup      */
+    unsigned reverse_roles; /* SLUICE_ROLE_* bits allowed on restore     */
+    unsigned flags;         /* SLUICE_STAGE_*                           */
+
+    /* Validates args, allocates the stage's context.  Forward: records
+     * header parameters with args->api->record.  May ask for the
+     * passphrase.  Must not start producing output. */
+    int (*open)(const sluice_stage_args *args, void **ctx, sluice_error *err);
+
+    /* Moves the whole stream, on a thread of its own.  Returns 0 after
+     * end of input has been read and all output written; a sink makes its
+     * output durable/visible only then.  On error, returns the status (a
+     * sink discards what it wrote); on SLUICE_E_CANCELED from the host,
+     * returns it without setting a message. */
+    int (*run)(void *ctx, sluice_input *in, sluice_output *out,
+               sluice_error *err);
+
+    /* With SLUICE_STAGE_HEADER_MAC: computes the MAC of the header bytes
+     * (from "sluice/1" through "---") into mac[0..*mac_len), *mac_len <=
+     * SLUICE_MAC_MAX.  Called after open(), before run(), in both
+     * directions; on restore the host compares in constant time. */
+    int (*header_mac)(void *ctx, const uint8_t *header, size_t len,
+                      uint8_t *mac, size_t *mac_len, sluice_error *err);
+
+    /* Frees the context, wiping any key material.  Called once per
+     * successful open(), after run() returned (or instead of it). */
+    void (*close)(void *ctx);
+} sluice_stage;
+
+typedef struct sluice_plugin {
+    uint32_t abi_major;   /* SLUICE_ABI_MAJOR the plugin was built with  */
+    uint32_t abi_minor;   /* SLUICE_ABI_MINOR the plugin was built with  */
+    uint32_t struct_size; /* sizeof(struct sluice_plugin)                */
+    uint32_t stage_size;  /* sizeof(struct sluice_stage): array stride   */
+    const char *name;     /* plugin name, for messages                   */
+    const char *version;  /* plugin version string                       */
+    const sluice_stage *stages;
+    size_t n_stages;
+} sluice_plugin;
+
+/* Fills the version fields of a struct sluice_plugin initializer. */
+#define SLUICE_PLUGIN_INIT(plugin_name, plugin_version, stage_array)      \
+    {                                                                     \
+        SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR, sizeof(struct sluice_plugin), \
+            sizeof(struct sluice_stage), (plugin_name), (plugin_version), \
+            (stage_array), sizeof(stage_array) / sizeof((stage_array)[0]) \
+    }
+
+/* The entry point every plugin defines, e.g.
+ *   static const sluice_plugin plugin =
+ *       SLUICE_PLUGIN_INIT("zstd", "1.0", stages);
+ *   SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void)
+ *   { return &plugin; }
+ */
+typedef const sluice_plugin *(*sluice_plugin_entry_fn)(void);
+SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_PLUGIN_H */

@@ -1,0 +1,274 @@
+/*
+ * file.c - the `file` stage: local files and stdin/stdout as the two ends
+ * of a chain.  As a source it reads a path ("-" = stdin); as a sink it
+ * writes a path ("-" = stdout).
+ *
+ * A sink never leaves a half-written destination: it writes a temporary
+ * file next to the target (same directory, so rename is atomic), fsyncs
+ * it, and renames it into place only once the whole stream arrived.  On
+ * any failure, or when the chain is aborted, the temporary file is
+ * removed and the target is untouched.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sluice/plugin.h"
+
+/* Poll interval for pipes and terminals, so a blocked read or write
+ * notices an aborted chain. */
+#define POLL_MS 100
+#define WRITE_SLICE (64u * 1024u)
+
+typedef struct file_ctx {
+    const sluice_api *api;
+    sluice_host *host;
+    unsigned role;
+    int fd;
+    int is_stdio;
+    int pollable;       /* a pipe, socket or terminal: may block      */
+    char *path;         /* target, for messages and the final rename */
+    char *tmp_path;     /* sink only: the temporary file              */
+    int committed;
+} file_ctx;
+
+static int file_open(const sluice_stage_args *args, void **out,
+                     sluice_error *err)
+{
+    const char *path = sluice_kv_get(args->options, args->n_options, "path");
+    if (!path || !*path)
+        return sluice_error_set(err, SLUICE_E_USAGE, "no path given");
+    if (args->n_params)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "takes no parameters (got '%s')",
+                                args->params[0].key);
+    file_ctx *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    f->api = args->api;
+    f->host = args->host;
+    f->role = args->role;
+    f->fd = -1;
+    int rc = 0;
+    if (strcmp(path, "-") == 0) {
+        f->is_stdio = 1;
+        f->fd = args->role == SLUICE_ROLE_SOURCE ? STDIN_FILENO
+                                                 : STDOUT_FILENO;
+    } else if (args->role == SLUICE_ROLE_SOURCE) {
+        f->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (f->fd < 0)
+            rc = sluice_error_set(err, SLUICE_E_IO, "cannot open %s: %s",
+                                  path, strerror(errno));
+    } else {
+        /* Same directory as the target, so the rename cannot cross file
+         * systems. */
+        const char *slash = strrchr(path, '/');
+        size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
+        const char *base = slash ? slash + 1 : path;
+        size_t n = dir_len + strlen(base) + 32;
+        f->tmp_path = malloc(n);
+        if (!f->tmp_path) {
+            rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        } else {
+            snprintf(f->tmp_path, n, "%.*s.%s.sluice-XXXXXX", (int)dir_len,
+                     path, base);
+            f->fd = mkostemp(f->tmp_path, O_CLOEXEC);
+            if (f->fd < 0) {
+                rc = sluice_error_set(err, SLUICE_E_IO,
+                                      "cannot create a file next to %s: %s",
+                                      path, strerror(errno));
+                free(f->tmp_path);
+                f->tmp_path = NULL;
+            }
+        }
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+            !S_ISBLK(st.st_mode))
+            f->pollable = 1;
+        if (args->role == SLUICE_ROLE_SOURCE && !f->pollable)
+            (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (rc < 0) {
+        free(f->path);
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+/* Waits until fd is ready for events, polling the abort flag. */
+static int wait_ready(file_ctx *f, short events)
+{
+    if (!f->pollable)
+        return 0;
+    for (;;) {
+        if (f->api->cancelled(f->host))
+            return SLUICE_E_CANCELED;
+        struct pollfd p = {f->fd, events, 0};
+        int n = poll(&p, 1, POLL_MS);
+        if (n > 0)
+            return 0; /* ready, or an error read()/write() will report */
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+static const char *display_name(const file_ctx *f)
+{
+    if (!f->is_stdio)
+        return f->path;
+    return f->role == SLUICE_ROLE_SOURCE ? "stdin" : "stdout";
+}
+
+static int run_source(file_ctx *f, sluice_output *out, sluice_error *err)
+{
+    for (;;) {
+        size_t avail;
+        uint8_t *p = f->api->reserve(out, SLUICE_RESERVE_MAX, &avail);
+        if (!p)
+            return SLUICE_E_CANCELED;
+        int rc = wait_ready(f, POLLIN);
+        if (rc < 0)
+            return rc;
+        ssize_t n = read(f->fd, p, avail);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sluice_error_set(err, SLUICE_E_IO, "read %s: %s",
+                                    display_name(f), strerror(errno));
+        if (n == 0)
+            return 0;
+        rc = f->api->commit(out, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int write_all(file_ctx *f, const uint8_t *p, size_t len,
+                     sluice_error *err)
+{
+    while (len > 0) {
+        int rc = wait_ready(f, POLLOUT);
+        if (rc < 0)
+            return rc;
+        size_t want = f->pollable && len > WRITE_SLICE ? WRITE_SLICE : len;
+        ssize_t n = write(f->fd, p, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EPIPE)
+            return sluice_error_set(err, SLUICE_E_PIPE, "%s: broken pipe",
+                                    display_name(f));
+        if (n < 0)
+            return sluice_error_set(err, SLUICE_E_IO, "write %s: %s",
+                                    display_name(f), strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes the temporary file the target: fsync, rename, fsync the dir. */
+static int commit_file(file_ctx *f, sluice_error *err)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(f->fd, 0666 & ~mask) < 0 || fsync(f->fd) < 0)
+        return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
+                                strerror(errno));
+    if (close(f->fd) < 0) {
+        f->fd = -1;
+        return sluice_error_set(err, SLUICE_E_IO, "close %s: %s", f->path,
+                                strerror(errno));
+    }
+    f->fd = -1;
+    if (rename(f->tmp_path, f->path) < 0)
+        return sluice_error_set(err, SLUICE_E_IO, "cannot rename into %s: %s",
+                                f->path, strerror(errno));
+    f->committed = 1;
+    /* Make the rename itself durable. */
+    char dir[PATH_MAX];
+    const char *slash = strrchr(f->path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == f->path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - f->path), f->path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static int run_sink(file_ctx *f, sluice_input *in, sluice_error *err)
+{
+    for (;;) {
+        const uint8_t *p;
+        ptrdiff_t n = f->api->read_next(in, &p);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        int rc = write_all(f, p, (size_t)n, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (f->tmp_path)
+        return commit_file(f, err);
+    return 0;
+}
+
+static int file_run(void *ctx, sluice_input *in, sluice_output *out,
+                    sluice_error *err)
+{
+    file_ctx *f = ctx;
+    return f->role == SLUICE_ROLE_SOURCE ? run_source(f, out, err)
+                                         : run_sink(f, in, err);
+}
+
+static void file_close(void *ctx)
+{
+    file_ctx *f = ctx;
+    if (!f)
+        return;
+    if (f->fd >= 0 && !f->is_stdio)
+        close(f->fd);
+    if (f->tmp_path && !f->committed)
+        unlink(f->tmp_path); /* failed or aborted: leave nothing behind */
+    free(f->tmp_path);
+    free(f->path);
+    free(f);
+}
+
+static const sluice_stage stages[] = {{
+    "file",
+    "local file or stdin/stdout; atomic replace of the target on write",
+    SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
+    SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
+    0,
+    file_open,
+    file_run,
+    NULL,
+    file_close,
+}};
+
+static const sluice_plugin plugin =
+    SLUICE_PLUGIN_INIT("file", "0.1.0", stages);
+
+SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void)
+{
+    return &plugin;
+}

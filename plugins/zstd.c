@@ -1,0 +1,254 @@
+/*
+ * zstd.c - the `zstd` stage: Zstandard compression (forward) and
+ * decompression (reverse) with libzstd's streaming API.
+ *
+ * The body it writes is an ordinary zstd stream (frame checksums on), so
+ * `zstd -d` decodes it.  Compression is multithreaded over all cores
+ * unless the "threads" option says otherwise.  Decompression accepts
+ * concatenated frames, as zstd does, and bounds the window at 2^27 bytes
+ * so hostile input cannot demand unbounded memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "sluice/plugin.h"
+
+#define LEVEL_DEFAULT 3
+#define LEVEL_MAX 19
+#define WINDOW_LOG_MAX 27
+
+typedef struct zstd_ctx {
+    const sluice_api *api;
+    int direction;
+    int level;
+    int threads;
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+} zstd_ctx;
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (*end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+static int zstd_open(const sluice_stage_args *args, void **out,
+                     sluice_error *err)
+{
+    long level = LEVEL_DEFAULT, threads = online_cores();
+    for (size_t i = 0; i < args->n_params; i++) {
+        const char *k = args->params[i].key;
+        if (strcmp(k, "level") == 0) {
+            if (parse_int(args->params[i].value, ZSTD_minCLevel(), LEVEL_MAX,
+                          &level) < 0 || level == 0)
+                return sluice_error_set(err, SLUICE_E_USAGE,
+                                        "level '%s' out of range (1..%d, or "
+                                        "negative for fast levels)",
+                                        args->params[i].value, LEVEL_MAX);
+        } else {
+            return sluice_error_set(err, args->direction == SLUICE_FORWARD
+                                             ? SLUICE_E_USAGE
+                                             : SLUICE_E_FORMAT,
+                                    "unknown parameter '%s'", k);
+        }
+    }
+    const char *t = sluice_kv_get(args->options, args->n_options, "threads");
+    if (t) {
+        if (parse_int(t, 0, 256, &threads) < 0)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "threads '%s' out of range (0..256; 0 = "
+                                    "all cores)", t);
+        if (threads == 0)
+            threads = online_cores();
+    }
+    zstd_ctx *z = calloc(1, sizeof *z);
+    if (!z)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    z->api = args->api;
+    z->direction = args->direction;
+    z->level = (int)level;
+    z->threads = (int)threads;
+    if (z->direction == SLUICE_FORWARD) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", z->level);
+        int rc = args->api->record(args->host, "level", buf);
+        z->cctx = ZSTD_createCCtx();
+        if (rc < 0 || !z->cctx ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx,
+                                                ZSTD_c_compressionLevel,
+                                                z->level)) ||
+            ZSTD_isError(
+                ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
+            ZSTD_freeCCtx(z->cctx);
+            free(z);
+            return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                    "cannot set up the compressor");
+        }
+        /* One thread means no workers: compress on the stage's thread.
+         * A libzstd built without threads refuses nbWorkers; that is
+         * fine, it just compresses on one core. */
+        if (z->threads > 1)
+            (void)ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers,
+                                         z->threads);
+    } else {
+        z->dctx = ZSTD_createDCtx();
+        if (!z->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(
+                            z->dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX))) {
+            ZSTD_freeDCtx(z->dctx);
+            free(z);
+            return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                    "cannot set up the decompressor");
+        }
+    }
+    *out = z;
+    return 0;
+}
+
+/* Runs the compressor over in with directive `end` until it is done. */
+static int compress_some(zstd_ctx *z, ZSTD_inBuffer *in,
+                         ZSTD_EndDirective end, sluice_output *out,
+                         sluice_error *err)
+{
+    const size_t min_out = ZSTD_CStreamOutSize();
+    for (;;) {
+        size_t avail;
+        uint8_t *dst = z->api->reserve(out, min_out, &avail);
+        if (!dst)
+            return SLUICE_E_CANCELED;
+        ZSTD_outBuffer ob = {dst, avail, 0};
+        size_t left = ZSTD_compressStream2(z->cctx, &ob, in, end);
+        if (ZSTD_isError(left))
+            return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                    "compression failed: %s",
+                                    ZSTD_getErrorName(left));
+        int rc = z->api->commit(out, ob.pos);
+        if (rc < 0)
+            return rc;
+        if (end == ZSTD_e_end ? left == 0 : in->pos == in->size)
+            return 0;
+    }
+}
+
+static int run_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
+                        sluice_error *err)
+{
+    for (;;) {
+        const uint8_t *p;
+        ptrdiff_t n = z->api->read_next(in, &p);
+        if (n < 0)
+            return (int)n;
+        ZSTD_inBuffer ib = {p, (size_t)n, 0};
+        int rc = compress_some(z, &ib, n == 0 ? ZSTD_e_end : ZSTD_e_continue,
+                               out, err);
+        if (rc < 0 || n == 0)
+            return rc;
+    }
+}
+
+static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
+                          sluice_error *err)
+{
+    const size_t min_out = ZSTD_DStreamOutSize();
+    size_t last = 0; /* 0: at a frame boundary                      */
+    int seen_input = 0;
+    for (;;) {
+        const uint8_t *p;
+        ptrdiff_t n = z->api->read_next(in, &p);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        seen_input = 1;
+        ZSTD_inBuffer ib = {p, (size_t)n, 0};
+        /* Feed all input; keep calling while the output block fills up,
+         * since the decoder may hold more for us. */
+        int full = 0;
+        while (ib.pos < ib.size || full) {
+            size_t avail;
+            uint8_t *dst = z->api->reserve(out, min_out, &avail);
+            if (!dst)
+                return SLUICE_E_CANCELED;
+            ZSTD_outBuffer ob = {dst, avail, 0};
+            size_t before = ib.pos;
+            size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
+            if (ZSTD_isError(r))
+                return sluice_error_set(
+                    err,
+                    ZSTD_getErrorCode(r) ==
+                            ZSTD_error_frameParameter_windowTooLarge
+                        ? SLUICE_E_UNSUPPORTED
+                        : SLUICE_E_FORMAT,
+                    "corrupt input: %s", ZSTD_getErrorName(r));
+            /* A call that moved nothing says nothing about the frame. */
+            if (ib.pos != before || ob.pos > 0)
+                last = r;
+            int rc = z->api->commit(out, ob.pos);
+            if (rc < 0)
+                return rc;
+            full = ob.pos == ob.size;
+        }
+    }
+    if (!seen_input)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "empty input: no zstd frame");
+    if (last != 0)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "truncated input: the last zstd frame is "
+                                "incomplete");
+    return 0;
+}
+
+static int zstd_run(void *ctx, sluice_input *in, sluice_output *out,
+                    sluice_error *err)
+{
+    zstd_ctx *z = ctx;
+    return z->direction == SLUICE_FORWARD ? run_compress(z, in, out, err)
+                                          : run_decompress(z, in, out, err);
+}
+
+static void zstd_close(void *ctx)
+{
+    zstd_ctx *z = ctx;
+    if (!z)
+        return;
+    ZSTD_freeCCtx(z->cctx);
+    ZSTD_freeDCtx(z->dctx);
+    free(z);
+}
+
+static const sluice_stage stages[] = {{
+    "zstd",
+    "Zstandard compression, multithreaded (libzstd)",
+    SLUICE_ROLE_TRANSFORM,
+    SLUICE_ROLE_TRANSFORM,
+    0,
+    zstd_open,
+    zstd_run,
+    NULL,
+    zstd_close,
+}};
+
+static const sluice_plugin plugin =
+    SLUICE_PLUGIN_INIT("zstd", "0.1.0", stages);
+
+SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void)
+{
+    return &plugin;
+}

@@ -1,0 +1,194 @@
+/* block.c - bounded block queue; see block.h for the model. */
+#include "block.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct blockq {
+    pthread_mutex_t lock;
+    pthread_cond_t can_push; /* a block was released (pool not empty)  */
+    pthread_cond_t can_pop;  /* a block was pushed, or EOF, or abort   */
+
+    size_t block_size;
+    unsigned max_blocks; /* blocks ever allocated for this link         */
+    unsigned n_blocks;
+
+    block *free_list;        /* empty blocks ready for the producer    */
+    block *head, *tail;      /* full blocks, oldest first              */
+
+    int finished;            /* producer said EOF                      */
+    int status;              /* < 0 once aborted                       */
+    uint64_t bytes;          /* payload pushed, for progress           */
+};
+
+blockq *blockq_new(size_t block_size, unsigned depth)
+{
+    blockq *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->can_push, NULL);
+    pthread_cond_init(&q->can_pop, NULL);
+    q->block_size = block_size;
+    /* depth waiting + one being filled + one being read */
+    q->max_blocks = depth + 2;
+    return q;
+}
+
+static void free_chain(block *b)
+{
+    while (b) {
+        block *next = b->next;
+        free(b->data);
+        free(b);
+        b = next;
+    }
+}
+
+void blockq_free(blockq *q)
+{
+    if (!q)
+        return;
+    free_chain(q->free_list);
+    free_chain(q->head);
+    pthread_cond_destroy(&q->can_push);
+    pthread_cond_destroy(&q->can_pop);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}
+
+/* Allocates outside the lock would be nicer, but it happens at most
+ * max_blocks times per link. */
+static block *block_alloc(size_t size)
+{
+    block *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->data = malloc(size);
+    if (!b->data) {
+        free(b);
+        return NULL;
+    }
+    b->cap = size;
+    return b;
+}
+
+block *blockq_get_empty(blockq *q)
+{
+    block *b = NULL;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        if (q->status < 0)
+            break;
+        if (q->free_list) {
+            b = q->free_list;
+            q->free_list = b->next;
+            break;
+        }
+        if (q->n_blocks < q->max_blocks) {
+            b = block_alloc(q->block_size);
+            if (b)
+                q->n_blocks++;
+            break;
+        }
+        pthread_cond_wait(&q->can_push, &q->lock);
+    }
+    pthread_mutex_unlock(&q->lock);
+    if (b) {
+        b->len = 0;
+        b->next = NULL;
+    }
+    return b;
+}
+
+int blockq_push(blockq *q, block *b)
+{
+    int status;
+    pthread_mutex_lock(&q->lock);
+    status = q->status;
+    if (status == 0) {
+        b->next = NULL;
+        if (q->tail)
+            q->tail->next = b;
+        else
+            q->head = b;
+        q->tail = b;
+        q->bytes += b->len;
+        pthread_cond_signal(&q->can_pop);
+    } else {
+        b->next = q->free_list;
+        q->free_list = b;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return status;
+}
+
+void blockq_finish(blockq *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->finished = 1;
+    pthread_cond_broadcast(&q->can_pop);
+    pthread_mutex_unlock(&q->lock);
+}
+
+int blockq_pop(blockq *q, block **out)
+{
+    int rc;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        if (q->status < 0) {
+            rc = q->status;
+            break;
+        }
+        if (q->head) {
+            *out = q->head;
+            q->head = q->head->next;
+            if (!q->head)
+                q->tail = NULL;
+            rc = 1;
+            break;
+        }
+        if (q->finished) {
+            rc = 0;
+            break;
+        }
+        pthread_cond_wait(&q->can_pop, &q->lock);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
+void blockq_release(blockq *q, block *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&q->lock);
+    b->next = q->free_list;
+    q->free_list = b;
+    pthread_cond_signal(&q->can_push);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void blockq_abort(blockq *q, int status)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->status == 0)
+        q->status = status < 0 ? status : -1;
+    pthread_cond_broadcast(&q->can_pop);
+    pthread_cond_broadcast(&q->can_push);
+    pthread_mutex_unlock(&q->lock);
+}
+
+size_t blockq_block_size(const blockq *q)
+{
+    return q->block_size;
+}
+
+uint64_t blockq_bytes(blockq *q)
+{
+    uint64_t n;
+    pthread_mutex_lock(&q->lock);
+    n = q->bytes;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}

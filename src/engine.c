@@ -1,0 +1,624 @@
+/* engine.c - threads, queues and the header seam; see engine.h. */
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "stream.h"
+#include "util.h"
+
+/* 1 MiB blocks, 4 waiting per link: memory is bounded by about
+ * 6 MiB per link whatever the stream's length. */
+#define BLOCK_SIZE (1024u * 1024u)
+#define LINK_DEPTH 4
+#define MAX_RUNNING (HEADER_MAX_STAGES + 2)
+
+typedef struct chain_run chain_run;
+
+typedef struct running_stage {
+    chain_run *run;
+    const loaded_stage *ls;
+    const char *name;
+    sluice_host host;
+    sluice_stage_args args;
+    void *ctx;
+    int opened;
+    sluice_input in;
+    sluice_output out;
+    int has_in, has_out;
+    pthread_t thread;
+    int started;
+    sluice_error err;
+} running_stage;
+
+struct chain_run {
+    session *sess;
+    running_stage st[MAX_RUNNING];
+    size_t n;
+    blockq *links[MAX_RUNNING];
+    size_t n_links;
+    pthread_mutex_t lock;
+    engine_error *fail;
+    int failed;
+};
+
+static int set_fail(chain_run *r, const char *subject, const sluice_error *e)
+{
+    pthread_mutex_lock(&r->lock);
+    if (!r->failed) {
+        r->failed = 1;
+        snprintf(r->fail->subject, sizeof r->fail->subject, "%s", subject);
+        r->fail->err = *e;
+        if (!r->fail->err.message[0])
+            snprintf(r->fail->err.message, sizeof r->fail->err.message,
+                     "failed (status %d)", e->code);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return e->code;
+}
+
+static int fail_msg(chain_run *r, const char *subject, int code,
+                    const char *msg)
+{
+    sluice_error e = {0};
+    sluice_error_set(&e, code, "%s", msg);
+    return set_fail(r, subject, &e);
+}
+
+static void abort_links(void *arg, int status)
+{
+    chain_run *r = arg;
+    for (size_t i = 0; i < r->n_links; i++)
+        blockq_abort(r->links[i], status);
+}
+
+static void engine_abort(chain_run *r)
+{
+    session_abort(r->sess, SLUICE_E_CANCELED);
+}
+
+static void run_init(chain_run *r, session *s, engine_error *fail)
+{
+    memset(r, 0, sizeof *r);
+    r->sess = s;
+    r->fail = fail;
+    memset(fail, 0, sizeof *fail);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_lock(&s->abort_lock);
+    s->on_abort = abort_links;
+    s->abort_arg = r;
+    pthread_mutex_unlock(&s->abort_lock);
+}
+
+static void run_cleanup(chain_run *r)
+{
+    pthread_mutex_lock(&r->sess->abort_lock);
+    r->sess->on_abort = NULL;
+    r->sess->abort_arg = NULL;
+    pthread_mutex_unlock(&r->sess->abort_lock);
+    for (size_t i = r->n; i-- > 0;) {
+        running_stage *rs = &r->st[i];
+        if (rs->has_in)
+            input_close(&rs->in);
+        if (rs->has_out)
+            output_close(&rs->out);
+        if (rs->opened)
+            rs->ls->vt.close(rs->ctx);
+        free((void *)rs->args.params);
+    }
+    for (size_t i = 0; i < r->n_links; i++)
+        blockq_free(r->links[i]);
+    pthread_mutex_destroy(&r->lock);
+}
+
+static const char *role_name(unsigned role)
+{
+    switch (role) {
+    case SLUICE_ROLE_SOURCE: return "source";
+    case SLUICE_ROLE_TRANSFORM: return "transform";
+    default: return "sink";
+    }
+}
+
+/* Loads stage `name` and checks it can play `role` in `direction`. */
+static int add_stage(chain_run *r, loader *l, const char *name,
+                     int direction, unsigned role, running_stage **out)
+{
+    sluice_error e = {0};
+    const loaded_stage *ls;
+    if (r->n == MAX_RUNNING)
+        return fail_msg(r, "chain", SLUICE_E_USAGE, "too many stages");
+    int rc = loader_find(l, name, &ls, &e);
+    if (rc < 0)
+        return set_fail(r, name, &e);
+    unsigned roles = direction == SLUICE_FORWARD ? ls->vt.forward_roles
+                                                 : ls->vt.reverse_roles;
+    if (!(roles & role)) {
+        sluice_error_set(&e, SLUICE_E_USAGE, "cannot act as a %s on %s",
+                         role_name(role),
+                         direction == SLUICE_FORWARD ? "backup" : "restore");
+        return set_fail(r, name, &e);
+    }
+    running_stage *rs = &r->st[r->n++];
+    memset(rs, 0, sizeof *rs);
+    rs->run = r;
+    rs->ls = ls;
+    rs->name = ls->vt.name;
+    host_init(&rs->host, r->sess, rs->name);
+    rs->args.struct_size = sizeof rs->args;
+    rs->args.direction = direction;
+    rs->args.role = role;
+    rs->args.api = host_api();
+    rs->args.host = &rs->host;
+    *out = rs;
+    return 0;
+}
+
+static int open_stage(chain_run *r, running_stage *rs,
+                      const sluice_kv *params, size_t n_params,
+                      const sluice_kv *options, size_t n_options)
+{
+    /* The args keep their own copy of the parameter array. */
+    sluice_kv *copy = NULL;
+    if (n_params) {
+        copy = malloc(n_params * sizeof *copy);
+        if (!copy)
+            return fail_msg(r, rs->name, SLUICE_E_NOMEM, "out of memory");
+        memcpy(copy, params, n_params * sizeof *copy);
+    }
+    rs->args.params = copy;
+    rs->args.n_params = n_params;
+    rs->args.options = options;
+    rs->args.n_options = n_options;
+    int rc = rs->ls->vt.open(&rs->args, &rs->ctx, &rs->err);
+    if (rc < 0)
+        return set_fail(r, rs->name, &rs->err);
+    rs->opened = 1;
+    if (rs->host.record_error)
+        return fail_msg(r, rs->name, SLUICE_E_INTERNAL,
+                        "recorded an invalid header parameter");
+    return 0;
+}
+
+static blockq *new_link(chain_run *r)
+{
+    blockq *q = blockq_new(BLOCK_SIZE, LINK_DEPTH);
+    if (q)
+        r->links[r->n_links++] = q;
+    return q;
+}
+
+/* Connects st[0] -> st[1] -> ... -> st[n-1] with fresh links, except
+ * where an input is already in place (restore: the header reader's). */
+static int connect_stages(chain_run *r)
+{
+    for (size_t i = 0; i + 1 < r->n; i++) {
+        running_stage *a = &r->st[i], *b = &r->st[i + 1];
+        if (b->has_in)
+            continue;
+        blockq *q = new_link(r);
+        if (!q)
+            return fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
+        output_init(&a->out, q);
+        a->has_out = 1;
+        input_init(&b->in, q);
+        b->has_in = 1;
+    }
+    return 0;
+}
+
+/* Drains what a stage left unread, so its producer can finish. */
+static int drain(sluice_input *in)
+{
+    const uint8_t *p;
+    ptrdiff_t n;
+    while ((n = input_read_next(in, &p)) > 0)
+        ;
+    return (int)n;
+}
+
+static void *stage_thread(void *arg)
+{
+    running_stage *rs = arg;
+    chain_run *r = rs->run;
+    int rc = rs->ls->vt.run(rs->ctx, rs->has_in ? &rs->in : NULL,
+                            rs->has_out ? &rs->out : NULL, &rs->err);
+    if (rc == 0 && rs->has_out)
+        rc = output_finish(&rs->out);
+    if (rc == 0 && rs->has_in)
+        rc = drain(&rs->in);
+    if (rc < 0) {
+        if (rc != SLUICE_E_CANCELED) {
+            if (!rs->err.message[0] || rs->err.code != rc)
+                if (!rs->err.message[0])
+                    sluice_error_set(&rs->err, rc, "failed (status %d)", rc);
+            rs->err.code = rc;
+            set_fail(r, rs->name, &rs->err);
+        }
+        engine_abort(r);
+    }
+    return NULL;
+}
+
+static int start_threads(chain_run *r, size_t from)
+{
+    for (size_t i = from; i < r->n; i++) {
+        running_stage *rs = &r->st[i];
+        if (pthread_create(&rs->thread, NULL, stage_thread, rs) != 0) {
+            fail_msg(r, "engine", SLUICE_E_NOMEM, "cannot start a thread");
+            engine_abort(r);
+            return SLUICE_E_NOMEM;
+        }
+        rs->started = 1;
+    }
+    return 0;
+}
+
+static void join_threads(chain_run *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->st[i].started) {
+            pthread_join(r->st[i].thread, NULL);
+            r->st[i].started = 0;
+        }
+}
+
+/* The outcome once every thread is joined. */
+static int run_status(chain_run *r)
+{
+    int sig = atomic_load(&r->sess->signal_number);
+    if (sig && !r->failed)
+        fail_msg(r, "interrupted", SLUICE_E_CANCELED,
+                 sig == 2 ? "SIGINT received; nothing was kept"
+                          : "SIGTERM received; nothing was kept");
+    if (r->failed)
+        return r->fail->err.code < 0 ? r->fail->err.code : SLUICE_E_INTERNAL;
+    if (atomic_load(&r->sess->cancelled))
+        return fail_msg(r, "engine", SLUICE_E_CANCELED, "aborted");
+    return 0;
+}
+
+/* Computes the MAC of h with the last stage that can, hex-encoded into
+ * mac_hex; returns 0 and mac_hex[0] = 0 when no stage authenticates. */
+static int header_mac_hex(chain_run *r, running_stage **macs, size_t n,
+                          const header *h, char *mac_hex)
+{
+    mac_hex[0] = '\0';
+    running_stage *ms = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (macs[i]->ls->vt.flags & SLUICE_STAGE_HEADER_MAC)
+            ms = macs[i];
+    if (!ms)
+        return 0;
+    uint8_t mac[SLUICE_MAC_MAX];
+    size_t mac_len = 0;
+    int rc = ms->ls->vt.header_mac(ms->ctx, h->signed_bytes, h->signed_len,
+                                   mac, &mac_len, &ms->err);
+    if (rc < 0)
+        return set_fail(r, ms->name, &ms->err);
+    if (mac_len == 0 || mac_len > SLUICE_MAC_MAX)
+        return fail_msg(r, ms->name, SLUICE_E_INTERNAL,
+                        "returned a MAC of impossible length");
+    hex_encode(mac, mac_len, mac_hex);
+    return 1;
+}
+
+/* ---- backup ------------------------------------------------------------ */
+
+static int run_forward(chain_run *r, loader *l, const engine_job *job)
+{
+    running_stage *rs, *transforms[HEADER_MAX_STAGES];
+    size_t nt = job->chain ? job->chain->n_stages : 0;
+    header *h = header_new();
+    uint8_t *hdr = NULL;
+    size_t hdr_len = 0;
+    int rc = h ? 0 : fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
+
+    if (rc == 0)
+        rc = add_stage(r, l, job->source.name, SLUICE_FORWARD,
+                       SLUICE_ROLE_SOURCE, &rs);
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        rc = add_stage(r, l, job->chain->stages[i].name, SLUICE_FORWARD,
+                       SLUICE_ROLE_TRANSFORM, &transforms[i]);
+    running_stage *sink = NULL;
+    if (rc == 0)
+        rc = add_stage(r, l, job->sink.name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
+                       &sink);
+    /* Transforms open first (they may prompt for a passphrase), each
+     * recording its header line; then the endpoints. */
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        const header_stage *spec = &job->chain->stages[i];
+        sluice_error e = {0};
+        rc = header_add_stage(h, spec->name, NULL, 0, &e);
+        if (rc < 0) {
+            set_fail(r, spec->name, &e);
+            break;
+        }
+        transforms[i]->host.record_into = &h->stages[h->n_stages - 1];
+        rc = open_stage(r, transforms[i], spec->params, spec->n_params,
+                        job->transform_options, job->n_transform_options);
+        transforms[i]->host.record_into = NULL;
+    }
+    if (rc == 0) {
+        sluice_error e = {0};
+        rc = header_seal(h, &e);
+        if (rc < 0)
+            set_fail(r, "header", &e);
+    }
+    char mac_hex[2 * SLUICE_MAC_MAX + 1];
+    if (rc == 0)
+        rc = header_mac_hex(r, transforms, nt, h, mac_hex);
+    if (rc >= 0)
+        rc = header_render(h, mac_hex[0] ? mac_hex : NULL, &hdr, &hdr_len);
+    if (rc < 0 && !r->failed)
+        fail_msg(r, "header", rc, "cannot build the header");
+    if (rc == 0)
+        rc = open_stage(r, &r->st[0], NULL, 0, job->source.options,
+                        job->source.n_options);
+    if (rc == 0)
+        rc = open_stage(r, sink, NULL, 0, job->sink.options,
+                        job->sink.n_options);
+    if (rc == 0)
+        rc = connect_stages(r);
+    /* The header goes first into the sink's input, ahead of the body. */
+    if (rc == 0)
+        rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
+    if (rc == 0)
+        rc = start_threads(r, 0);
+    join_threads(r);
+    free(hdr);
+    header_free(h);
+    return run_status(r);
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+/* Reads and parses the header from in; leaves in positioned after it
+ * (or, for a plain stream, at its first byte). */
+static int read_stream_header(sluice_input *in, header **out,
+                              int *not_sluice, sluice_error *err)
+{
+    uint8_t *acc = NULL;
+    size_t len = 0;
+    sluice_error e = {0};
+    int rc;
+    *out = NULL;
+    *not_sluice = 0;
+    for (int first = 1;; first = 0) {
+        const uint8_t *p;
+        ptrdiff_t n = input_read_next(in, &p);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0) {
+            if (len == 0) {
+                *not_sluice = 1;
+                rc = sluice_error_set(&e, SLUICE_E_FORMAT,
+                                      "empty input: not a sluice stream");
+            } else {
+                rc = header_parse(acc, len, out, not_sluice, &e);
+                if (rc == 0)
+                    rc = sluice_error_set(&e, SLUICE_E_FORMAT,
+                                          "truncated header (input ends "
+                                          "after %zu bytes)", len);
+                else if (rc == 1)
+                    rc = 0;
+                if (rc < 0 && *not_sluice)
+                    input_unread(in, acc, len);
+            }
+            break;
+        }
+        if (first) {
+            /* Common case: the whole header is in the first block; parse it
+             * in place and give the rest back without copying. */
+            rc = header_parse(p, (size_t)n, out, not_sluice, &e);
+            if (rc == 1) {
+                input_giveback(in, (size_t)n - (*out)->total_len);
+                rc = 0;
+                break;
+            }
+            if (rc < 0) {
+                if (*not_sluice)
+                    input_giveback(in, (size_t)n);
+                break;
+            }
+        }
+        uint8_t *grown = realloc(acc, len + (size_t)n);
+        if (!grown) {
+            rc = sluice_error_set(&e, SLUICE_E_NOMEM, "out of memory");
+            break;
+        }
+        acc = grown;
+        memcpy(acc + len, p, (size_t)n);
+        len += (size_t)n;
+        if (first)
+            continue;
+        rc = header_parse(acc, len, out, not_sluice, &e);
+        if (rc == 1) {
+            rc = input_unread(in, acc + (*out)->total_len,
+                              len - (*out)->total_len);
+            break;
+        }
+        if (rc < 0) {
+            if (*not_sluice)
+                input_unread(in, acc, len);
+            break;
+        }
+    }
+    free(acc);
+    *err = e;
+    return rc;
+}
+
+static int check_header_mac(chain_run *r, running_stage **order, size_t n,
+                            const header *h)
+{
+    char mac_hex[2 * SLUICE_MAC_MAX + 1];
+    int rc = header_mac_hex(r, order, n, h, mac_hex);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if (h->mac_hex)
+            return fail_msg(r, "header", SLUICE_E_AUTH,
+                            "the header carries a MAC but no stage in its "
+                            "chain can check it");
+        return 0;
+    }
+    if (!h->mac_hex)
+        return fail_msg(r, "header", SLUICE_E_AUTH,
+                        "the header has no MAC although its chain "
+                        "authenticates: stream tampered with");
+    size_t len = strlen(mac_hex);
+    if (strlen(h->mac_hex) != len || ct_memcmp(h->mac_hex, mac_hex, len) != 0)
+        return fail_msg(r, "header", SLUICE_E_AUTH,
+                        "authentication failed: wrong passphrase, or the "
+                        "header was tampered with");
+    return 0;
+}
+
+static int run_reverse(chain_run *r, loader *l, const engine_job *job)
+{
+    running_stage *src, *sink, *transforms[HEADER_MAX_STAGES];
+    header *h = NULL;
+    const header *chain = job->chain;
+    int rc = add_stage(r, l, job->source.name, SLUICE_REVERSE,
+                       SLUICE_ROLE_SOURCE, &src);
+    if (rc == 0)
+        rc = open_stage(r, src, NULL, 0, job->source.options,
+                        job->source.n_options);
+    blockq *q = rc == 0 ? new_link(r) : NULL;
+    if (rc == 0 && !q)
+        rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
+    /* The source runs at once; this thread reads the header off its
+     * output and hands the rest to the first reverse transform. */
+    sluice_input head_in;
+    if (rc == 0) {
+        output_init(&src->out, q);
+        src->has_out = 1;
+        input_init(&head_in, q);
+        rc = start_threads(r, 0);
+    }
+    if (rc == 0 && !chain) {
+        int not_sluice;
+        sluice_error e;
+        rc = read_stream_header(&head_in, &h, &not_sluice, &e);
+        if (rc < 0 && not_sluice && job->allow_plain)
+            rc = 0; /* a plain stream: no transforms */
+        else if (rc < 0 && rc != SLUICE_E_CANCELED)
+            set_fail(r, "header", &e);
+        chain = h;
+    }
+    size_t nt = chain ? chain->n_stages : 0;
+    /* Restore undoes the chain: last header line first. */
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        rc = add_stage(r, l, chain->stages[nt - 1 - i].name, SLUICE_REVERSE,
+                       SLUICE_ROLE_TRANSFORM, &transforms[i]);
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        const header_stage *hs = &chain->stages[nt - 1 - i];
+        rc = open_stage(r, transforms[i], hs->params, hs->n_params,
+                        job->transform_options, job->n_transform_options);
+    }
+    if (rc == 0 && h) {
+        /* Authenticate before a single byte reaches the sink.  The MAC
+         * stage is the last in header order = the first in reverse. */
+        running_stage *hdr_order[HEADER_MAX_STAGES];
+        for (size_t i = 0; i < nt; i++)
+            hdr_order[i] = transforms[nt - 1 - i];
+        rc = check_header_mac(r, hdr_order, nt, h);
+    }
+    if (rc == 0 && job->tail.name) {
+        running_stage *tail;
+        rc = add_stage(r, l, job->tail.name, SLUICE_REVERSE,
+                       SLUICE_ROLE_TRANSFORM, &tail);
+        if (rc == 0)
+            rc = open_stage(r, tail, NULL, 0, job->tail.options,
+                            job->tail.n_options);
+    }
+    if (rc == 0)
+        rc = add_stage(r, l, job->sink.name, SLUICE_REVERSE, SLUICE_ROLE_SINK,
+                       &sink);
+    if (rc == 0)
+        rc = open_stage(r, sink, NULL, 0, job->sink.options,
+                        job->sink.n_options);
+    if (rc == 0) {
+        /* The stage after the source takes over the header reader's
+         * input, with its position and any bytes given back. */
+        r->st[1].in = head_in;
+        r->st[1].has_in = 1;
+        rc = connect_stages(r);
+        if (rc == 0)
+            rc = start_threads(r, 1);
+    } else if (q) {
+        input_close(&head_in);
+    }
+    if (rc < 0)
+        engine_abort(r);
+    join_threads(r);
+    header_free(h);
+    return run_status(r);
+}
+
+int engine_run(session *s, loader *l, const engine_job *job,
+               engine_error *fail)
+{
+    chain_run *r = malloc(sizeof *r);
+    if (!r) {
+        memset(fail, 0, sizeof *fail);
+        snprintf(fail->subject, sizeof fail->subject, "engine");
+        sluice_error_set(&fail->err, SLUICE_E_NOMEM, "out of memory");
+        return SLUICE_E_NOMEM;
+    }
+    run_init(r, s, fail);
+    int rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
+                                              : run_reverse(r, l, job);
+    run_cleanup(r);
+    free(r);
+    return rc;
+}
+
+int engine_read_header(session *s, loader *l, const stage_spec *source,
+                       header **out, engine_error *fail)
+{
+    chain_run *r = malloc(sizeof *r);
+    if (!r)
+        return SLUICE_E_NOMEM;
+    run_init(r, s, fail);
+    running_stage *src;
+    sluice_input in;
+    int have_in = 0, not_sluice = 0;
+    blockq *q = NULL;
+    int rc = add_stage(r, l, source->name, SLUICE_REVERSE, SLUICE_ROLE_SOURCE,
+                       &src);
+    if (rc == 0)
+        rc = open_stage(r, src, NULL, 0, source->options, source->n_options);
+    if (rc == 0 && !(q = new_link(r)))
+        rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        output_init(&src->out, q);
+        src->has_out = 1;
+        input_init(&in, q);
+        have_in = 1;
+        rc = start_threads(r, 0);
+    }
+    if (rc == 0) {
+        sluice_error e;
+        rc = read_stream_header(&in, out, &not_sluice, &e);
+        if (rc < 0 && rc != SLUICE_E_CANCELED)
+            set_fail(r, "header", &e);
+    }
+    /* Only the header was wanted: stop the source. */
+    abort_links(r, SLUICE_E_CANCELED);
+    join_threads(r);
+    if (have_in)
+        input_close(&in);
+    if (rc == 0 && r->failed)
+        rc = r->fail->err.code;
+    if (rc < 0 && !r->failed)
+        rc = run_status(r);
+    run_cleanup(r);
+    free(r);
+    return rc;
+}

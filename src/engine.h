@@ -1,0 +1,54 @@
+/*
+ * engine.h - runs a chain of stages: one thread per stage, joined by
+ * bounded block queues, with the sluice/1 header written (backup) or read
+ * and authenticated (restore) at the seam before the endpoint.
+ *
+ *   backup:   source -> t1 -> ... -> tn -> [header] sink
+ *   restore:  source [header] -> tn' -> ... -> t1' -> sink
+ */
+#ifndef SLUICE_ENGINE_H
+#define SLUICE_ENGINE_H
+
+#include "header.h"
+#include "host.h"
+#include "loader.h"
+
+/* One stage as the command line wants it run. */
+typedef struct stage_spec {
+    const char *name;
+    const sluice_kv *options; /* run-time options (never recorded)  */
+    size_t n_options;
+} stage_spec;
+
+typedef struct engine_job {
+    int direction;            /* SLUICE_FORWARD or SLUICE_REVERSE      */
+    stage_spec source, sink;
+    /* Reverse only, optional: one more transform after the chain, before
+     * the sink (sluice -t: the archive stage turning entries into a
+     * listing for stdout). */
+    stage_spec tail;
+    /* Forward: the transforms to apply, with their parameters (from -z,
+     * -e, --chain).  Reverse: NULL to read the chain from the stream's
+     * header; else an explicit chain for a stream without header. */
+    const header *chain;
+    const sluice_kv *transform_options; /* e.g. threads=N            */
+    size_t n_transform_options;
+    /* Reverse: a stream without sluice/1 header goes to the sink as it
+     * is (sluice -x reading a plain tar, say). */
+    int allow_plain;
+} engine_job;
+
+/* A failure: status, subject ("zstd", "header", ...) and message. */
+typedef struct engine_error {
+    char subject[80];
+    sluice_error err;
+} engine_error;
+
+int engine_run(session *s, loader *l, const engine_job *job,
+               engine_error *fail);
+
+/* Reads only the header of the stream the source stage produces. */
+int engine_read_header(session *s, loader *l, const stage_spec *source,
+                       header **out, engine_error *fail);
+
+#endif

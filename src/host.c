@@ -1,0 +1,127 @@
+/* host.c - the sluice_api table: stream I/O and services for stages. */
+#include "host.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stream.h"
+
+void session_init(session *s)
+{
+    memset(s, 0, sizeof *s);
+    passphrase_init(&s->passphrase);
+    atomic_init(&s->incomplete, 0);
+    atomic_init(&s->cancelled, 0);
+    atomic_init(&s->signal_number, 0);
+    pthread_mutex_init(&s->abort_lock, NULL);
+}
+
+void session_abort(session *s, int status)
+{
+    atomic_store(&s->cancelled, 1);
+    pthread_mutex_lock(&s->abort_lock);
+    if (s->on_abort)
+        s->on_abort(s->abort_arg, status);
+    pthread_mutex_unlock(&s->abort_lock);
+}
+
+void session_cleanup(session *s)
+{
+    passphrase_wipe(&s->passphrase);
+}
+
+void host_init(sluice_host *h, session *s, const char *stage_name)
+{
+    memset(h, 0, sizeof *h);
+    h->sess = s;
+    h->stage_name = stage_name;
+}
+
+void host_report(const char *subject, const char *message)
+{
+    /* One write per line so lines from several threads never interleave. */
+    char line[SLUICE_ERROR_MAX + 128];
+    int n = snprintf(line, sizeof line, "sluice: %s: %s\n", subject, message);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    fputs(line, stderr);
+}
+
+static void api_log(sluice_host *h, int level, const char *fmt, ...)
+{
+    int threshold = h->sess->verbosity < 0 ? 0 : 1 + h->sess->verbosity;
+    if (level > threshold)
+        return;
+    char msg[SLUICE_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* No newline or control character may break the one-line rule. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    host_report(h->stage_name, msg);
+}
+
+static void api_mark_incomplete(sluice_host *h)
+{
+    atomic_store(&h->sess->incomplete, 1);
+}
+
+static int api_cancelled(sluice_host *h)
+{
+    return atomic_load(&h->sess->cancelled);
+}
+
+static int api_passphrase(sluice_host *h, unsigned flags, char *buf,
+                          size_t cap, size_t *len, sluice_error *err)
+{
+    return passphrase_get(&h->sess->passphrase, flags, buf, cap, len, err);
+}
+
+static int api_record(sluice_host *h, const char *key, const char *value)
+{
+    sluice_error err = {0};
+    if (!h->record_into || !key || !value) {
+        h->record_error = 1;
+        return SLUICE_E_INTERNAL;
+    }
+    int rc = header_stage_add_param(h->record_into, key, strlen(key), value,
+                                    strlen(value), &err);
+    if (rc < 0)
+        h->record_error = 1;
+    return rc;
+}
+
+static void api_progress_total(sluice_host *h, uint64_t total)
+{
+    h->total = total;
+}
+
+static const sluice_api api_table = {
+    .struct_size = sizeof(sluice_api),
+    .abi_major = SLUICE_ABI_MAJOR,
+    .abi_minor = SLUICE_ABI_MINOR,
+    .read_next = input_read_next,
+    .read = input_read,
+    .reserve = output_reserve,
+    .commit = output_commit,
+    .write = output_write,
+    .log = api_log,
+    .mark_incomplete = api_mark_incomplete,
+    .cancelled = api_cancelled,
+    .passphrase = api_passphrase,
+    .record = api_record,
+    .progress_total = api_progress_total,
+};
+
+const sluice_api *host_api(void)
+{
+    return &api_table;
+}

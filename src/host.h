@@ -1,0 +1,50 @@
+/*
+ * host.h - what the host offers a stage: the sluice_api table, one
+ * sluice_host per stage instance, and the session they share (settings
+ * from the command line, the passphrase, the abort flag).
+ */
+#ifndef SLUICE_HOST_H
+#define SLUICE_HOST_H
+
+#include <stdatomic.h>
+
+#include "header.h"
+#include "passphrase.h"
+#include "sluice/plugin.h"
+
+typedef struct session {
+    int verbosity;            /* -1 quiet, 0 normal, 1 -v, 2 -vv        */
+    passphrase_source passphrase;
+    atomic_int incomplete;    /* a stage called mark_incomplete          */
+    atomic_int cancelled;     /* the chain is being aborted              */
+    atomic_int signal_number; /* SIGINT/SIGTERM received, or 0           */
+    /* Called (under abort_lock) by session_abort: the engine run in
+     * progress registers itself here to wake its threads. */
+    pthread_mutex_t abort_lock;
+    void (*on_abort)(void *arg, int status);
+    void *abort_arg;
+} session;
+
+struct sluice_host {
+    session *sess;
+    const char *stage_name;
+    header_stage *record_into; /* forward open() only                  */
+    int record_error;          /* a record() call was refused          */
+    uint64_t total;            /* progress_total()                     */
+};
+
+void session_init(session *s);
+void session_cleanup(session *s);
+
+/* Aborts whatever runs now: sets the cancelled flag, wakes every stage. */
+void session_abort(session *s, int status);
+
+void host_init(sluice_host *h, session *s, const char *stage_name);
+
+/* The one API table handed to every stage. */
+const sluice_api *host_api(void);
+
+/* Prints "sluice: <subject>: <message>" on stderr (one line). */
+void host_report(const char *subject, const char *message);
+
+#endif

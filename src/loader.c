@@ -1,0 +1,348 @@
+/* loader.c - plugin discovery, dlopen and ABI checks. */
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "header.h"
+#include "util.h"
+
+#ifndef SLUICE_PLUGIN_DIR
+#define SLUICE_PLUGIN_DIR "/usr/local/lib/sluice"
+#endif
+
+#define MAX_DIRS 64
+
+typedef struct loaded_plugin {
+    char *path;
+    void *dl;
+    loaded_stage *stages;
+    size_t n_stages;
+    struct loaded_plugin *next;
+} loaded_plugin;
+
+struct loader {
+    char *dirs[MAX_DIRS + 1];
+    size_t n_dirs;
+    loaded_plugin *plugins;
+};
+
+static void add_dir(loader *l, const char *dir, size_t len)
+{
+    if (len == 0 || l->n_dirs == MAX_DIRS)
+        return;
+    char *d = xstrndup(dir, len);
+    if (d)
+        l->dirs[l->n_dirs++] = d;
+}
+
+loader *loader_new(void)
+{
+    loader *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    const char *env = getenv("SLUICE_PLUGIN_PATH");
+    if (env) {
+        for (const char *p = env;;) {
+            const char *colon = strchr(p, ':');
+            add_dir(l, p, colon ? (size_t)(colon - p) : strlen(p));
+            if (!colon)
+                break;
+            p = colon + 1;
+        }
+    }
+    const char *home = getenv("HOME");
+    if (home && *home) {
+        strbuf sb = {0};
+        sb_addf(&sb, "%s/.local/lib/sluice/plugins", home);
+        if (!sb.failed)
+            add_dir(l, sb.data, sb.len);
+        free(sb.data);
+    }
+    add_dir(l, SLUICE_PLUGIN_DIR, strlen(SLUICE_PLUGIN_DIR));
+    return l;
+}
+
+void loader_free(loader *l)
+{
+    if (!l)
+        return;
+    for (loaded_plugin *p = l->plugins, *next; p; p = next) {
+        next = p->next;
+        /* Plugins are not dlclose()d: a stage may have left a thread-local
+         * destructor or an atexit handler behind (OpenSSL does), and
+         * unmapping its code under them would crash at exit. */
+        free(p->stages);
+        free(p->path);
+        free(p);
+    }
+    for (size_t i = 0; i < l->n_dirs; i++)
+        free(l->dirs[i]);
+    free(l);
+}
+
+const char *const *loader_dirs(loader *l)
+{
+    return (const char *const *)l->dirs;
+}
+
+/* Checks everything about a plugin description before anything else in
+ * it is called. */
+static int check_plugin(const char *path, const sluice_plugin *pl,
+                        sluice_error *err)
+{
+    if (!pl)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: entry returned no description",
+                                path);
+    if (pl->abi_major != SLUICE_ABI_MAJOR || pl->abi_minor > SLUICE_ABI_MINOR)
+        return sluice_error_set(
+            err, SLUICE_E_UNSUPPORTED,
+            "plugin %s was built for ABI %u.%u, this sluice provides ABI "
+            "%u.%u",
+            path, (unsigned)pl->abi_major, (unsigned)pl->abi_minor,
+            SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
+    size_t min_plugin = offsetof(sluice_plugin, n_stages) + sizeof(size_t);
+    size_t min_stage = offsetof(sluice_stage, close) + sizeof(void (*)(void));
+    if (pl->struct_size < min_plugin || pl->stage_size < min_stage ||
+        pl->stage_size > 64 * 1024)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: impossible struct sizes (%u, %u)",
+                                path, (unsigned)pl->struct_size,
+                                (unsigned)pl->stage_size);
+    if (!pl->stages || pl->n_stages == 0 || pl->n_stages > 256)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: no stages", path);
+    return 0;
+}
+
+static int check_stage(const char *path, const sluice_stage *vt,
+                       sluice_error *err)
+{
+    const unsigned roles =
+        SLUICE_ROLE_SOURCE | SLUICE_ROLE_TRANSFORM | SLUICE_ROLE_SINK;
+    if (!vt->name || !stage_name_valid(vt->name, strnlen(vt->name, 65)))
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: a stage has an invalid name",
+                                path);
+    if (!vt->open || !vt->run || !vt->close ||
+        ((vt->flags & SLUICE_STAGE_HEADER_MAC) && !vt->header_mac) ||
+        (vt->forward_roles | vt->reverse_roles) == 0 ||
+        ((vt->forward_roles | vt->reverse_roles) & ~roles))
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: stage %s has an incomplete "
+                                "vtable or unknown roles",
+                                path, vt->name);
+    return 0;
+}
+
+static loaded_plugin *find_loaded(loader *l, const char *path)
+{
+    for (loaded_plugin *p = l->plugins; p; p = p->next)
+        if (strcmp(p->path, path) == 0)
+            return p;
+    return NULL;
+}
+
+static int load_plugin(loader *l, const char *path, loaded_plugin **out,
+                       sluice_error *err)
+{
+    loaded_plugin *lp = find_loaded(l, path);
+    if (lp) {
+        *out = lp;
+        return 0;
+    }
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "cannot load plugin: %s", dlerror());
+    sluice_plugin_entry_fn entry;
+    *(void **)&entry = dlsym(dl, SLUICE_PLUGIN_ENTRY_SYMBOL);
+    if (!entry) {
+        dlclose(dl);
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s has no %s symbol", path,
+                                SLUICE_PLUGIN_ENTRY_SYMBOL);
+    }
+    const sluice_plugin *pl = entry();
+    int rc = check_plugin(path, pl, err);
+    if (rc < 0) {
+        dlclose(dl);
+        return rc;
+    }
+    lp = calloc(1, sizeof *lp);
+    if (lp)
+        lp->stages = calloc(pl->n_stages, sizeof *lp->stages);
+    if (lp)
+        lp->path = strdup(path);
+    if (!lp || !lp->stages || !lp->path) {
+        if (lp) {
+            free(lp->stages);
+            free(lp->path);
+        }
+        free(lp);
+        dlclose(dl);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    lp->dl = dl;
+    lp->n_stages = pl->n_stages;
+    for (size_t i = 0; i < pl->n_stages; i++) {
+        loaded_stage *ls = &lp->stages[i];
+        const unsigned char *src =
+            (const unsigned char *)pl->stages + i * pl->stage_size;
+        size_t n = pl->stage_size < sizeof ls->vt ? pl->stage_size
+                                                  : sizeof ls->vt;
+        memcpy(&ls->vt, src, n); /* the rest stays zero: NULL ops */
+        ls->path = lp->path;
+        ls->plugin_name = pl->name ? pl->name : "?";
+        ls->plugin_version = pl->version ? pl->version : "?";
+        ls->abi_major = pl->abi_major;
+        ls->abi_minor = pl->abi_minor;
+        rc = check_stage(path, &ls->vt, err);
+        if (rc < 0) {
+            free(lp->stages);
+            free(lp->path);
+            free(lp);
+            dlclose(dl);
+            return rc;
+        }
+    }
+    lp->next = l->plugins;
+    l->plugins = lp;
+    *out = lp;
+    return 0;
+}
+
+int loader_load_path(loader *l, const char *path, loader_visit_fn fn,
+                     void *arg, sluice_error *err)
+{
+    loaded_plugin *lp;
+    int rc = load_plugin(l, path, &lp, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; fn && i < lp->n_stages; i++)
+        fn(arg, &lp->stages[i]);
+    return 0;
+}
+
+static int is_regular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int loader_find(loader *l, const char *name, const loaded_stage **out,
+                sluice_error *err)
+{
+    if (!stage_name_valid(name, strnlen(name, STAGE_NAME_MAX + 1)))
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "invalid stage name '%.64s' (names match "
+                                "[a-z0-9][a-z0-9._-]{0,63})",
+                                name);
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        strbuf sb = {0};
+        sb_addf(&sb, "%s/%s.so", l->dirs[i], name);
+        if (sb.failed)
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        if (!is_regular(sb.data)) {
+            free(sb.data);
+            continue;
+        }
+        loaded_plugin *lp;
+        int rc = load_plugin(l, sb.data, &lp, err);
+        free(sb.data);
+        if (rc < 0)
+            return rc;
+        for (size_t j = 0; j < lp->n_stages; j++)
+            if (strcmp(lp->stages[j].vt.name, name) == 0) {
+                *out = &lp->stages[j];
+                return 0;
+            }
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s does not provide stage '%s'",
+                                lp->path, name);
+    }
+    return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                            "stage '%s' not found (no %s.so in "
+                            "SLUICE_PLUGIN_PATH, ~/.local/lib/sluice/plugins "
+                            "or %s)",
+                            name, name, SLUICE_PLUGIN_DIR);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct seen_names {
+    char **names;
+    size_t n;
+} seen_names;
+
+static int seen_before(seen_names *seen, const char *name)
+{
+    for (size_t i = 0; i < seen->n; i++)
+        if (strcmp(seen->names[i], name) == 0)
+            return 1;
+    char **p = realloc(seen->names, (seen->n + 1) * sizeof *p);
+    if (p) {
+        seen->names = p;
+        p[seen->n] = strdup(name);
+        if (p[seen->n])
+            seen->n++;
+    }
+    return 0;
+}
+
+void loader_list(loader *l, loader_list_fn fn, void *arg)
+{
+    seen_names seen = {0};
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        DIR *d = opendir(l->dirs[i]);
+        if (!d)
+            continue;
+        char **files = NULL;
+        size_t n = 0;
+        for (struct dirent *e; (e = readdir(d));) {
+            size_t len = strlen(e->d_name);
+            if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+                continue;
+            char **p = realloc(files, (n + 1) * sizeof *p);
+            if (!p)
+                break;
+            files = p;
+            files[n] = strdup(e->d_name);
+            if (files[n])
+                n++;
+        }
+        closedir(d);
+        qsort(files, n, sizeof *files, name_cmp);
+        for (size_t j = 0; j < n; j++) {
+            strbuf sb = {0};
+            sb_addf(&sb, "%s/%s", l->dirs[i], files[j]);
+            free(files[j]);
+            if (sb.failed)
+                continue;
+            loaded_plugin *lp;
+            sluice_error err = {0};
+            if (load_plugin(l, sb.data, &lp, &err) < 0) {
+                loaded_stage bad = {0};
+                bad.path = sb.data;
+                fn(arg, &bad, 0, err.message);
+            } else {
+                for (size_t k = 0; k < lp->n_stages; k++)
+                    fn(arg, &lp->stages[k],
+                       seen_before(&seen, lp->stages[k].vt.name), NULL);
+            }
+            free(sb.data);
+        }
+        free(files);
+    }
+    for (size_t i = 0; i < seen.n; i++)
+        free(seen.names[i]);
+    free(seen.names);
+}

@@ -1,0 +1,416 @@
+/*
+ * main.c - sluice: turn the command line into an engine job, run it, and
+ * turn the outcome into one line on stderr and a documented exit status.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chainspec.h"
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "host.h"
+#include "loader.h"
+#include "status.h"
+#include "util.h"
+
+/* ---- signals ------------------------------------------------------------
+ * INT, TERM and USR1 are blocked in every thread and taken by one
+ * thread with sigwait(): on INT/TERM it aborts the chain, so stages clean
+ * up (no half-written destination) and sluice then dies of the same
+ * signal.  USR1 only ends the signal thread at exit.  SIGPIPE is ignored:
+ * a write to a closed pipe fails with EPIPE, the stage reports
+ * SLUICE_E_PIPE, and sluice re-raises SIGPIPE after cleaning up. */
+typedef struct signal_watch {
+    pthread_t thread;
+    sigset_t set;
+    session *sess;
+} signal_watch;
+
+static void *signal_thread(void *arg)
+{
+    signal_watch *sw = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(&sw->set, &sig) != 0 || sig == SIGUSR1)
+            return NULL;
+        if (passphrase_abort_prompt()) {
+            /* Nothing was started yet: leave at once, like a shell. */
+            signal(sig, SIG_DFL);
+            raise(sig);
+            _exit(128 + sig);
+        }
+        atomic_store(&sw->sess->signal_number, sig);
+        session_abort(sw->sess, SLUICE_E_CANCELED);
+    }
+}
+
+static int signals_start(signal_watch *sw, session *s)
+{
+    sw->sess = s;
+    sigemptyset(&sw->set);
+    sigaddset(&sw->set, SIGINT);
+    sigaddset(&sw->set, SIGTERM);
+    sigaddset(&sw->set, SIGUSR1);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &sw->set, NULL) != 0)
+        return -1;
+    return pthread_create(&sw->thread, NULL, signal_thread, sw) == 0 ? 0 : -1;
+}
+
+static void signals_stop(signal_watch *sw)
+{
+    pthread_kill(sw->thread, SIGUSR1);
+    pthread_join(sw->thread, NULL);
+}
+
+/* Dies of sig with its default action, as a filter killed by it would. */
+static void die_of_signal(int sig)
+{
+    sigset_t set;
+    fflush(stdout);
+    signal(sig, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig);
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+#define MAX_OPTS 4200
+typedef struct kvlist {
+    sluice_kv kv[MAX_OPTS];
+    size_t n;
+} kvlist;
+
+static void kv_add(kvlist *l, const char *key, const char *value)
+{
+    if (l->n < MAX_OPTS) {
+        l->kv[l->n].key = key;
+        l->kv[l->n].value = value;
+        l->n++;
+    }
+}
+
+/* Chooses the endpoint stage for a path or URL: "scheme://..." names the
+ * stage after its scheme (s3, http, ...); anything else is the file
+ * stage ("-" = stdin/stdout). */
+static int endpoint_for(const char *target, stage_spec *spec, kvlist *opts,
+                        char *scheme_buf, size_t cap)
+{
+    const char *sep = strstr(target, "://");
+    if (sep && (size_t)(sep - target) < cap) {
+        memcpy(scheme_buf, target, (size_t)(sep - target));
+        scheme_buf[sep - target] = '\0';
+        for (char *p = scheme_buf; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (!strcmp(scheme_buf, "https"))
+            strcpy(scheme_buf, "http");
+        spec->name = scheme_buf;
+        kv_add(opts, "url", target);
+    } else {
+        spec->name = "file";
+        kv_add(opts, "path", target);
+    }
+    spec->options = opts->kv;
+    spec->n_options = opts->n;
+    return 0;
+}
+
+static int fail_usage(const char *msg)
+{
+    fprintf(stderr, "sluice: usage: %s (see sluice --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+/* The forward transform chain from -z/-LEVEL/-e or --chain. */
+static int build_chain(const cli *c, header *chain, char *level_buf,
+                       size_t cap)
+{
+    sluice_error err = {0};
+    if (c->chain) {
+        if (c->zstd || c->encrypt)
+            return fail_usage("--chain cannot be combined with -z or -e");
+        if (chainspec_parse(c->chain, chain, &err) < 0) {
+            host_report("usage", err.message);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    if (c->zstd) {
+        sluice_kv level = {"level", level_buf};
+        snprintf(level_buf, cap, "%d", c->level_given ? c->level : 3);
+        if (header_add_stage(chain, "zstd", &level, 1, &err) < 0) {
+            host_report("usage", err.message);
+            return EXIT_USAGE;
+        }
+    }
+    if (c->encrypt) {
+        sluice_kv iter = {"iter", c->kdf_iter};
+        if (header_add_stage(chain, "aes-256-gcm", &iter, c->kdf_iter ? 1 : 0,
+                             &err) < 0) {
+            host_report("usage", err.message);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+typedef struct print_ctx {
+    int n;
+} print_ctx;
+
+static void print_stage(void *arg, const loaded_stage *st, int shadowed,
+                        const char *load_error)
+{
+    print_ctx *pc = arg;
+    pc->n++;
+    if (load_error) {
+        printf("%-14s %-40s %s\n", "(unusable)", load_error, "");
+        return;
+    }
+    char roles[64];
+    snprintf(roles, sizeof roles, "%s%s%s",
+             st->vt.forward_roles & SLUICE_ROLE_TRANSFORM ? "transform" : "",
+             (st->vt.forward_roles & SLUICE_ROLE_SOURCE) ? "source " : "",
+             (st->vt.forward_roles & SLUICE_ROLE_SINK) ? "sink" : "");
+    printf("%-14s %-56s %s%s\n", st->vt.name,
+           st->vt.summary ? st->vt.summary : "", st->path,
+           shadowed ? " (shadowed)" : "");
+}
+
+static int cmd_stages(loader *l)
+{
+    print_ctx pc = {0};
+    loader_list(l, print_stage, &pc);
+    if (pc.n == 0) {
+        fprintf(stderr, "sluice: stages: no plugins found in");
+        for (const char *const *d = loader_dirs(l); *d; d++)
+            fprintf(stderr, " %s", *d);
+        fputc('\n', stderr);
+        return EXIT_PLUGIN;
+    }
+    return EXIT_OK;
+}
+
+static void print_header(const header *h)
+{
+    printf("format:  sluice/1\n");
+    printf("stages:  %zu (restore undoes them bottom-up)\n", h->n_stages);
+    for (size_t i = 0; i < h->n_stages; i++) {
+        const header_stage *st = &h->stages[i];
+        printf("  %zu. %s\n", i + 1, st->name);
+        for (size_t j = 0; j < st->n_params; j++)
+            printf("       %-8s %s\n", st->params[j].key, st->params[j].value);
+    }
+    printf("mac:     %s\n", h->mac_hex ? h->mac_hex : "(none)");
+    printf("header:  %zu bytes\n", h->total_len);
+}
+
+static int report(const engine_error *fail, int rc)
+{
+    if (rc == SLUICE_E_PIPE)
+        die_of_signal(SIGPIPE);
+    if (fail->err.message[0])
+        host_report(fail->subject, fail->err.message);
+    return status_to_exit(rc);
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    if (cli_parse(&c, argc, argv) < 0)
+        return EXIT_USAGE;
+    if (c.mode == MODE_HELP) {
+        cli_usage();
+        return EXIT_OK;
+    }
+    if (c.mode == MODE_VERSION) {
+        printf("sluice %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+               SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
+        return EXIT_OK;
+    }
+
+    session s;
+    session_init(&s);
+    s.verbosity = c.quiet ? -1 : c.verbose;
+    s.passphrase.file = c.passphrase_file;
+    s.passphrase.fd = c.passphrase_fd;
+    loader *l = loader_new();
+    signal_watch sw;
+    if (!l || signals_start(&sw, &s) < 0) {
+        fputs("sluice: cannot start: out of resources\n", stderr);
+        return EXIT_INTERNAL;
+    }
+
+    int ex = EXIT_OK, rc = 0;
+    engine_error fail = {0};
+    header *chain = header_new();
+    kvlist src_opts = {0}, sink_opts = {0}, tr_opts = {0}, tail_opts = {0};
+    char scheme[64], level_buf[16];
+    engine_job job = {0};
+    job.transform_options = tr_opts.kv;
+    if (c.threads)
+        kv_add(&tr_opts, "threads", c.threads);
+    job.n_transform_options = tr_opts.n;
+
+    switch (c.mode) {
+    case MODE_STAGES:
+        ex = cmd_stages(l);
+        break;
+    case MODE_INSPECT: {
+        stage_spec src = {0};
+        endpoint_for(c.n_args ? c.args[0] : "-", &src, &src_opts, scheme,
+                     sizeof scheme);
+        header *h = NULL;
+        rc = engine_read_header(&s, l, &src, &h, &fail);
+        if (rc == 0)
+            print_header(h);
+        header_free(h);
+        ex = rc == 0 ? EXIT_OK : report(&fail, rc);
+        break;
+    }
+    case MODE_FILTER_FORWARD:
+    case MODE_FILTER_REVERSE: {
+        int fwd = c.mode == MODE_FILTER_FORWARD;
+        if (c.n_args > 1) {
+            ex = fail_usage("give at most one input FILE");
+            break;
+        }
+        const char *in = c.n_args ? c.args[0] : "-";
+        const char *out = c.output ? c.output : "-";
+        if (fwd) {
+            ex = build_chain(&c, chain, level_buf, sizeof level_buf);
+            if (ex)
+                break;
+            if (chain->n_stages == 0) {
+                ex = fail_usage("nothing to do: give -z, -e, --chain, or "
+                                "-d to decode");
+                break;
+            }
+            job.chain = chain;
+        } else if (c.zstd || c.encrypt || c.chain) {
+            ex = fail_usage("-d needs no -z, -e or --chain: the stream's "
+                            "header names its chain");
+            break;
+        }
+        if (fwd && !strcmp(out, "-") && isatty(STDOUT_FILENO) && !c.force) {
+            host_report("stdout", "refusing to write binary data to a "
+                                  "terminal (use -o FILE, a pipe, or -F)");
+            ex = EXIT_USAGE;
+            break;
+        }
+        if (!fwd && !strcmp(in, "-") && isatty(STDIN_FILENO) && !c.force) {
+            host_report("stdin", "refusing to read binary data from a "
+                                 "terminal (give a FILE or a pipe)");
+            ex = EXIT_USAGE;
+            break;
+        }
+        job.direction = fwd ? SLUICE_FORWARD : SLUICE_REVERSE;
+        endpoint_for(in, &job.source, &src_opts, scheme, sizeof scheme);
+        char scheme2[64];
+        endpoint_for(out, &job.sink, &sink_opts, scheme2, sizeof scheme2);
+        rc = engine_run(&s, l, &job, &fail);
+        ex = rc == 0 ? EXIT_OK : report(&fail, rc);
+        break;
+    }
+    case MODE_CREATE:
+    case MODE_EXTRACT:
+    case MODE_LIST: {
+        if (!c.file) {
+            ex = fail_usage("-c, -x and -t need -f FILE ('-' for "
+                            "stdin/stdout)");
+            break;
+        }
+        kvlist *arch = c.mode == MODE_LIST ? &tail_opts
+                       : c.mode == MODE_CREATE ? &src_opts
+                                               : &sink_opts;
+        if (c.directory)
+            kv_add(arch, "directory", c.directory);
+        if (c.verbose)
+            kv_add(arch, "verbose", c.verbose > 1 ? "2" : "1");
+        for (size_t i = 0; i < c.n_archive_opts; i++)
+            kv_add(arch, c.archive_opts[i].key, c.archive_opts[i].value);
+        for (int i = 0; i < c.n_args; i++)
+            kv_add(arch, "arg", c.args[i]);
+        char scheme2[64];
+        if (c.mode == MODE_CREATE) {
+            if (c.files_from)
+                kv_add(arch, "files-from", c.files_from);
+            if (c.null_sep)
+                kv_add(arch, "null", "1");
+            if (c.one_file_system)
+                kv_add(arch, "one-file-system", "1");
+            if (c.n_args == 0 && !c.files_from) {
+                ex = fail_usage("-c needs PATH arguments or -T FILE");
+                break;
+            }
+            ex = build_chain(&c, chain, level_buf, sizeof level_buf);
+            if (ex)
+                break;
+            if (!strcmp(c.file, "-") && isatty(STDOUT_FILENO) && !c.force) {
+                host_report("stdout", "refusing to write an archive to a "
+                                      "terminal (use -f FILE or a pipe)");
+                ex = EXIT_USAGE;
+                break;
+            }
+            job.direction = SLUICE_FORWARD;
+            job.chain = chain;
+            job.source.name = "archive";
+            job.source.options = src_opts.kv;
+            job.source.n_options = src_opts.n;
+            endpoint_for(c.file, &job.sink, &sink_opts, scheme2,
+                         sizeof scheme2);
+        } else {
+            if (c.zstd || c.encrypt || c.chain) {
+                ex = fail_usage("-x and -t need no -z, -e or --chain: the "
+                                "chain is read from the stream");
+                break;
+            }
+            job.direction = SLUICE_REVERSE;
+            job.allow_plain = 1;
+            endpoint_for(c.file, &job.source, &src_opts, scheme,
+                         sizeof scheme);
+            if (c.mode == MODE_LIST) {
+                kv_add(&tail_opts, "list", "1");
+                job.tail.name = "archive";
+                job.tail.options = tail_opts.kv;
+                job.tail.n_options = tail_opts.n;
+                endpoint_for("-", &job.sink, &sink_opts, scheme2,
+                             sizeof scheme2);
+            } else {
+                job.sink.name = "archive";
+                job.sink.options = sink_opts.kv;
+                job.sink.n_options = sink_opts.n;
+            }
+        }
+        rc = engine_run(&s, l, &job, &fail);
+        ex = rc == 0 ? EXIT_OK : report(&fail, rc);
+        break;
+    }
+    default:
+        ex = EXIT_INTERNAL;
+    }
+    if (ex == EXIT_OK && atomic_load(&s.incomplete)) {
+        host_report("warning", "some input could not be read: the result "
+                               "is incomplete (see messages above)");
+        ex = EXIT_INCOMPLETE;
+    }
+    header_free(chain);
+    int sig = atomic_load(&s.signal_number);
+    signals_stop(&sw);
+    session_cleanup(&s);
+    loader_free(l);
+    fflush(stdout);
+    if (sig)
+        die_of_signal(sig);
+    return ex;
+}

@@ -1,0 +1,195 @@
+/* passphrase.c - obtaining the passphrase without argv. */
+#include "passphrase.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void passphrase_init(passphrase_source *ps)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->fd = -1;
+    pthread_mutex_init(&ps->lock, NULL);
+}
+
+/* Reads at most cap-1 bytes from fd up to the first newline. */
+static int read_line_fd(int fd, char *buf, size_t cap, size_t *len,
+                        const char *what, sluice_error *err)
+{
+    size_t n = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return sluice_error_set(err, SLUICE_E_IO,
+                                    "cannot read passphrase from %s: %s",
+                                    what, strerror(errno));
+        if (r == 0 || c == '\n')
+            break;
+        if (n + 1 >= cap)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "passphrase from %s is longer than %d "
+                                    "bytes", what, PASSPHRASE_MAX - 1);
+        buf[n++] = c;
+    }
+    /* A file written on Windows ends its line with \r\n. */
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+/* The terminal state to restore if a signal arrives mid-prompt. */
+static struct {
+    int fd;
+    struct termios saved;
+    volatile int active;
+} prompt_state = {-1, {0}, 0};
+
+int passphrase_abort_prompt(void)
+{
+    if (!prompt_state.active)
+        return 0;
+    tcsetattr(prompt_state.fd, TCSAFLUSH, &prompt_state.saved);
+    (void)!write(prompt_state.fd, "\n", 1);
+    return 1;
+}
+
+static int prompt_once(int tty, const char *prompt, char *buf, size_t cap,
+                       size_t *len, sluice_error *err)
+{
+    struct termios saved, quiet;
+    if (tcgetattr(tty, &saved) < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "cannot prompt for a passphrase: not a "
+                                "terminal");
+    quiet = saved;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    (void)!write(tty, prompt, strlen(prompt));
+    prompt_state.fd = tty;
+    prompt_state.saved = saved;
+    prompt_state.active = 1;
+    tcsetattr(tty, TCSAFLUSH, &quiet);
+    int rc = read_line_fd(tty, buf, cap, len, "the terminal", err);
+    tcsetattr(tty, TCSAFLUSH, &saved);
+    prompt_state.active = 0;
+    (void)!write(tty, "\n", 1);
+    return rc;
+}
+
+static int prompt_tty(unsigned flags, char *buf, size_t cap, size_t *len,
+                      sluice_error *err)
+{
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "no passphrase given: use --passphrase-file, "
+                                "--passphrase-fd or SLUICE_PASSPHRASE (no "
+                                "terminal to prompt on)");
+    int rc = prompt_once(tty, "Passphrase: ", buf, cap, len, err);
+    if (rc == 0 && (flags & SLUICE_PASSPHRASE_CONFIRM)) {
+        char again[PASSPHRASE_MAX];
+        size_t again_len = 0;
+        rc = prompt_once(tty, "Repeat passphrase: ", again, sizeof again,
+                         &again_len, err);
+        if (rc == 0 && (again_len != *len || memcmp(again, buf, *len) != 0))
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "the passphrases do not match");
+        secure_wipe(again, sizeof again);
+    }
+    close(tty);
+    return rc;
+}
+
+static int fetch(passphrase_source *ps, unsigned flags, char *buf,
+                 size_t cap, size_t *len, sluice_error *err)
+{
+    const char *env = getenv("SLUICE_PASSPHRASE");
+    if (ps->file) {
+        int fd = open(ps->file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "cannot open passphrase file %s: %s",
+                                    ps->file, strerror(errno));
+        int rc = read_line_fd(fd, buf, cap, len, ps->file, err);
+        close(fd);
+        return rc;
+    }
+    if (ps->fd >= 0)
+        return read_line_fd(ps->fd, buf, cap, len, "--passphrase-fd", err);
+    if (env) {
+        size_t n = strlen(env);
+        if (n + 1 > cap)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "SLUICE_PASSPHRASE is longer than %d "
+                                    "bytes", PASSPHRASE_MAX - 1);
+        memcpy(buf, env, n + 1);
+        *len = n;
+        return 0;
+    }
+    return prompt_tty(flags, buf, cap, len, err);
+}
+
+int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
+                   size_t cap, size_t *len, sluice_error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ps->lock);
+    if (!ps->have) {
+        char tmp[PASSPHRASE_MAX];
+        size_t n = 0;
+        rc = fetch(ps, flags, tmp, sizeof tmp, &n, err);
+        if (rc == 0 && n == 0)
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "the passphrase is empty");
+        if (rc == 0) {
+            ps->cached = malloc(PASSPHRASE_MAX);
+            if (!ps->cached) {
+                rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+            } else {
+                (void)mlock(ps->cached, PASSPHRASE_MAX); /* best effort */
+                memcpy(ps->cached, tmp, n);
+                ps->len = n;
+                ps->have = 1;
+            }
+        }
+        secure_wipe(tmp, sizeof tmp);
+    }
+    if (rc == 0) {
+        if (ps->len + 1 > cap) {
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "the passphrase is too long (%zu bytes)",
+                                  ps->len);
+        } else {
+            memcpy(buf, ps->cached, ps->len);
+            buf[ps->len] = '\0';
+            *len = ps->len;
+        }
+    }
+    pthread_mutex_unlock(&ps->lock);
+    return rc;
+}
+
+void passphrase_wipe(passphrase_source *ps)
+{
+    pthread_mutex_lock(&ps->lock);
+    if (ps->cached) {
+        secure_wipe(ps->cached, PASSPHRASE_MAX);
+        munlock(ps->cached, PASSPHRASE_MAX);
+        free(ps->cached);
+    }
+    ps->cached = NULL;
+    ps->have = 0;
+    ps->len = 0;
+    pthread_mutex_unlock(&ps->lock);
+}

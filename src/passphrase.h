@@ -1,0 +1,35 @@
+/*
+ * passphrase.h - where the user's passphrase comes from: --passphrase-file,
+ * --passphrase-fd, $SLUICE_PASSPHRASE, or a prompt on the terminal without
+ * echo (twice when encrypting).  Never argv.  Read once, kept in locked
+ * memory while sluice runs, wiped at the end.
+ */
+#ifndef SLUICE_PASSPHRASE_H
+#define SLUICE_PASSPHRASE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "sluice/plugin.h"
+
+#define PASSPHRASE_MAX 1024
+
+typedef struct passphrase_source {
+    const char *file; /* --passphrase-file, or NULL                     */
+    int fd;           /* --passphrase-fd, or -1                         */
+    pthread_mutex_t lock;
+    char *cached;     /* mlock()ed copy once read                       */
+    size_t len;
+    int have;
+} passphrase_source;
+
+void passphrase_init(passphrase_source *ps);
+int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
+                   size_t cap, size_t *len, sluice_error *err);
+void passphrase_wipe(passphrase_source *ps);
+
+/* From a signal handler thread: restores the terminal if a prompt is in
+ * progress.  Returns 1 if it was. */
+int passphrase_abort_prompt(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* util.h - small helpers shared by the core: growable strings, hex. */
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte string; sticky failure flag instead of checks at each
+ * append. */
+typedef struct strbuf {
+    char *data; /* NUL-terminated when not failed */
+    size_t len, cap;
+    int failed;
+} strbuf;
+
+void sb_add(strbuf *sb, const void *p, size_t n);
+void sb_adds(strbuf *sb, const char *s);
+void sb_addf(strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+char *xstrndup(const char *s, size_t n);
+void hex_encode(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
+/* Wipes memory in a way the compiler may not elide. */
+void secure_wipe(void *p, size_t n);
+/* Constant-time comparison: 0 when equal. */
+int ct_memcmp(const void *a, const void *b, size_t n);
+
+#endif
