@@ -23,6 +23,8 @@ enum {
     OPT_NO_SAME_OWNER,
     OPT_NUMERIC_OWNER,
     OPT_NO_SAME_PERMS,
+    OPT_S3_ENDPOINT,
+    OPT_INSECURE,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +55,8 @@ static const struct option long_options[] = {
     {"numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER},
     {"preserve-permissions", no_argument, NULL, 'p'},
     {"no-same-permissions", no_argument, NULL, OPT_NO_SAME_PERMS},
+    {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -86,6 +90,8 @@ void cli_usage(void)
         "  -f, --file F         archive file or URL ('-' = stdin/stdout)\n"
         "  -o, --output F       filter output file (default stdout)\n"
         "  -C, --directory DIR  change to DIR first\n"
+        "  --s3-endpoint URL    S3-compatible endpoint (else AWS_ENDPOINT_URL)\n"
+        "  --insecure           do not verify TLS certificates\n"
         "  -v, --verbose        list files / say more;  -q, --quiet  say less\n"
         "  -F, --force          write binary output to a terminal anyway\n"
         "  -h, --help, -V, --version\n"
@@ -225,6 +231,8 @@ int cli_parse(cli *c, int argc, char **argv)
         case OPT_NO_SAME_PERMS:
             rc = add_archive_opt(c, "preserve-permissions", "0");
             break;
+        case OPT_S3_ENDPOINT: c->s3_endpoint = optarg; break;
+        case OPT_INSECURE: c->insecure = 1; break;
         case OPT_PASS_FILE: c->passphrase_file = optarg; break;
         case OPT_PASS_FD: {
             char *end;

@@ -40,6 +40,8 @@ typedef struct cli {
     const char *passphrase_file;
     int passphrase_fd;
     int force;
+    const char *s3_endpoint; /* --s3-endpoint URL                      */
+    int insecure;            /* --insecure: no TLS verification        */
     /* --exclude patterns and extraction switches for the archive
      * stage, as key/value options. */
     sluice_kv archive_opts[CLI_MAX_KV];

@@ -231,10 +231,7 @@ static void *stage_thread(void *arg)
         rc = drain(&rs->in);
     if (rc < 0) {
         if (rc != SLUICE_E_CANCELED) {
-            if (!rs->err.message[0] || rs->err.code != rc)
-                if (!rs->err.message[0])
-                    sluice_error_set(&rs->err, rc, "failed (status %d)", rc);
-            rs->err.code = rc;
+            rs->err.code = rc; /* the returned status wins over err.code */
             set_fail(r, rs->name, &rs->err);
         }
         engine_abort(r);

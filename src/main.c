@@ -102,6 +102,8 @@ static void kv_add(kvlist *l, const char *key, const char *value)
 /* Chooses the endpoint stage for a path or URL: "scheme://..." names the
  * stage after its scheme (s3, http, ...); anything else is the file
  * stage ("-" = stdin/stdout). */
+static const cli *the_cli; /* endpoint options from the command line */
+
 static int endpoint_for(const char *target, stage_spec *spec, kvlist *opts,
                         char *scheme_buf, size_t cap)
 {
@@ -116,6 +118,12 @@ static int endpoint_for(const char *target, stage_spec *spec, kvlist *opts,
             strcpy(scheme_buf, "http");
         spec->name = scheme_buf;
         kv_add(opts, "url", target);
+        if (the_cli->s3_endpoint)
+            kv_add(opts, "s3-endpoint", the_cli->s3_endpoint);
+        if (the_cli->insecure)
+            kv_add(opts, "insecure", "1");
+        if (the_cli->verbose)
+            kv_add(opts, "verbose", the_cli->verbose > 1 ? "2" : "1");
     } else {
         spec->name = "file";
         kv_add(opts, "path", target);
@@ -239,6 +247,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
 
+    the_cli = &c;
     session s;
     session_init(&s);
     s.verbosity = c.quiet ? -1 : c.verbose;
