@@ -95,8 +95,10 @@ static int file_open(const sluice_stage_args *args, void **out,
         if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
             !S_ISBLK(st.st_mode))
             f->pollable = 1;
-        if (args->role == SLUICE_ROLE_SOURCE && !f->pollable)
+        if (args->role == SLUICE_ROLE_SOURCE && S_ISREG(st.st_mode)) {
             (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            args->api->progress_total(args->host, (uint64_t)st.st_size);
+        }
     }
     if (rc < 0) {
         free(f->path);

@@ -25,6 +25,7 @@ enum {
     OPT_NO_SAME_PERMS,
     OPT_S3_ENDPOINT,
     OPT_INSECURE,
+    OPT_PROGRESS,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +58,7 @@ static const struct option long_options[] = {
     {"no-same-permissions", no_argument, NULL, OPT_NO_SAME_PERMS},
     {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -93,6 +95,8 @@ void cli_usage(void)
         "  --s3-endpoint URL    S3-compatible endpoint (else AWS_ENDPOINT_URL)\n"
         "  --insecure           do not verify TLS certificates\n"
         "  -v, --verbose        list files / say more;  -q, --quiet  say less\n"
+        "  --progress           show progress on stderr (default: when it is a\n"
+        "                       terminal; -q turns it off)\n"
         "  -F, --force          write binary output to a terminal anyway\n"
         "  -h, --help, -V, --version\n"
         "\n"
@@ -233,6 +237,7 @@ int cli_parse(cli *c, int argc, char **argv)
             break;
         case OPT_S3_ENDPOINT: c->s3_endpoint = optarg; break;
         case OPT_INSECURE: c->insecure = 1; break;
+        case OPT_PROGRESS: c->progress = 1; break;
         case OPT_PASS_FILE: c->passphrase_file = optarg; break;
         case OPT_PASS_FD: {
             char *end;

@@ -40,6 +40,7 @@ typedef struct cli {
     const char *passphrase_file;
     int passphrase_fd;
     int force;
+    int progress;            /* --progress                            */
     const char *s3_endpoint; /* --s3-endpoint URL                      */
     int insecure;            /* --insecure: no TLS verification        */
     /* --exclude patterns and extraction switches for the archive

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "progress.h"
 #include "stream.h"
 #include "util.h"
 
@@ -277,6 +278,15 @@ static int run_status(chain_run *r)
     return 0;
 }
 
+/* Bytes in: what the source produced; out: what reaches the sink. */
+static progress *start_progress(chain_run *r)
+{
+    if (r->n_links == 0)
+        return NULL;
+    return progress_start(r->sess->progress_mode, r->links[0],
+                          r->links[r->n_links - 1], &r->st[0].host.total);
+}
+
 /* Computes the MAC of h with the last stage that can, hex-encoded into
  * mac_hex; returns 0 and mac_hex[0] = 0 when no stage authenticates. */
 static int header_mac_hex(chain_run *r, running_stage **macs, size_t n,
@@ -364,7 +374,9 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
     if (rc == 0)
         rc = start_threads(r, 0);
+    progress *pg = rc == 0 ? start_progress(r) : NULL;
     join_threads(r);
+    progress_stop(pg);
     free(hdr);
     header_free(h);
     return run_status(r);
@@ -479,6 +491,7 @@ static int check_header_mac(chain_run *r, running_stage **order, size_t n,
 static int run_reverse(chain_run *r, loader *l, const engine_job *job)
 {
     running_stage *src, *sink, *transforms[HEADER_MAX_STAGES];
+    progress *pg = NULL;
     header *h = NULL;
     const header *chain = job->chain;
     int rc = add_stage(r, l, job->source.name, SLUICE_REVERSE,
@@ -548,12 +561,15 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
         rc = connect_stages(r);
         if (rc == 0)
             rc = start_threads(r, 1);
+        if (rc == 0)
+            pg = start_progress(r);
     } else if (q) {
         input_close(&head_in);
     }
     if (rc < 0)
         engine_abort(r);
     join_threads(r);
+    progress_stop(pg);
     header_free(h);
     return run_status(r);
 }

@@ -101,7 +101,7 @@ static int api_record(sluice_host *h, const char *key, const char *value)
 
 static void api_progress_total(sluice_host *h, uint64_t total)
 {
-    h->total = total;
+    atomic_store(&h->total, total);
 }
 
 static const sluice_api api_table = {

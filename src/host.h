@@ -14,6 +14,7 @@
 
 typedef struct session {
     int verbosity;            /* -1 quiet, 0 normal, 1 -v, 2 -vv        */
+    int progress_mode;        /* enum progress_mode                      */
     passphrase_source passphrase;
     atomic_int incomplete;    /* a stage called mark_incomplete          */
     atomic_int cancelled;     /* the chain is being aborted              */
@@ -30,7 +31,7 @@ struct sluice_host {
     const char *stage_name;
     header_stage *record_into; /* forward open() only                  */
     int record_error;          /* a record() call was refused          */
-    uint64_t total;            /* progress_total()                     */
+    _Atomic uint64_t total;    /* progress_total(), read by progress.c */
 };
 
 void session_init(session *s);

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "host.h"
 #include "loader.h"
+#include "progress.h"
 #include "status.h"
 #include "util.h"
 
@@ -176,28 +177,41 @@ typedef struct print_ctx {
     int n;
 } print_ctx;
 
+/* "source+sink" etc.: the roles a stage plays in one direction. */
+static void roles_str(unsigned roles, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s%s%s%s",
+             roles & SLUICE_ROLE_SOURCE ? "source" : "",
+             (roles & SLUICE_ROLE_SOURCE) && (roles & ~SLUICE_ROLE_SOURCE)
+                 ? "+" : "",
+             roles & SLUICE_ROLE_TRANSFORM ? "transform" : "",
+             (roles & SLUICE_ROLE_TRANSFORM) && (roles & SLUICE_ROLE_SINK)
+                 ? "+" : "",
+             roles & SLUICE_ROLE_SINK ? "sink" : "");
+}
+
 static void print_stage(void *arg, const loaded_stage *st, int shadowed,
                         const char *load_error)
 {
     print_ctx *pc = arg;
     pc->n++;
     if (load_error) {
-        printf("%-14s %-40s %s\n", "(unusable)", load_error, "");
+        printf("%-12s %s\n", "(unusable)", load_error);
         return;
     }
-    char roles[64];
-    snprintf(roles, sizeof roles, "%s%s%s",
-             st->vt.forward_roles & SLUICE_ROLE_TRANSFORM ? "transform" : "",
-             (st->vt.forward_roles & SLUICE_ROLE_SOURCE) ? "source " : "",
-             (st->vt.forward_roles & SLUICE_ROLE_SINK) ? "sink" : "");
-    printf("%-14s %-56s %s%s\n", st->vt.name,
-           st->vt.summary ? st->vt.summary : "", st->path,
-           shadowed ? " (shadowed)" : "");
+    char fwd[40], rev[40];
+    roles_str(st->vt.forward_roles, fwd, sizeof fwd);
+    roles_str(st->vt.reverse_roles, rev, sizeof rev);
+    printf("%-12s %-16s %-16s ABI %u.%u  %s%s\n    %s\n", st->vt.name, fwd,
+           rev, st->abi_major, st->abi_minor, st->path,
+           shadowed ? "  (shadowed by an earlier directory)" : "",
+           st->vt.summary ? st->vt.summary : "");
 }
 
 static int cmd_stages(loader *l)
 {
     print_ctx pc = {0};
+    printf("%-12s %-16s %-16s\n", "STAGE", "BACKUP", "RESTORE");
     loader_list(l, print_stage, &pc);
     if (pc.n == 0) {
         fprintf(stderr, "sluice: stages: no plugins found in");
@@ -251,6 +265,12 @@ int main(int argc, char **argv)
     session s;
     session_init(&s);
     s.verbosity = c.quiet ? -1 : c.verbose;
+    if (c.quiet)
+        s.progress_mode = PROGRESS_OFF;
+    else if (isatty(STDERR_FILENO))
+        s.progress_mode = PROGRESS_TTY;
+    else if (c.progress)
+        s.progress_mode = PROGRESS_LINES;
     s.passphrase.file = c.passphrase_file;
     s.passphrase.fd = c.passphrase_fd;
     loader *l = loader_new();

@@ -1,0 +1,32 @@
+/*
+ * progress.h - a progress line on stderr while a chain runs: bytes in and
+ * out, ratio, rate, elapsed time, and percentage and ETA when the source
+ * announced its total.  On a terminal it redraws one line; with
+ * --progress on a pipe or file it prints a line a second.  Never stdout.
+ */
+#ifndef SLUICE_PROGRESS_H
+#define SLUICE_PROGRESS_H
+
+#include <stdint.h>
+
+#include "block.h"
+
+enum progress_mode {
+    PROGRESS_OFF = 0,
+    PROGRESS_TTY = 1,   /* redraw one line with \r                   */
+    PROGRESS_LINES = 2  /* one line a second                         */
+};
+
+typedef struct progress progress;
+
+/* in_q: the source's output link; out_q: the sink's input link; total:
+ * where the source's announced size appears (0 = unknown). */
+progress *progress_start(int mode, blockq *in_q, blockq *out_q,
+                         const _Atomic uint64_t *total);
+/* Stops the thread and ends the line. */
+void progress_stop(progress *p);
+
+/* Formats n bytes as "12.3 MiB" into buf. */
+void progress_bytes(uint64_t n, char *buf, size_t cap);
+
+#endif
