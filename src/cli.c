@@ -26,6 +26,8 @@ enum {
     OPT_S3_ENDPOINT,
     OPT_INSECURE,
     OPT_PROGRESS,
+    OPT_SALT,
+    OPT_ENCRYPTION_INFO,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +61,8 @@ static const struct option long_options[] = {
     {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"salt", required_argument, NULL, OPT_SALT},
+    {"encryption-info", required_argument, NULL, OPT_ENCRYPTION_INFO},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -75,6 +79,8 @@ void cli_usage(void)
         "  sluice -t [-v] -f IN                                  list\n"
         "  sluice inspect [FILE]                       print a stream's header\n"
         "  sluice stages                               list stages and their files\n"
+        "  sluice decrypt-object (--salt HEX | --encryption-info F) [-o OUT] [FILE]\n"
+        "                                              decrypt one bare encrypted object\n"
         "\n"
         "Chain:\n"
         "  -z, --zstd[=LEVEL]   zstd compression (level 1..19, default 3; negative = fast)\n"
@@ -159,6 +165,13 @@ int cli_parse(cli *c, int argc, char **argv)
         c->n_args = argc - 2;
         return 0;
     }
+    int subcommand = 0;
+    if (argc > 1 && strcmp(argv[1], "decrypt-object") == 0) {
+        /* The rest parses as usual, one word later. */
+        subcommand = 1;
+        argv++;
+        argc--;
+    }
     if (argc > 1 && strcmp(argv[1], "stages") == 0) {
         c->mode = MODE_STAGES;
         if (argc > 2)
@@ -238,6 +251,8 @@ int cli_parse(cli *c, int argc, char **argv)
         case OPT_S3_ENDPOINT: c->s3_endpoint = optarg; break;
         case OPT_INSECURE: c->insecure = 1; break;
         case OPT_PROGRESS: c->progress = 1; break;
+        case OPT_SALT: c->salt = optarg; break;
+        case OPT_ENCRYPTION_INFO: c->encryption_info = optarg; break;
         case OPT_PASS_FILE: c->passphrase_file = optarg; break;
         case OPT_PASS_FD: {
             char *end;
@@ -269,6 +284,14 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     c->args = argv + optind;
     c->n_args = argc - optind;
+    if (subcommand) {
+        if (mode_set)
+            return usage_error("%s", "decrypt-object takes no -c/-x/-t/-d");
+        c->mode = MODE_DECRYPT_OBJECT;
+        if (!c->salt == !c->encryption_info)
+            return usage_error("%s", "decrypt-object needs exactly one of "
+                                     "--salt HEX and --encryption-info FILE");
+    }
     if (c->level_given && (c->level < -131072 || c->level > 22 ||
                            c->level == 0))
         return usage_error("%s", "zstd levels are 1..19 (20..22 ultra) or "

@@ -15,6 +15,7 @@ enum cli_mode {
     MODE_LIST,           /* -t                                          */
     MODE_INSPECT,        /* sluice inspect [FILE]                       */
     MODE_STAGES,         /* sluice stages                               */
+    MODE_DECRYPT_OBJECT, /* sluice decrypt-object: one bare object      */
     MODE_HELP,
     MODE_VERSION
 };
@@ -41,6 +42,8 @@ typedef struct cli {
     int passphrase_fd;
     int force;
     int progress;            /* --progress                            */
+    const char *salt;        /* decrypt-object --salt HEX              */
+    const char *encryption_info; /* decrypt-object --encryption-info */
     const char *s3_endpoint; /* --s3-endpoint URL                      */
     int insecure;            /* --insecure: no TLS verification        */
     /* --exclude patterns and extraction switches for the archive

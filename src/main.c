@@ -13,6 +13,7 @@
 #include "chainspec.h"
 #include "cli.h"
 #include "config.h"
+#include "encinfo.h"
 #include "engine.h"
 #include "host.h"
 #include "loader.h"
@@ -237,6 +238,41 @@ static void print_header(const header *h)
     printf("header:  %zu bytes\n", h->total_len);
 }
 
+/* decrypt-object: the aes-256-gcm stage's header line, rebuilt from
+ * --salt or --encryption-info, for an object that has no header. */
+static int raw_object_chain(const cli *c, header *chain)
+{
+    uint8_t salt[ENCINFO_SALT_LEN];
+    char salt_hex[2 * ENCINFO_SALT_LEN + 1];
+    sluice_error err = {0};
+    if (c->encryption_info) {
+        if (encinfo_read_file(c->encryption_info, salt, &err) < 0) {
+            host_report(c->encryption_info, err.message);
+            return status_to_exit(err.code);
+        }
+        hex_encode(salt, sizeof salt, salt_hex);
+    } else {
+        size_t n = strlen(c->salt);
+        if (n != 2 * ENCINFO_SALT_LEN ||
+            strspn(c->salt, "0123456789abcdefABCDEF") != n)
+            return fail_usage("--salt needs 32 hex digits (16 bytes)");
+        for (size_t i = 0; i <= n; i++)
+            salt_hex[i] = (char)(c->salt[i] >= 'A' && c->salt[i] <= 'F'
+                                     ? c->salt[i] - 'A' + 'a'
+                                     : c->salt[i]);
+    }
+    sluice_kv params[] = {
+        {"kdf", "pbkdf2-sha256"},
+        {"iter", c->kdf_iter ? c->kdf_iter : "64000"},
+        {"salt", salt_hex},
+    };
+    if (header_add_stage(chain, "aes-256-gcm", params, 3, &err) < 0) {
+        host_report("usage", err.message);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int report(const engine_error *fail, int rc)
 {
     if (rc == SLUICE_E_PIPE)
@@ -307,6 +343,7 @@ int main(int argc, char **argv)
         ex = rc == 0 ? EXIT_OK : report(&fail, rc);
         break;
     }
+    case MODE_DECRYPT_OBJECT:
     case MODE_FILTER_FORWARD:
     case MODE_FILTER_REVERSE: {
         int fwd = c.mode == MODE_FILTER_FORWARD;
@@ -316,7 +353,16 @@ int main(int argc, char **argv)
         }
         const char *in = c.n_args ? c.args[0] : "-";
         const char *out = c.output ? c.output : "-";
-        if (fwd) {
+        if (c.mode == MODE_DECRYPT_OBJECT) {
+            if (c.zstd || c.encrypt || c.chain) {
+                ex = fail_usage("decrypt-object takes no -z, -e or --chain");
+                break;
+            }
+            ex = raw_object_chain(&c, chain);
+            if (ex)
+                break;
+            job.chain = chain;
+        } else if (fwd) {
             ex = build_chain(&c, chain, level_buf, sizeof level_buf);
             if (ex)
                 break;
