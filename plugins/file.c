@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,52 @@ typedef struct file_ctx {
     char *tmp_path;     /* sink only: the temporary file              */
     int committed;
 } file_ctx;
+
+/* A target that exists and is not a regular file (/dev/null, a FIFO, a
+ * tape) is written in place: replacing it by a file would be wrong.  A
+ * symlink is followed, so the rename replaces what it points to and the
+ * link stays.  Returns 1 when it handled the target. */
+static int open_special(file_ctx *f, const char *path, int *rc,
+                        sluice_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0;
+    if (S_ISREG(st.st_mode)) {
+        char *real = realpath(path, NULL);
+        if (real) {
+            free(f->path);
+            f->path = real;
+        }
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *rc = sluice_error_set(err, SLUICE_E_USAGE, "%s is a directory",
+                               path);
+        return 1;
+    }
+    f->fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (f->fd < 0)
+        *rc = sluice_error_set(err, SLUICE_E_IO, "cannot open %s: %s", path,
+                               strerror(errno));
+    return 1;
+}
+
+/* The process umask, read without the umask(0)/umask(m) dance that would
+ * race with other threads creating files. */
+static mode_t current_umask(void)
+{
+    FILE *fp = fopen("/proc/self/status", "re");
+    unsigned m = 022;
+    if (fp) {
+        char line[256];
+        while (fgets(line, sizeof line, fp))
+            if (sscanf(line, "Umask: %o", &m) == 1)
+                break;
+        fclose(fp);
+    }
+    return (mode_t)(m & 0777);
+}
 
 static int file_open(const sluice_stage_args *args, void **out,
                      sluice_error *err)
@@ -67,9 +114,12 @@ static int file_open(const sluice_stage_args *args, void **out,
         if (f->fd < 0)
             rc = sluice_error_set(err, SLUICE_E_IO, "cannot open %s: %s",
                                   path, strerror(errno));
+    } else if (open_special(f, path, &rc, err)) {
+        /* a device, FIFO or socket: written in place (rc set) */
     } else {
         /* Same directory as the target, so the rename cannot cross file
          * systems. */
+        path = f->path; /* symlinks resolved */
         const char *slash = strrchr(path, '/');
         size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
         const char *base = slash ? slash + 1 : path;
@@ -183,8 +233,7 @@ static int write_all(file_ctx *f, const uint8_t *p, size_t len,
 /* Makes the temporary file the target: fsync, rename, fsync the dir. */
 static int commit_file(file_ctx *f, sluice_error *err)
 {
-    mode_t mask = umask(0);
-    umask(mask);
+    mode_t mask = current_umask();
     if (fchmod(f->fd, 0666 & ~mask) < 0 || fsync(f->fd) < 0)
         return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
                                 strerror(errno));

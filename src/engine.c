@@ -45,6 +45,7 @@ struct chain_run {
     pthread_mutex_t lock;
     engine_error *fail;
     int failed;
+    char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
 };
 
 static int set_fail(chain_run *r, const char *subject, const sluice_error *e)
@@ -232,6 +233,13 @@ static void *stage_thread(void *arg)
         rc = output_finish(&rs->out);
     if (rc == 0 && rs->has_in)
         rc = drain(&rs->in);
+    if (rc == SLUICE_E_CANCELED && rs->err.message[0]) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->context[0])
+            snprintf(r->context, sizeof r->context, "%.60s: %.400s", rs->name,
+                     rs->err.message);
+        pthread_mutex_unlock(&r->lock);
+    }
     if (rc < 0) {
         if (rc != SLUICE_E_CANCELED) {
             rs->err.code = rc; /* the returned status wins over err.code */
@@ -271,8 +279,13 @@ static int run_status(chain_run *r)
     int sig = atomic_load(&r->sess->signal_number);
     if (sig && !r->failed)
         fail_msg(r, "interrupted", SLUICE_E_CANCELED,
-                 sig == 2 ? "SIGINT received; nothing was kept"
-                          : "SIGTERM received; nothing was kept");
+                 sig == 2 ? "SIGINT received" : "SIGTERM received");
+    if (r->failed && r->context[0]) {
+        size_t len = strlen(r->fail->err.message);
+        snprintf(r->fail->err.message + len,
+                 sizeof r->fail->err.message - len, "; %s", r->context);
+        r->context[0] = '\0';
+    }
     if (r->failed)
         return r->fail->err.code < 0 ? r->fail->err.code : SLUICE_E_INTERNAL;
     if (atomic_load(&r->sess->cancelled))

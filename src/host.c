@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "stream.h"
+#include "util.h"
+
+#include <stdlib.h>
 
 void session_init(session *s)
 {
@@ -104,6 +107,25 @@ static void api_progress_total(sluice_host *h, uint64_t total)
     atomic_store(&h->total, total);
 }
 
+static void api_listing(sluice_host *h, const char *line)
+{
+    FILE *f = h->sess->stdout_is_data ? stderr : stdout;
+    strbuf sb = {0};
+    for (const char *p = line; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            sb_addf(&sb, "\\%03o", (unsigned char)*p);
+        else
+            sb_add(&sb, p, 1);
+    }
+    sb_add(&sb, "\n", 1);
+    if (!sb.failed) {
+        flockfile(f);
+        fwrite(sb.data, 1, sb.len, f);
+        funlockfile(f);
+    }
+    free(sb.data);
+}
+
 static const sluice_api api_table = {
     .struct_size = sizeof(sluice_api),
     .abi_major = SLUICE_ABI_MAJOR,
@@ -119,6 +141,7 @@ static const sluice_api api_table = {
     .passphrase = api_passphrase,
     .record = api_record,
     .progress_total = api_progress_total,
+    .listing = api_listing,
 };
 
 const sluice_api *host_api(void)

@@ -15,6 +15,7 @@
 typedef struct session {
     int verbosity;            /* -1 quiet, 0 normal, 1 -v, 2 -vv        */
     int progress_mode;        /* enum progress_mode                      */
+    int stdout_is_data;       /* an endpoint writes the stream to stdout */
     passphrase_source passphrase;
     atomic_int incomplete;    /* a stage called mark_incomplete          */
     atomic_int cancelled;     /* the chain is being aborted              */

@@ -417,6 +417,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < c.n_args; i++)
             kv_add(arch, "arg", c.args[i]);
         char scheme2[64];
+        s.stdout_is_data = !strcmp(c.file, "-") || c.mode == MODE_LIST;
         if (c.mode == MODE_CREATE) {
             if (c.files_from)
                 kv_add(arch, "files-from", c.files_from);
@@ -475,8 +476,8 @@ int main(int argc, char **argv)
         ex = EXIT_INTERNAL;
     }
     if (ex == EXIT_OK && atomic_load(&s.incomplete)) {
-        host_report("warning", "some input could not be read: the result "
-                               "is incomplete (see messages above)");
+        host_report("warning", "finished, but incomplete: some entries "
+                               "were skipped (see messages above)");
         ex = EXIT_INCOMPLETE;
     }
     header_free(chain);

@@ -188,6 +188,10 @@ typedef struct sluice_api {
     /* Announces the expected total of bytes this stage will produce
      * (for progress and ETA); optional. */
     void (*progress_total)(sluice_host *host, uint64_t total);
+    /* Prints one bare line of listing (tar -v: the names of the entries
+     * handled), on stdout when stdout does not carry the stream, else on
+     * stderr.  No "sluice:" prefix; control characters are escaped. */
+    void (*listing)(sluice_host *host, const char *line);
 } sluice_api;
 
 /* What open() is given. */
@@ -241,8 +245,10 @@ typedef struct sluice_stage {
     /* Moves the whole stream, on a thread of its own.  Returns 0 after
      * end of input has been read and all output written; a sink makes its
      * output durable/visible only then.  On error, returns the status (a
-     * sink discards what it wrote); on SLUICE_E_CANCELED from the host,
-     * returns it without setting a message. */
+     * sink discards what it wrote).  On SLUICE_E_CANCELED from the host,
+     * returns it; a message set then is context, not an error: the host
+     * appends it to the cause's line ("...; archive: extraction stopped
+     * after restoring a/b").  SLUICE_E_PIPE likewise needs no message. */
     int (*run)(void *ctx, sluice_input *in, sluice_output *out,
                sluice_error *err);
 

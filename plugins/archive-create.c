@@ -1,0 +1,656 @@
+/*
+ * archive-create.c - the archive stage forward: walk the PATH operands
+ * and write a pax archive to the stage's output (sluice -c).
+ *
+ * The walk is our own, with openat/fstatat/fdopendir on directory
+ * descriptors: libarchive's archive_read_disk walker fchdir()s the whole
+ * process around every entry, which other threads cannot afford.  Each
+ * entry's metadata (owner names, xattrs, ACLs, file flags, the sparse
+ * map) still comes from libarchive, through
+ * archive_read_disk_entry_from_file() on a descriptor we opened.
+ *
+ * Format: full pax (not "restricted"), so sub-second mtimes survive;
+ * atime, ctime and birth time are dropped so that an entry only gets an
+ * extended header when it needs one.  Hardlinks are written as links
+ * (archive_entry_linkresolver), sparse files as GNU sparse 1.0.  A file
+ * that cannot be opened is reported and left out before its header is
+ * written (as GNU tar does), and the run is marked incomplete (exit 1).
+ */
+#include "archive-stage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_BUF (1024u * 1024u)
+
+typedef struct cr_state {
+    arch_ctx *c;
+    struct archive *w;    /* the pax writer                             */
+    struct archive *disk; /* for entry_from_file and owner names        */
+    struct archive_entry_linkresolver *lr;
+    struct archive_entry *entry;
+    uint8_t *buf;         /* file data, READ_BUF bytes                  */
+    uint8_t *zeros;       /* holes of sparse files, READ_BUF bytes      */
+    char *name;           /* archive name of the entry at hand          */
+    size_t name_len, name_cap;
+    /* Without /proc only: the entry's path as the process sees it (-C
+     * joined with the operand and below), for what libarchive does by
+     * name.  Never used to open anything ourselves. */
+    char *dpath;
+    size_t dpath_len, dpath_cap;
+    dev_t root_dev;       /* --one-file-system: device of the operand   */
+    int have_proc;        /* /proc/self/fd usable for path access       */
+    int warned_strip;
+} cr_state;
+
+static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
+static void warn(cr_state *s, const char *fmt, ...)
+{
+    char msg[SLUICE_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->c->api->log(s->c->host, SLUICE_LOG_WARNING, "%s", msg);
+}
+
+/* Reports a file left out (or damaged): the backup is incomplete. */
+static void incomplete(cr_state *s, const char *what, int errnum)
+{
+    char esc[1024];
+    arch_escape(s->name, esc, sizeof esc);
+    warn(s, "%s %s: %s", what, esc, strerror(errnum));
+    s->c->api->mark_incomplete(s->c->host);
+}
+
+/* Sets *buf to its first len bytes plus "/" plus add (no "/" if len is
+ * 0 or the buffer ends in one). */
+static int buf_set(char **buf, size_t *blen, size_t *bcap, size_t len,
+                   const char *add, size_t add_len)
+{
+    size_t need = len + add_len + 2;
+    if (need > *bcap) {
+        size_t cap = *bcap ? *bcap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(*buf, cap);
+        if (!p)
+            return -1;
+        *buf = p;
+        *bcap = cap;
+    }
+    if (len && (*buf)[len - 1] != '/' && add_len)
+        (*buf)[len++] = '/';
+    memcpy(*buf + len, add, add_len);
+    *blen = len + add_len;
+    (*buf)[*blen] = '\0';
+    return 0;
+}
+
+static int name_set(cr_state *s, size_t len, const char *add, size_t add_len)
+{
+    return buf_set(&s->name, &s->name_len, &s->name_cap, len, add, add_len);
+}
+
+/* tar --exclude: the pattern may match the whole name or any tail of it
+ * that starts after a '/'; '*' matches '/' too, and a match on leading
+ * directories excludes what lies below. */
+static int excluded(const cr_state *s, const char *name)
+{
+    const arch_ctx *c = s->c;
+    for (size_t i = 0; i < c->n_excludes; i++) {
+        const char *p = name;
+        for (;;) {
+            if (fnmatch(c->excludes[i], p, FNM_LEADING_DIR) == 0)
+                return 1;
+            p = strchr(p, '/');
+            if (!p)
+                break;
+            p++;
+        }
+    }
+    return 0;
+}
+
+/* Whether s is well-formed UTF-8 (pax names are UTF-8 when they can be). */
+static int utf8_valid(const char *str)
+{
+    const unsigned char *p = (const unsigned char *)str;
+    while (p && *p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1
+                             : (*p & 0xf0) == 0xe0 ? 2
+                             : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *p < 0xc2))
+            return 0;
+        p++;
+        for (int i = 0; i < n; i++, p++)
+            if ((*p & 0xc0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf,
+                           size_t len)
+{
+    arch_ctx *c = ud;
+    int rc = c->api->write(c->out, buf, len);
+    if (rc < 0) {
+        c->io_status = rc;
+        archive_set_error(a, EIO, "the output stream failed");
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+/* ---- file data ---------------------------------------------------------- */
+
+typedef struct region {
+    int64_t off, len;
+} region;
+
+static int feed(cr_state *s, const void *p, size_t n)
+{
+    la_ssize_t w = archive_write_data(s->w, p, n);
+    if (w < 0)
+        return -1;
+    return 0;
+}
+
+/* Writes the data of a regular file from fd.  Returns 0, or -1 when the
+ * writer failed (fatal; the caller reports it). */
+static int copy_data(cr_state *s, int fd, int64_t size, region *regs,
+                     size_t n_regs)
+{
+    region whole = {0, size};
+    if (n_regs == 0) {
+        regs = &whole;
+        n_regs = 1;
+    }
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int64_t pos = 0; /* logical bytes handed to the writer */
+    int short_read = 0;
+    for (size_t r = 0; r < n_regs && !short_read; r++) {
+        int64_t off = regs[r].off, end = regs[r].off + regs[r].len;
+        if (end > size)
+            end = size;
+        /* A hole: the pax writer skips these bytes, but wants them fed. */
+        while (pos < off) {
+            size_t n = off - pos > READ_BUF ? READ_BUF : (size_t)(off - pos);
+            if (feed(s, s->zeros, n) < 0)
+                return -1;
+            pos += (int64_t)n;
+        }
+        while (pos < end) {
+            if (s->c->api->cancelled(s->c->host))
+                return -2;
+            size_t want = end - pos > READ_BUF ? READ_BUF
+                                               : (size_t)(end - pos);
+            ssize_t n = pread(fd, s->buf, want, pos);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                incomplete(s, "read error on", errno);
+                short_read = 1;
+                break;
+            }
+            if (n == 0) {
+                char esc[1024];
+                arch_escape(s->name, esc, sizeof esc);
+                warn(s, "%s: file shrank by %lld bytes while being read; "
+                        "padded with zeros", esc, (long long)(size - pos));
+                s->c->api->mark_incomplete(s->c->host);
+                short_read = 1;
+                break;
+            }
+            if (feed(s, s->buf, (size_t)n) < 0)
+                return -1;
+            pos += n;
+        }
+    }
+    /* The writer pads a short file with zeros in finish_entry. */
+    return 0;
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+static int walk_dir(cr_state *s, int dfd, sluice_error *err);
+
+static int fatal_writer(cr_state *s, sluice_error *err)
+{
+    return arch_fail(s->c, s->w, SLUICE_E_IO, "cannot write the archive",
+                     "", err);
+}
+
+/* Adds the entry s->name, which is `dname` relative to directory pfd,
+ * and, for a directory, what lies below it. */
+static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
+                     sluice_error *err)
+{
+    const sluice_api *api = s->c->api;
+    if (api->cancelled(s->c->host))
+        return SLUICE_E_CANCELED;
+    if (s->c->n_excludes && excluded(s, s->name))
+        return 0;
+
+    struct stat st;
+    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        incomplete(s, "cannot stat", errno);
+        return 0;
+    }
+    if (S_ISSOCK(st.st_mode)) {
+        char esc[1024];
+        arch_escape(s->name, esc, sizeof esc);
+        warn(s, "%s: socket ignored", esc);
+        return 0;
+    }
+    if (is_root)
+        s->root_dev = st.st_dev;
+
+    int fd = -1;
+    if (S_ISREG(st.st_mode)) {
+        int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+        fd = openat(pfd, dname, fl | O_NOATIME);
+        if (fd < 0 && errno == EPERM)
+            fd = openat(pfd, dname, fl);
+        if (fd < 0) {
+            incomplete(s, "cannot read", errno);
+            return 0;
+        }
+        struct stat now;
+        if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
+            now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            warn(s, "%s: file changed as we read it; not dumped", esc);
+            api->mark_incomplete(s->c->host);
+            close(fd);
+            return 0;
+        }
+        st = now;
+    } else if (S_ISDIR(st.st_mode)) {
+        fd = openat(pfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                    O_CLOEXEC);
+        if (fd < 0)
+            incomplete(s, "cannot open directory", errno);
+        /* The directory entry itself is still archived. */
+    }
+
+    /* Path access for what libarchive does by name (readlink, xattrs of
+     * symlinks and devices): through the parent's descriptor, never the
+     * cwd; without /proc, the path joined from -C and the operand. */
+    char src[128];
+    char *heap = NULL;
+    const char *srcpath;
+    if (pfd == AT_FDCWD) {
+        srcpath = dname; /* an absolute operand */
+    } else if (s->have_proc) {
+        size_t need = strlen(dname) + 40;
+        char *p = need <= sizeof src ? src : (heap = malloc(need));
+        if (!p) {
+            if (fd >= 0)
+                close(fd);
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        }
+        snprintf(p, need, "/proc/self/fd/%d/%s", pfd, dname);
+        srcpath = p;
+    } else {
+        srcpath = s->dpath;
+    }
+
+    struct archive_entry *e = s->entry;
+    archive_entry_clear(e);
+    archive_entry_copy_pathname(e, s->name);
+    archive_entry_copy_sourcepath(e, srcpath);
+    int r = archive_read_disk_entry_from_file(s->disk, e, fd, &st);
+    free(heap);
+    if (r < ARCHIVE_WARN) {
+        char esc[1024];
+        arch_escape(s->name, esc, sizeof esc);
+        warn(s, "%s: %s", esc, archive_error_string(s->disk));
+        api->mark_incomplete(s->c->host);
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (r == ARCHIVE_WARN) {
+        char esc[1024];
+        arch_escape(s->name, esc, sizeof esc);
+        warn(s, "%s: %s", esc, archive_error_string(s->disk));
+    }
+    archive_entry_copy_sourcepath(e, NULL);
+    archive_entry_unset_atime(e);
+    archive_entry_unset_ctime(e);
+    archive_entry_unset_birthtime(e);
+
+    /* Keep the data regions before the writer walks the sparse list. */
+    region *regs = NULL;
+    size_t n_regs = 0;
+    if (S_ISREG(st.st_mode)) {
+        int n = archive_entry_sparse_reset(e);
+        if (n > 0 && (regs = malloc((size_t)n * sizeof *regs))) {
+            la_int64_t off, len;
+            while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK &&
+                   n_regs < (size_t)n) {
+                regs[n_regs].off = off;
+                regs[n_regs].len = len;
+                n_regs++;
+            }
+        }
+        if (n > 0 && !regs) {
+            close(fd);
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        }
+    }
+
+    struct archive_entry *spare = NULL, *le = e;
+    archive_entry_linkify(s->lr, &le, &spare);
+    /* The tar strategy hands every entry straight back. */
+    if (spare)
+        archive_entry_free(spare);
+    int rc = 0;
+    if (le) {
+        if (s->c->verbose) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            api->listing(s->c->host, esc);
+        }
+        r = archive_write_header(s->w, le);
+        if (r == ARCHIVE_WARN) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            /* libarchive then stores the names as raw bytes
+             * (hdrcharset=BINARY): nothing is lost, say it plainly. */
+            if (!utf8_valid(s->name) ||
+                !utf8_valid(archive_entry_symlink(le)) ||
+                !utf8_valid(archive_entry_hardlink(le)))
+                warn(s, "%s: name is not valid UTF-8; stored as raw bytes",
+                     esc);
+            else
+                warn(s, "%s: %s", esc, archive_error_string(s->w));
+        }
+        if (r == ARCHIVE_FATAL) {
+            rc = fatal_writer(s, err);
+        } else if (r == ARCHIVE_FAILED) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            warn(s, "%s: %s", esc, archive_error_string(s->w));
+            api->mark_incomplete(s->c->host);
+        } else {
+            if (S_ISREG(st.st_mode) && !archive_entry_hardlink(le) &&
+                archive_entry_size(le) > 0) {
+                int cr = copy_data(s, fd, archive_entry_size(le), regs,
+                                   n_regs);
+                if (cr == -2)
+                    rc = SLUICE_E_CANCELED;
+                else if (cr < 0)
+                    rc = fatal_writer(s, err);
+                else {
+                    struct stat after;
+                    if (fstat(fd, &after) == 0 &&
+                        (after.st_size != st.st_size ||
+                         after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                         after.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+                        char esc[1024];
+                        arch_escape(s->name, esc, sizeof esc);
+                        warn(s, "%s: file changed as we read it", esc);
+                        api->mark_incomplete(s->c->host);
+                    }
+                }
+            }
+            if (rc == 0 && archive_write_finish_entry(s->w) < ARCHIVE_WARN)
+                rc = fatal_writer(s, err);
+        }
+    }
+    free(regs);
+
+    if (rc == 0 && S_ISDIR(st.st_mode) && fd >= 0 &&
+        !(s->c->one_fs && st.st_dev != s->root_dev))
+        rc = walk_dir(s, fd, err);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Archives the contents of directory dfd (named s->name), in name order
+ * so that archives of the same tree come out the same. */
+static int walk_dir(cr_state *s, int dfd, sluice_error *err)
+{
+    int dup_fd = dup(dfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        incomplete(s, "cannot read directory", errno);
+        return 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno)
+                incomplete(s, "cannot read directory", errno);
+            break;
+        }
+        const char *dn = de->d_name;
+        if (dn[0] == '.' && (!dn[1] || (dn[1] == '.' && !dn[2])))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **g = realloc(names, cap * sizeof *names);
+            if (!g) {
+                rc = SLUICE_E_NOMEM;
+                break;
+            }
+            names = g;
+        }
+        if (!(names[n] = strdup(dn))) {
+            rc = SLUICE_E_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == 0 && n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
+    size_t base = s->name_len, dbase = s->dpath_len;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t l = strlen(names[i]);
+        if (name_set(s, base, names[i], l) < 0 ||
+            (!s->have_proc && buf_set(&s->dpath, &s->dpath_len,
+                                      &s->dpath_cap, dbase, names[i],
+                                      l) < 0)) {
+            rc = SLUICE_E_NOMEM;
+            break;
+        }
+        rc = add_entry(s, dfd, names[i], 0, err);
+    }
+    s->name_len = base;
+    s->name[base] = '\0';
+    if (s->dpath) {
+        s->dpath_len = dbase;
+        s->dpath[dbase] = '\0';
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == SLUICE_E_NOMEM && !err->message[0])
+        sluice_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+/* ---- operands ----------------------------------------------------------- */
+
+/* The member name for an operand: tar strips leading "/" and "../"
+ * (saying so once) and trailing slashes. */
+static const char *member_name(cr_state *s, const char *arg, size_t *len)
+{
+    const char *p = arg;
+    for (;;) {
+        if (*p == '/')
+            p++;
+        else if (!strncmp(p, "../", 3))
+            p += 3;
+        else if (!strcmp(p, ".."))
+            p += 2;
+        else
+            break;
+    }
+    if (p != arg && !s->warned_strip) {
+        warn(s, "removing leading '%.*s' from member names",
+             (int)(p - arg) > 32 ? 32 : (int)(p - arg), arg);
+        s->warned_strip = 1;
+    }
+    size_t l = strlen(p);
+    while (l > 1 && p[l - 1] == '/')
+        l--;
+    if (l == 0) {
+        p = ".";
+        l = 1;
+    }
+    *len = l;
+    return p;
+}
+
+static int add_operand(cr_state *s, const char *arg, sluice_error *err)
+{
+    if (!*arg)
+        return 0;
+    size_t len;
+    const char *nm = member_name(s, arg, &len);
+    if (name_set(s, 0, nm, len) < 0)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    /* Relative operands are resolved against -C's descriptor, absolute
+     * ones as they are. */
+    int pfd = arg[0] == '/' ? AT_FDCWD : s->c->dirfd;
+    if (!s->have_proc) {
+        const char *dir = s->c->directory;
+        size_t dl = 0;
+        if (pfd != AT_FDCWD && dir && *dir) {
+            dl = strlen(dir);
+            if (buf_set(&s->dpath, &s->dpath_len, &s->dpath_cap, 0, dir,
+                        dl) < 0)
+                return sluice_error_set(err, SLUICE_E_NOMEM,
+                                        "out of memory");
+        }
+        if (buf_set(&s->dpath, &s->dpath_len, &s->dpath_cap, dl, arg,
+                    strlen(arg)) < 0)
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    return add_entry(s, pfd, arg, 1, err);
+}
+
+/* -T FILE: one name a line, or NUL-separated with --null. */
+static int add_files_from(cr_state *s, sluice_error *err)
+{
+    const char *path = s->c->files_from;
+    int is_stdin = !strcmp(path, "-");
+    FILE *f = is_stdin ? stdin : fopen(path, "re");
+    if (!f)
+        return sluice_error_set(err, SLUICE_E_IO, "cannot open %s: %s", path,
+                                strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    int delim = s->c->null_sep ? '\0' : '\n';
+    for (;;) {
+        ssize_t n = getdelim(&line, &cap, delim, f);
+        if (n < 0)
+            break;
+        if (n > 0 && line[n - 1] == (char)delim)
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        rc = add_operand(s, line, err);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && ferror(f))
+        rc = sluice_error_set(err, SLUICE_E_IO, "cannot read %s: %s",
+                              is_stdin ? "stdin" : path, strerror(errno));
+    free(line);
+    if (!is_stdin)
+        fclose(f);
+    return rc;
+}
+
+int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
+{
+    cr_state s = {0};
+    int rc = 0;
+    s.c = c;
+    c->out = out;
+    s.have_proc = access("/proc/self/fd", X_OK) == 0;
+    s.w = archive_write_new();
+    s.disk = archive_read_disk_new();
+    s.lr = archive_entry_linkresolver_new();
+    s.entry = archive_entry_new();
+    s.buf = malloc(READ_BUF);
+    s.zeros = calloc(1, READ_BUF);
+    if (!s.w || !s.disk || !s.lr || !s.entry || !s.buf || !s.zeros) {
+        rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        goto done;
+    }
+    archive_entry_linkresolver_set_strategy(s.lr,
+                                            ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
+    archive_read_disk_set_standard_lookup(s.disk);
+    archive_read_disk_set_symlink_physical(s.disk);
+    if (archive_write_set_format_pax(s.w) != ARCHIVE_OK ||
+        /* No blocking: the stream below has its own 1 MiB blocks, and
+         * the archive ends right after its two zero records. */
+        archive_write_set_bytes_per_block(s.w, 0) != ARCHIVE_OK ||
+        archive_write_open(s.w, c, NULL, write_cb, NULL) != ARCHIVE_OK) {
+        rc = fatal_writer(&s, err);
+        goto done;
+    }
+    for (size_t i = 0; i < c->n_args && rc == 0; i++)
+        rc = add_operand(&s, c->args[i], err);
+    if (rc == 0 && c->files_from)
+        rc = add_files_from(&s, err);
+    if (rc == 0) {
+        /* With the tar strategy nothing is held back, but drain anyway. */
+        struct archive_entry *le = NULL, *spare = NULL;
+        archive_entry_linkify(s.lr, &le, &spare);
+        while (le) {
+            if (archive_write_header(s.w, le) < ARCHIVE_WARN) {
+                rc = fatal_writer(&s, err);
+                break;
+            }
+            le = NULL;
+            archive_entry_linkify(s.lr, &le, &spare);
+        }
+    }
+    if (rc == 0 && archive_write_close(s.w) != ARCHIVE_OK)
+        rc = fatal_writer(&s, err);
+done:
+    if (s.w)
+        archive_write_free(s.w);
+    if (s.disk)
+        archive_read_free(s.disk);
+    if (s.lr)
+        archive_entry_linkresolver_free(s.lr);
+    if (s.entry)
+        archive_entry_free(s.entry);
+    free(s.buf);
+    free(s.zeros);
+    free(s.name);
+    free(s.dpath);
+    return rc;
+}

@@ -1,0 +1,1044 @@
+/*
+ * archive-extract.c - the archive stage as a restore SINK (sluice -x):
+ * reads any archive libarchive understands from the input stream and
+ * recreates its entries under the -C directory.
+ *
+ * Safety, by construction rather than by checking names alone:
+ *   - every path is resolved from a descriptor of the target directory,
+ *     one component at a time with O_NOFOLLOW: a symlink on the way
+ *     (from the archive or already on disk) is never followed, and the
+ *     member is refused;
+ *   - leading "/" is stripped (as tar does, said once); a member with a
+ *     ".." component is refused;
+ *   - a hardlink's target is resolved the same way, so it is inside the
+ *     target directory and was not reached through a symlink;
+ *   - everything but directories is created under a temporary name in
+ *     its final directory and renamed over the old name when complete,
+ *     so an existing symlink is replaced, never written through, and no
+ *     file is ever seen half-written;
+ *   - directories get their final mode, owner and times last, deepest
+ *     first, after all that goes inside them was written.
+ * A refused member is reported and skipped, and the run is marked
+ * incomplete (exit 1).  A corrupt or truncated stream stops the run: the
+ * file in progress is removed, and the error names the last path that
+ * was restored completely.
+ *
+ * We do not use archive_write_disk: it works relative to the process's
+ * working directory (and chdir()s for very long names), and other
+ * threads share that.
+ */
+#include "archive-stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/fs.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define TMP_NAME_MAX 40
+
+typedef struct idcache {
+    char *name;
+    long id; /* -1: unknown name */
+    struct idcache *next;
+} idcache;
+
+typedef struct ex_state {
+    arch_ctx *c;
+    struct archive *r;
+    int rootfd;
+    /* the parent directory of the last member, resolved */
+    char *cache_path;
+    int cache_fd;
+    /* the member being written under a temporary name */
+    int tmp_dirfd;
+    char tmp_name[TMP_NAME_MAX];
+    /* directories whose metadata is set at the end */
+    struct dirfix {
+        char *path;
+        struct archive_entry *e;
+    } *fix;
+    size_t n_fix, cap_fix;
+    char *last_done;   /* last member restored completely */
+    int same_owner, preserve;
+    mode_t umask;
+    idcache *users, *groups;
+    int warned_abs, warned_xattr, warned_acl;
+    int said_where;    /* "extraction stopped ..." is in err already */
+} ex_state;
+
+static void warn(ex_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
+static void warn(ex_state *s, const char *fmt, ...)
+{
+    char msg[SLUICE_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->c->api->log(s->c->host, SLUICE_LOG_WARNING, "%s", msg);
+}
+
+/* A member not restored (or restored without some metadata). */
+static void skip(ex_state *s, const char *name, const char *why)
+{
+    char esc[1024];
+    arch_escape(name, esc, sizeof esc);
+    warn(s, "%s: %s", esc, why);
+    s->c->api->mark_incomplete(s->c->host);
+}
+
+static void skip_errno(ex_state *s, const char *name, const char *what,
+                       int errnum)
+{
+    char why[300];
+    snprintf(why, sizeof why, "%s: %s", what, strerror(errnum));
+    skip(s, name, why);
+}
+
+/* The process umask, without the umask(0)/umask(m) dance that would race
+ * with other threads creating files. */
+static mode_t read_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    unsigned m = 022;
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "Umask: %o", &m) == 1)
+                break;
+        fclose(f);
+    }
+    return (mode_t)(m & 0777);
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+/* Cleans a member name into out (same size as name + 2): drops leading
+ * "/" (reported once) and "." components.  Returns -1 for a name with a
+ * ".." component; an empty result stands for the target itself ("."). */
+static int clean_name(ex_state *s, const char *name, char *out, int quiet)
+{
+    const char *p = name;
+    size_t n = 0;
+    if (*p == '/' && !quiet && !s->warned_abs) {
+        warn(s, "removing leading '/' from member names");
+        s->warned_abs = 1;
+    }
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p;
+        while (*e && *e != '/')
+            e++;
+        size_t len = (size_t)(e - p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return -1;
+        if (len && !(len == 1 && p[0] == '.')) {
+            if (n)
+                out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = e;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static void cache_drop(ex_state *s)
+{
+    if (s->cache_fd >= 0 && s->cache_fd != s->rootfd)
+        close(s->cache_fd);
+    s->cache_fd = -1;
+    free(s->cache_path);
+    s->cache_path = NULL;
+}
+
+/* Opens directory `dir` (a cleaned relative path, "" = the target) one
+ * component at a time, never following a symlink; creates missing
+ * components when `create`.  Returns a descriptor the caller closes
+ * unless it is s->rootfd, or -1 with *why set. */
+static int open_dir_path(ex_state *s, const char *dir, int create,
+                         const char **why, int *errnum)
+{
+    int fd = s->rootfd;
+    const char *p = dir;
+    char comp[NAME_MAX + 1];
+    *errnum = 0;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > NAME_MAX) {
+            *why = "name component too long";
+            *errnum = ENAMETOOLONG;
+            goto fail;
+        }
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int nfd = openat(fd, comp, flags);
+        if (nfd < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
+                *why = "cannot create directory";
+                *errnum = errno;
+                goto fail;
+            }
+            nfd = openat(fd, comp, flags);
+        }
+        if (nfd < 0) {
+            int en = errno;
+            struct stat st;
+            if ((en == ELOOP || en == ENOTDIR) &&
+                fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode)) {
+                *why = "refusing to write through a symbolic link on its "
+                       "path";
+            } else {
+                *why = "cannot open directory on its path";
+                *errnum = en;
+            }
+            goto fail;
+        }
+        if (fd != s->rootfd)
+            close(fd);
+        fd = nfd;
+        p = e ? e + 1 : p + len;
+    }
+    return fd;
+fail:
+    if (fd != s->rootfd)
+        close(fd);
+    return -1;
+}
+
+/* The directory holding cleaned name `path`, through the one-entry
+ * cache (members come in directory order); *base gets the last
+ * component. */
+static int parent_of(ex_state *s, const char *path, int create,
+                     const char **base, const char **why, int *errnum)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    *base = slash ? slash + 1 : path;
+    if (s->cache_path && strlen(s->cache_path) == dlen &&
+        !memcmp(s->cache_path, path, dlen))
+        return s->cache_fd;
+    cache_drop(s);
+    char *dir = strndup(path, dlen);
+    if (!dir) {
+        *why = "out of memory";
+        *errnum = ENOMEM;
+        return -1;
+    }
+    int fd = open_dir_path(s, dir, create, why, errnum);
+    if (fd < 0) {
+        free(dir);
+        return -1;
+    }
+    s->cache_path = dir;
+    s->cache_fd = fd;
+    return fd;
+}
+
+/* ---- temporary names ---------------------------------------------------- */
+
+static void tmp_new_name(ex_state *s)
+{
+    static unsigned counter;
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+        r = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s ^
+            __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    snprintf(s->tmp_name, sizeof s->tmp_name, ".sluice-%016llx.tmp",
+             (unsigned long long)r);
+}
+
+/* Removes the member in progress, if any. */
+static void tmp_discard(ex_state *s)
+{
+    if (s->tmp_dirfd >= 0 && s->tmp_name[0])
+        unlinkat(s->tmp_dirfd, s->tmp_name, 0);
+    s->tmp_dirfd = -1;
+    s->tmp_name[0] = '\0';
+}
+
+/* Renames the finished temporary over `base`; a directory in the way
+ * is removed if empty. */
+static int tmp_commit(ex_state *s, int pfd, const char *base)
+{
+    int rc = renameat(pfd, s->tmp_name, pfd, base);
+    if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY ||
+                   errno == EEXIST)) {
+        cache_drop(s);
+        if (unlinkat(pfd, base, AT_REMOVEDIR) == 0)
+            rc = renameat(pfd, s->tmp_name, pfd, base);
+        else
+            errno = EISDIR;
+    }
+    if (rc == 0) {
+        s->tmp_dirfd = -1;
+        s->tmp_name[0] = '\0';
+    }
+    return rc;
+}
+
+/* ---- owners, modes, times, xattrs, ACLs ---------------------------------- */
+
+static long lookup_id(idcache **list, const char *name, int group)
+{
+    for (idcache *e = *list; e; e = e->next)
+        if (!strcmp(e->name, name))
+            return e->id;
+    long id = -1;
+    char buf[4096];
+    if (group) {
+        struct group gr, *res = NULL;
+        if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res)
+            id = (long)res->gr_gid;
+    } else {
+        struct passwd pw, *res = NULL;
+        if (getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res)
+            id = (long)res->pw_uid;
+    }
+    idcache *e = malloc(sizeof *e);
+    if (e && (e->name = strdup(name))) {
+        e->id = id;
+        e->next = *list;
+        *list = e;
+    } else {
+        free(e);
+    }
+    return id;
+}
+
+static void owner_of(ex_state *s, struct archive_entry *e, uid_t *uid,
+                     gid_t *gid)
+{
+    *uid = (uid_t)archive_entry_uid(e);
+    *gid = (gid_t)archive_entry_gid(e);
+    if (s->c->numeric_owner)
+        return;
+    const char *un = archive_entry_uname(e), *gn = archive_entry_gname(e);
+    long id;
+    if (un && *un && (id = lookup_id(&s->users, un, 0)) >= 0)
+        *uid = (uid_t)id;
+    if (gn && *gn && (id = lookup_id(&s->groups, gn, 1)) >= 0)
+        *gid = (gid_t)id;
+}
+
+/* The mode to give a member: with -p (root's default) all of it, else
+ * without set-id/sticky bits and with the umask applied, as tar does. */
+static mode_t mode_of(ex_state *s, struct archive_entry *e, int chown_ok)
+{
+    mode_t m = archive_entry_perm(e) & 07777;
+    if (!s->preserve)
+        m &= 0777 & ~s->umask;
+    else if (!chown_ok)
+        m &= ~(mode_t)(S_ISUID | S_ISGID);
+    return m;
+}
+
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+    if (archive_entry_atime_is_set(e)) {
+        ts[0].tv_sec = archive_entry_atime(e);
+        ts[0].tv_nsec = archive_entry_atime_nsec(e);
+    } else {
+        ts[0].tv_sec = 0;
+        ts[0].tv_nsec = UTIME_OMIT;
+    }
+    if (archive_entry_mtime_is_set(e)) {
+        ts[1].tv_sec = archive_entry_mtime(e);
+        ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+    } else {
+        ts[1].tv_sec = 0;
+        ts[1].tv_nsec = UTIME_OMIT;
+    }
+}
+
+/* POSIX ACLs go in as the kernel's system.posix_acl_* xattr format, so
+ * no libacl is needed. */
+#define ACL_XATTR_VERSION 2
+static int acl_value(ex_state *s, struct archive_entry *e, int type,
+                     uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (archive_entry_acl_reset(e, type) <= (type ==
+                                             ARCHIVE_ENTRY_ACL_TYPE_ACCESS
+                                                 ? 3
+                                                 : 0))
+        return 0;
+    struct ent {
+        uint16_t tag, perm;
+        uint32_t id;
+    } *v = NULL;
+    size_t n = 0, cap = 0;
+    int t, perm, tag, id;
+    const char *name;
+    while (archive_entry_acl_next(e, type, &t, &perm, &tag, &id, &name) ==
+           ARCHIVE_OK) {
+        uint16_t k;
+        uint32_t xid = 0xffffffffu;
+        switch (tag) {
+        case ARCHIVE_ENTRY_ACL_USER_OBJ: k = 0x01; break;
+        case ARCHIVE_ENTRY_ACL_USER: k = 0x02; break;
+        case ARCHIVE_ENTRY_ACL_GROUP_OBJ: k = 0x04; break;
+        case ARCHIVE_ENTRY_ACL_GROUP: k = 0x08; break;
+        case ARCHIVE_ENTRY_ACL_MASK: k = 0x10; break;
+        case ARCHIVE_ENTRY_ACL_OTHER: k = 0x20; break;
+        default: continue;
+        }
+        if (k == 0x02 || k == 0x08) {
+            long lid = -1;
+            if (!s->c->numeric_owner && name && *name)
+                lid = lookup_id(k == 0x02 ? &s->users : &s->groups, name,
+                                k == 0x08);
+            xid = (uint32_t)(lid >= 0 ? lid : id);
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct ent *g = realloc(v, cap * sizeof *v);
+            if (!g) {
+                free(v);
+                return -1;
+            }
+            v = g;
+        }
+        v[n].tag = k;
+        v[n].perm = (uint16_t)(perm & 7);
+        v[n].id = xid;
+        n++;
+    }
+    /* The kernel wants them sorted by tag, then id. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (v[j - 1].tag > v[j].tag ||
+                                     (v[j - 1].tag == v[j].tag &&
+                                      v[j - 1].id > v[j].id));
+             j--) {
+            struct ent tmp = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = tmp;
+        }
+    uint8_t *b = malloc(4 + 8 * n);
+    if (!b) {
+        free(v);
+        return -1;
+    }
+    uint32_t ver = ACL_XATTR_VERSION;
+    memcpy(b, &ver, 4); /* little-endian on every Linux we build for */
+    for (size_t i = 0; i < n; i++) {
+        memcpy(b + 4 + 8 * i, &v[i].tag, 2);
+        memcpy(b + 6 + 8 * i, &v[i].perm, 2);
+        memcpy(b + 8 + 8 * i, &v[i].id, 4);
+    }
+    free(v);
+    *out = b;
+    *len = 4 + 8 * n;
+    return 0;
+}
+
+/* xattrs and ACLs on an open file or directory.  Failures are warnings
+ * (once per kind): the filesystem may simply not support them. */
+static void set_xattrs_acls(ex_state *s, int fd, struct archive_entry *e,
+                            const char *name)
+{
+    const char *xn;
+    const void *xv;
+    size_t xs;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
+        if (fsetxattr(fd, xn, xv, xs, 0) < 0 && !s->warned_xattr) {
+            char esc[1024];
+            arch_escape(name, esc, sizeof esc);
+            warn(s, "%s: cannot restore extended attribute %s: %s (further "
+                    "such failures not reported)", esc, xn,
+                 strerror(errno));
+            s->warned_xattr = 1;
+        }
+    }
+    static const struct {
+        int type;
+        const char *xattr;
+    } kinds[] = {
+        {ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+        {ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        uint8_t *v;
+        size_t len;
+        if (kinds[k].type == ARCHIVE_ENTRY_ACL_TYPE_DEFAULT &&
+            archive_entry_filetype(e) != AE_IFDIR)
+            continue;
+        if (acl_value(s, e, kinds[k].type, &v, &len) < 0 || !v)
+            continue;
+        if (fsetxattr(fd, kinds[k].xattr, v, len, 0) < 0 && !s->warned_acl) {
+            char esc[1024];
+            arch_escape(name, esc, sizeof esc);
+            warn(s, "%s: cannot restore ACL: %s (further such failures not "
+                    "reported)", esc, strerror(errno));
+            s->warned_acl = 1;
+        }
+        free(v);
+    }
+}
+
+static void set_fflags(ex_state *s, int fd, struct archive_entry *e,
+                       const char *name)
+{
+    unsigned long set = 0, clear = 0;
+    archive_entry_fflags(e, &set, &clear);
+    if (!set && !clear)
+        return;
+    int cur = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &cur) < 0)
+        cur = 0;
+    int want = (int)(((unsigned long)cur | set) & ~clear);
+    if (want != cur && ioctl(fd, FS_IOC_SETFLAGS, &want) < 0)
+        skip_errno(s, name, "cannot restore file flags", errno);
+}
+
+/* Owner, mode, xattrs, ACLs, times on an open file or directory. */
+static int set_meta_fd(ex_state *s, int fd, struct archive_entry *e,
+                       const char *name)
+{
+    int chown_ok = 1;
+    if (s->same_owner) {
+        uid_t u;
+        gid_t g;
+        owner_of(s, e, &u, &g);
+        if (fchown(fd, u, g) < 0) {
+            chown_ok = 0;
+            skip_errno(s, name, "cannot restore the owner", errno);
+        }
+    }
+    if (fchmod(fd, mode_of(s, e, chown_ok)) < 0)
+        skip_errno(s, name, "cannot restore the mode", errno);
+    set_xattrs_acls(s, fd, e, name);
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (futimens(fd, ts) < 0)
+        skip_errno(s, name, "cannot restore the times", errno);
+    return 0;
+}
+
+/* The same for what cannot be opened (symlinks, devices, FIFOs), by name
+ * in its directory. */
+static void set_meta_at(ex_state *s, int pfd, const char *tmp,
+                        struct archive_entry *e, const char *name)
+{
+    int is_link = archive_entry_filetype(e) == AE_IFLNK;
+    int chown_ok = 1;
+    if (s->same_owner) {
+        uid_t u;
+        gid_t g;
+        owner_of(s, e, &u, &g);
+        if (fchownat(pfd, tmp, u, g, AT_SYMLINK_NOFOLLOW) < 0) {
+            chown_ok = 0;
+            skip_errno(s, name, "cannot restore the owner", errno);
+        }
+    }
+    if (!is_link && fchmodat(pfd, tmp, mode_of(s, e, chown_ok), 0) < 0)
+        skip_errno(s, name, "cannot restore the mode", errno);
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        skip_errno(s, name, "cannot restore the times", errno);
+}
+
+/* ---- members ------------------------------------------------------------ */
+
+/* Result of writing a member: 0 done, 1 skipped (reported), <0 fatal
+ * (message set). */
+
+static int read_fail(ex_state *s, const char *name, sluice_error *err);
+
+/* Writes the member's data into fd, sparse-aware. */
+static int write_data(ex_state *s, int fd, struct archive_entry *e,
+                      const char *name, sluice_error *err)
+{
+    int64_t pos = 0;
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int r = archive_read_data_block(s->r, &buf, &len, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN)
+            return read_fail(s, name, err);
+        if (s->c->api->cancelled(s->c->host))
+            return SLUICE_E_CANCELED;
+        const uint8_t *p = buf;
+        while (len > 0) {
+            ssize_t n = pwrite(fd, p, len, off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                int en = errno;
+                char esc[1024];
+                arch_escape(name, esc, sizeof esc);
+                return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: "
+                                        "%s", esc, strerror(en));
+            }
+            p += n;
+            len -= (size_t)n;
+            off += n;
+        }
+        if (off > pos)
+            pos = off;
+    }
+    /* A sparse file may end in a hole. */
+    int64_t size = archive_entry_size(e);
+    if (archive_entry_size_is_set(e) && pos < size &&
+        ftruncate(fd, size) < 0) {
+        int en = errno;
+        char esc[1024];
+        arch_escape(name, esc, sizeof esc);
+        return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: %s", esc,
+                                strerror(en));
+    }
+    return 0;
+}
+
+static int new_tmp_file(ex_state *s, int pfd)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_new_name(s);
+        int fd = openat(pfd, s->tmp_name,
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600);
+        if (fd >= 0) {
+            s->tmp_dirfd = pfd;
+            return fd;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+
+static int do_regular(ex_state *s, struct archive_entry *e, const char *name,
+                      int pfd, const char *base, sluice_error *err)
+{
+    int fd = new_tmp_file(s, pfd);
+    if (fd < 0) {
+        skip_errno(s, name, "cannot create", errno);
+        return 1;
+    }
+    int rc = write_data(s, fd, e, name, err);
+    if (rc == 0)
+        set_meta_fd(s, fd, e, name);
+    if (rc == 0 && tmp_commit(s, pfd, base) < 0) {
+        skip_errno(s, name, "cannot put in place", errno);
+        tmp_discard(s);
+        close(fd);
+        return 1;
+    }
+    if (rc == 0)
+        set_fflags(s, fd, e, name); /* after the rename: may be immutable */
+    if (close(fd) < 0 && rc == 0) {
+        char esc[1024];
+        arch_escape(name, esc, sizeof esc);
+        return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: %s", esc,
+                                strerror(errno));
+    }
+    return rc;
+}
+
+static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
+                       const char *target, sluice_error *err)
+{
+    char *t = malloc(strlen(target) + 2);
+    if (!t)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    if (clean_name(s, target, t, 1) < 0 || !*t) {
+        free(t);
+        skip(s, name, "refusing a hard link to a target with '..' or to "
+                      "the target directory");
+        return 1;
+    }
+    /* The target's directory, without the cache (we need two). */
+    const char *slash = strrchr(t, '/');
+    const char *tbase = slash ? slash + 1 : t;
+    const char *why = NULL;
+    int en = 0, tfd;
+    if (slash) {
+        *(char *)slash = '\0';
+        tfd = open_dir_path(s, t, 0, &why, &en);
+    } else {
+        tfd = s->rootfd;
+    }
+    if (tfd < 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "hard link target: %s%s%s", why,
+                 en ? ": " : "", en ? strerror(en) : "");
+        skip(s, name, msg);
+        free(t);
+        return 1;
+    }
+    const char *base;
+    int pfd = parent_of(s, name, 1, &base, &why, &en);
+    int rc = 0;
+    if (pfd < 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
+                 en ? strerror(en) : "");
+        skip(s, name, msg);
+        rc = 1;
+    } else {
+        int ok = 0;
+        for (int tries = 0; tries < 100; tries++) {
+            tmp_new_name(s);
+            if (linkat(tfd, tbase, pfd, s->tmp_name, 0) == 0) {
+                ok = 1;
+                s->tmp_dirfd = pfd;
+                break;
+            }
+            if (errno != EEXIST)
+                break;
+        }
+        if (!ok) {
+            skip_errno(s, name, "cannot hard link", errno);
+            rc = 1;
+        } else if (archive_entry_size(e) > 0) {
+            /* Data on a link (cpio puts it on the last one). */
+            int fd = openat(pfd, s->tmp_name,
+                            O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) {
+                skip_errno(s, name, "cannot write", errno);
+                tmp_discard(s);
+                rc = 1;
+            } else {
+                rc = write_data(s, fd, e, name, err);
+                if (rc == 0)
+                    set_meta_fd(s, fd, e, name);
+                close(fd);
+            }
+        }
+        if (rc == 0 && tmp_commit(s, pfd, base) < 0) {
+            skip_errno(s, name, "cannot put in place", errno);
+            tmp_discard(s);
+            rc = 1;
+        }
+    }
+    if (tfd != s->rootfd)
+        close(tfd);
+    free(t);
+    return rc;
+}
+
+static int do_other(ex_state *s, struct archive_entry *e, const char *name,
+                    int pfd, const char *base)
+{
+    mode_t type = archive_entry_filetype(e);
+    int ok = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_new_name(s);
+        int r;
+        if (type == AE_IFLNK) {
+            const char *target = archive_entry_symlink(e);
+            r = symlinkat(target ? target : "", pfd, s->tmp_name);
+        } else if (type == AE_IFIFO) {
+            r = mkfifoat(pfd, s->tmp_name, 0600);
+        } else {
+            r = mknodat(pfd, s->tmp_name, (type == AE_IFCHR ? S_IFCHR
+                                                            : S_IFBLK) |
+                                               0600,
+                        archive_entry_rdev(e));
+        }
+        if (r == 0) {
+            ok = 1;
+            s->tmp_dirfd = pfd;
+            break;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    if (!ok) {
+        skip_errno(s, name, "cannot create", errno);
+        return 1;
+    }
+    set_meta_at(s, pfd, s->tmp_name, e, name);
+    if (tmp_commit(s, pfd, base) < 0) {
+        skip_errno(s, name, "cannot put in place", errno);
+        tmp_discard(s);
+        return 1;
+    }
+    return 0;
+}
+
+static int do_directory(ex_state *s, struct archive_entry *e,
+                        const char *name, int pfd, const char *base,
+                        sluice_error *err)
+{
+    if (*name) {
+        if (mkdirat(pfd, base, 0700) < 0) {
+            struct stat st;
+            if (errno != EEXIST ||
+                fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                skip_errno(s, name, "cannot create directory", errno);
+                return 1;
+            }
+            if (!S_ISDIR(st.st_mode)) {
+                /* A file or symlink in the way: replace it, never follow. */
+                cache_drop(s);
+                if (unlinkat(pfd, base, 0) < 0 || mkdirat(pfd, base, 0700) < 0) {
+                    skip_errno(s, name, "cannot create directory", errno);
+                    return 1;
+                }
+            }
+        }
+    }
+    /* Mode, owner and times once everything inside is written. */
+    if (s->n_fix == s->cap_fix) {
+        size_t cap = s->cap_fix ? s->cap_fix * 2 : 64;
+        struct dirfix *f = realloc(s->fix, cap * sizeof *f);
+        if (!f)
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        s->fix = f;
+        s->cap_fix = cap;
+    }
+    struct archive_entry *copy = archive_entry_clone(e);
+    char *path = strdup(name);
+    if (!copy || !path) {
+        archive_entry_free(copy);
+        free(path);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    s->fix[s->n_fix].path = path;
+    s->fix[s->n_fix].e = copy;
+    s->n_fix++;
+    return 0;
+}
+
+/* Descending name order puts "a/b" before "a": deepest first. */
+static int cmp_fix_desc(const void *a, const void *b)
+{
+    return strcmp(((const struct dirfix *)b)->path,
+                  ((const struct dirfix *)a)->path);
+}
+
+/* Sets directory metadata once nothing more is written inside. */
+static void apply_fixups(ex_state *s)
+{
+    if (s->n_fix > 1)
+        qsort(s->fix, s->n_fix, sizeof *s->fix, cmp_fix_desc);
+    for (size_t i = 0; i < s->n_fix; i++) {
+        const char *name = s->fix[i].path;
+        int fd;
+        if (!*name) {
+            fd = openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } else {
+            const char *base, *why;
+            int en;
+            int pfd = parent_of(s, name, 0, &base, &why, &en);
+            if (pfd < 0)
+                continue; /* gone or replaced since: nothing to do */
+            fd = openat(pfd, base,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0)
+            continue;
+        set_meta_fd(s, fd, s->fix[i].e, *name ? name : ".");
+        set_fflags(s, fd, s->fix[i].e, *name ? name : ".");
+        close(fd);
+    }
+}
+
+/* "after restoring X (Y was not restored)", for messages. */
+static void where_stopped(ex_state *s, const char *name, char *buf,
+                          size_t cap)
+{
+    char done[1024] = "", cur[1024] = "";
+    if (s->last_done)
+        arch_escape(s->last_done, done, sizeof done);
+    if (name)
+        arch_escape(name, cur, sizeof cur);
+    snprintf(buf, cap, "%s%s%s%s%s",
+             s->last_done ? "after restoring " : "before restoring anything",
+             done, name ? " (" : "", cur, name ? " was not restored)" : "");
+}
+
+static int read_fail(ex_state *s, const char *name, sluice_error *err)
+{
+    char where[2200], suffix[2300];
+    where_stopped(s, name, where, sizeof where);
+    if (s->c->io_status < 0) {
+        /* The stream was aborted (an upstream stage failed, e.g. on an
+         * authentication error, or a signal came): that stage's error is
+         * the one reported; this context is appended to its line. */
+        s->said_where = 1;
+        return sluice_error_set(err, SLUICE_E_CANCELED,
+                                "extraction stopped %s", where);
+    }
+    snprintf(suffix, sizeof suffix, "; stopped %s", where);
+    return arch_fail(s->c, s->r, SLUICE_E_FORMAT,
+                     "corrupt or truncated archive", suffix, err);
+}
+
+static int extract_one(ex_state *s, struct archive_entry *e,
+                       sluice_error *err)
+{
+    const char *raw = archive_entry_pathname(e);
+    if (!raw)
+        raw = archive_entry_pathname_utf8(e);
+    if (!raw) {
+        skip(s, "(unnamed member)", "name cannot be decoded; skipped");
+        return archive_read_data_skip(s->r) < ARCHIVE_WARN
+                   ? read_fail(s, NULL, err)
+                   : 0;
+    }
+    char *name = malloc(strlen(raw) + 2);
+    if (!name)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    int rc = 0;
+    if (clean_name(s, raw, name, 0) < 0) {
+        skip(s, raw, "refusing a member name with '..'");
+        rc = 1;
+    }
+    mode_t type = archive_entry_filetype(e);
+    const char *hl = archive_entry_hardlink(e);
+    if (rc == 0 && !*name && (type != AE_IFDIR || hl)) {
+        skip(s, raw, "refusing to replace the target directory");
+        rc = 1;
+    }
+    if (rc == 0 && s->c->verbose) {
+        char esc[1024];
+        arch_escape(raw, esc, sizeof esc);
+        s->c->api->listing(s->c->host, esc);
+    }
+    const char *base = "", *why = NULL;
+    int en = 0, pfd = s->rootfd;
+    if (rc == 0 && *name && !hl) {
+        pfd = parent_of(s, name, 1, &base, &why, &en);
+        if (pfd < 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
+                     en ? strerror(en) : "");
+            skip(s, name, msg);
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        if (hl)
+            rc = do_hardlink(s, e, name, hl, err);
+        else if (type == AE_IFREG)
+            rc = do_regular(s, e, name, pfd, base, err);
+        else if (type == AE_IFDIR)
+            rc = do_directory(s, e, name, pfd, base, err);
+        else if (type == AE_IFLNK || type == AE_IFIFO || type == AE_IFCHR ||
+                 type == AE_IFBLK)
+            rc = do_other(s, e, name, pfd, base);
+        else {
+            skip(s, name, "unsupported file type; skipped");
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        free(s->last_done);
+        s->last_done = name;
+        name = NULL;
+    } else if (rc < 0) {
+        tmp_discard(s);
+    }
+    free(name);
+    if (rc == 1) {
+        /* Skipped: its data (if any) must still be read past. */
+        if (archive_read_data_skip(s->r) < ARCHIVE_WARN)
+            return read_fail(s, NULL, err);
+        rc = 0;
+    }
+    return rc;
+}
+
+int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
+{
+    ex_state s = {0};
+    s.c = c;
+    s.rootfd = c->dirfd;
+    s.cache_fd = -1;
+    s.tmp_dirfd = -1;
+    s.umask = read_umask();
+    int root = geteuid() == 0;
+    s.same_owner = c->same_owner >= 0 ? c->same_owner : root;
+    s.preserve = c->preserve_perms >= 0 ? c->preserve_perms : root;
+
+    int rc = 0;
+    s.r = arch_reader_open(c, in, err);
+    if (!s.r)
+        return err->code ? err->code : SLUICE_E_FORMAT;
+    for (;;) {
+        if (c->api->cancelled(c->host)) {
+            rc = SLUICE_E_CANCELED;
+            break;
+        }
+        struct archive_entry *e;
+        int r = archive_read_next_header(s.r, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN) {
+            rc = read_fail(&s, NULL, err);
+            break;
+        }
+        if (r == ARCHIVE_WARN) {
+            const char *pn = archive_entry_pathname(e);
+            char esc[1024];
+            arch_escape(pn ? pn : "?", esc, sizeof esc);
+            warn(&s, "%s: %s", esc, archive_error_string(s.r));
+        }
+        const char *pn = archive_entry_pathname(e);
+        if (!arch_selected(c, pn ? pn : "")) {
+            if (archive_read_data_skip(s.r) < ARCHIVE_WARN) {
+                rc = read_fail(&s, NULL, err);
+                break;
+            }
+            continue;
+        }
+        rc = extract_one(&s, e, err);
+        if (rc < 0)
+            break;
+    }
+    tmp_discard(&s);
+    /* Directories restored so far get their metadata even when the run
+     * stops early, as tar does. */
+    if (rc != SLUICE_E_NOMEM)
+        apply_fixups(&s);
+    if (rc == 0 && c->n_args)
+        rc = arch_report_unmatched(c, err);
+    if (rc == SLUICE_E_CANCELED && !s.said_where) {
+        /* Aborted from elsewhere (another stage failed, or a signal):
+         * the host appends this context to the cause's one line. */
+        char where[2200];
+        where_stopped(&s, NULL, where, sizeof where);
+        sluice_error_set(err, SLUICE_E_CANCELED, "extraction stopped %s",
+                         where);
+    }
+    archive_read_free(s.r);
+    cache_drop(&s);
+    for (size_t i = 0; i < s.n_fix; i++) {
+        archive_entry_free(s.fix[i].e);
+        free(s.fix[i].path);
+    }
+    free(s.fix);
+    free(s.last_done);
+    for (int g = 0; g < 2; g++) {
+        idcache *l = g ? s.groups : s.users;
+        while (l) {
+            idcache *next = l->next;
+            free(l->name);
+            free(l);
+            l = next;
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,412 @@
+/*
+ * archive.c - the `archive` stage: tar-compatible archives of files with
+ * libarchive.  Forward (sluice -c) it is the SOURCE of a pax archive;
+ * reverse it is the SINK that extracts one (sluice -x), or, with the
+ * option list=1, a TRANSFORM turning one into a listing (sluice -t).
+ *
+ * This file holds what the roles share: the stage table, option
+ * parsing, the reader over the input stream, member selection and name
+ * escaping.  See archive-stage.h for the map of the other files.
+ */
+#include "archive-stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_flag(const char *key, const char *v, int *out,
+                      sluice_error *err)
+{
+    if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false")) {
+        *out = 0;
+        return 0;
+    }
+    return sluice_error_set(err, SLUICE_E_USAGE,
+                            "option %s: '%s' is not 0 or 1", key, v);
+}
+
+static int push_str(char ***arr, size_t *n, const char *v)
+{
+    char **grown = realloc(*arr, (*n + 1) * sizeof **arr);
+    if (!grown)
+        return -1;
+    *arr = grown;
+    if (!(grown[*n] = strdup(v)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+static void ctx_free(arch_ctx *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_args; i++)
+        free(c->args[i]);
+    for (size_t i = 0; i < c->n_excludes; i++)
+        free(c->excludes[i]);
+    free(c->args);
+    free(c->excludes);
+    free(c->directory);
+    free(c->files_from);
+    free(c->matched);
+    if (c->dirfd >= 0)
+        close(c->dirfd);
+    free(c);
+}
+
+static int parse_options(arch_ctx *c, const sluice_stage_args *args,
+                         int *list, sluice_error *err)
+{
+    for (size_t i = 0; i < args->n_options; i++) {
+        const char *k = args->options[i].key, *v = args->options[i].value;
+        int rc = 0, oom = 0;
+        if (!k || !v)
+            continue;
+        if (!strcmp(k, "directory")) {
+            free(c->directory);
+            oom = !(c->directory = strdup(v));
+        } else if (!strcmp(k, "arg")) {
+            oom = push_str(&c->args, &c->n_args, v) < 0;
+        } else if (!strcmp(k, "exclude")) {
+            oom = push_str(&c->excludes, &c->n_excludes, v) < 0;
+        } else if (!strcmp(k, "files-from")) {
+            free(c->files_from);
+            oom = !(c->files_from = strdup(v));
+        } else if (!strcmp(k, "null")) {
+            rc = parse_flag(k, v, &c->null_sep, err);
+        } else if (!strcmp(k, "one-file-system")) {
+            rc = parse_flag(k, v, &c->one_fs, err);
+        } else if (!strcmp(k, "same-owner")) {
+            rc = parse_flag(k, v, &c->same_owner, err);
+        } else if (!strcmp(k, "numeric-owner")) {
+            rc = parse_flag(k, v, &c->numeric_owner, err);
+        } else if (!strcmp(k, "preserve-permissions")) {
+            rc = parse_flag(k, v, &c->preserve_perms, err);
+        } else if (!strcmp(k, "list")) {
+            rc = parse_flag(k, v, list, err);
+        } else if (!strcmp(k, "verbose")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || !*v || n < 0)
+                rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                      "option verbose: '%s' is not a level",
+                                      v);
+            else
+                c->verbose = n > 2 ? 2 : (int)n;
+        }
+        /* Options of other stages ("threads", "path", ...): ignored. */
+        if (oom)
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int archive_open(const sluice_stage_args *args, void **out,
+                        sluice_error *err)
+{
+    if (args->n_params)
+        return sluice_error_set(err, args->direction == SLUICE_FORWARD
+                                         ? SLUICE_E_USAGE
+                                         : SLUICE_E_FORMAT,
+                                "takes no parameters (got '%s')",
+                                args->params[0].key);
+    arch_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    c->api = args->api;
+    c->host = args->host;
+    c->direction = args->direction;
+    c->role = args->role;
+    c->dirfd = -1;
+    c->same_owner = -1;
+    c->preserve_perms = -1;
+    int list = 0;
+    int rc = parse_options(c, args, &list, err);
+
+    if (rc == 0 && c->direction == SLUICE_FORWARD) {
+        if (c->role != SLUICE_ROLE_SOURCE)
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "can only be the source of a backup");
+        else if (c->n_args == 0 && !c->files_from)
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "no paths to archive (give PATH "
+                                  "arguments or -T FILE)");
+    } else if (rc == 0) {
+        if (c->role == SLUICE_ROLE_SINK && list)
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "list=1 needs an output (the archive "
+                                  "stage must be a transform)");
+        else if (c->role != SLUICE_ROLE_SINK &&
+                 c->role != SLUICE_ROLE_TRANSFORM)
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "cannot be a source on restore");
+        if (rc == 0 && c->n_args &&
+            !(c->matched = calloc(c->n_args, 1)))
+            rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    /* -C: checked now, so a typo fails before anything runs.  Listing
+     * touches no directory. */
+    if (rc == 0 && c->role != SLUICE_ROLE_TRANSFORM) {
+        if (c->directory && *c->directory) {
+            c->dirfd = open(c->directory,
+                            O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (c->dirfd < 0)
+                rc = sluice_error_set(err, SLUICE_E_IO,
+                                      "cannot change to directory %s: %s",
+                                      c->directory, strerror(errno));
+        } else {
+            c->dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (c->dirfd < 0)
+                rc = sluice_error_set(err, SLUICE_E_IO,
+                                      "cannot open the current directory: "
+                                      "%s", strerror(errno));
+        }
+    }
+    if (rc < 0) {
+        ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* libarchive converts names between the locale's charset and UTF-8 (pax
+ * headers are UTF-8).  sluice never calls setlocale, so the process runs
+ * in "C", where non-ASCII names would be mangled; this thread alone
+ * switches LC_CTYPE to UTF-8, leaving the process locale alone. */
+static void thread_locale_enter(arch_ctx *c)
+{
+    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8"};
+    c->loc = (locale_t)0;
+    for (size_t i = 0; !c->loc && i < sizeof names / sizeof names[0]; i++)
+        c->loc = newlocale(LC_CTYPE_MASK, names[i], (locale_t)0);
+    if (c->loc)
+        c->saved_loc = uselocale(c->loc);
+}
+
+static void thread_locale_leave(arch_ctx *c)
+{
+    if (c->loc) {
+        uselocale(c->saved_loc);
+        freelocale(c->loc);
+        c->loc = (locale_t)0;
+    }
+}
+
+static int archive_run(void *ctx, sluice_input *in, sluice_output *out,
+                       sluice_error *err)
+{
+    arch_ctx *c = ctx;
+    int rc;
+    thread_locale_enter(c);
+    if (c->direction == SLUICE_FORWARD)
+        rc = arch_create(c, out, err);
+    else if (c->role == SLUICE_ROLE_TRANSFORM)
+        rc = arch_list(c, in, out, err);
+    else
+        rc = arch_extract(c, in, err);
+    thread_locale_leave(c);
+    return rc; /* with SLUICE_E_CANCELED, err may hold context */
+}
+
+static void archive_close(void *ctx)
+{
+    ctx_free(ctx);
+}
+
+/* ---- reading an archive from the input stream --------------------------- */
+
+static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
+{
+    arch_ctx *c = ud;
+    const uint8_t *p;
+    ptrdiff_t n = c->api->read_next(c->in, &p);
+    if (n < 0) {
+        c->io_status = (int)n;
+        archive_set_error(a, EIO, "the input stream failed");
+        return -1;
+    }
+    *buf = p; /* valid until the next call: what libarchive expects */
+    return (la_ssize_t)n;
+}
+
+struct archive *arch_reader_open(arch_ctx *c, sluice_input *in,
+                                 sluice_error *err)
+{
+    c->in = in;
+    struct archive *a = archive_read_new();
+    if (!a) {
+        sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
+        arch_fail(c, a, SLUICE_E_FORMAT, "not an archive sluice can read",
+                  "", err);
+        archive_read_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+int arch_fail(arch_ctx *c, struct archive *a, int code, const char *what,
+              const char *suffix, sluice_error *err)
+{
+    if (c->io_status < 0) {
+        if (c->io_status == SLUICE_E_CANCELED)
+            return SLUICE_E_CANCELED;
+        return sluice_error_set(err, c->io_status, "%s: stream failed%s",
+                                what, suffix);
+    }
+    const char *msg = a ? archive_error_string(a) : NULL;
+    if (a && archive_errno(a) == ENOMEM)
+        code = SLUICE_E_NOMEM;
+    return sluice_error_set(err, code, "%s: %s%s", what,
+                            msg ? msg : "unknown error", suffix);
+}
+
+/* ---- member names ------------------------------------------------------- */
+
+void arch_canon(const char *name, char *buf, size_t cap)
+{
+    size_t n = 0;
+    const char *p = name;
+    if (cap == 0)
+        return;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p;
+        while (*e && *e != '/')
+            e++;
+        size_t len = (size_t)(e - p);
+        if (len && !(len == 1 && p[0] == '.')) {
+            if (n && n + 1 < cap)
+                buf[n++] = '/';
+            for (size_t i = 0; i < len && n + 1 < cap; i++)
+                buf[n++] = p[i];
+        }
+        p = e;
+    }
+    buf[n] = '\0';
+}
+
+int arch_selected(arch_ctx *c, const char *name)
+{
+    if (c->n_args == 0)
+        return 1;
+    size_t cap = strlen(name) + 1;
+    char *m = malloc(cap);
+    if (!m)
+        return 1; /* cannot tell: err on the side of restoring */
+    arch_canon(name, m, cap);
+    int hit = 0;
+    for (size_t i = 0; i < c->n_args; i++) {
+        size_t acap = strlen(c->args[i]) + 1;
+        char abuf[512];
+        char *a = acap <= sizeof abuf ? abuf : malloc(acap);
+        if (!a)
+            continue;
+        arch_canon(c->args[i], a, acap);
+        size_t al = strlen(a);
+        if (al == 0 || (!strncmp(m, a, al) && (m[al] == '\0' ||
+                                               m[al] == '/'))) {
+            hit = 1;
+            c->matched[i] = 1;
+        }
+        if (a != abuf)
+            free(a);
+    }
+    free(m);
+    return hit;
+}
+
+int arch_report_unmatched(arch_ctx *c, sluice_error *err)
+{
+    char list[SLUICE_ERROR_MAX];
+    size_t n = 0, missing = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < c->n_args; i++) {
+        if (c->matched[i])
+            continue;
+        char esc[256];
+        arch_escape(c->args[i], esc, sizeof esc);
+        int w = snprintf(list + n, sizeof list - n, "%s%s",
+                         missing ? ", " : "", esc);
+        if (w > 0 && (size_t)w < sizeof list - n)
+            n += (size_t)w;
+        missing++;
+    }
+    if (!missing)
+        return 0;
+    return sluice_error_set(err, SLUICE_E_USAGE, "%s: Not found in archive",
+                            list);
+}
+
+void arch_escape(const char *name, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (cap == 0)
+        return;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        char tmp[5];
+        const char *s = tmp;
+        switch (*p) {
+        case '\\': s = "\\\\"; break;
+        case '\a': s = "\\a"; break;
+        case '\b': s = "\\b"; break;
+        case '\f': s = "\\f"; break;
+        case '\n': s = "\\n"; break;
+        case '\r': s = "\\r"; break;
+        case '\t': s = "\\t"; break;
+        case '\v': s = "\\v"; break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                snprintf(tmp, sizeof tmp, "\\%03o", *p);
+            else {
+                tmp[0] = (char)*p;
+                tmp[1] = '\0';
+            }
+        }
+        size_t l = strlen(s);
+        if (n + l + 1 > cap)
+            break;
+        memcpy(buf + n, s, l);
+        n += l;
+    }
+    buf[n] = '\0';
+}
+
+/* ---- the stage ---------------------------------------------------------- */
+
+static const sluice_stage stages[] = {{
+    "archive",
+    "tar-compatible archives of files (libarchive): create, extract, list",
+    SLUICE_ROLE_SOURCE,
+    SLUICE_ROLE_SINK | SLUICE_ROLE_TRANSFORM,
+    0,
+    archive_open,
+    archive_run,
+    NULL,
+    archive_close,
+}};
+
+static const sluice_plugin plugin =
+    SLUICE_PLUGIN_INIT("archive", "0.1.0", stages);
+
+SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void)
+{
+    return &plugin;
+}
