@@ -37,6 +37,7 @@ typedef struct file_ctx {
     char *path;         /* target, for messages and the final rename */
     char *tmp_path;     /* sink only: the temporary file              */
     int committed;
+    mode_t keep_mode;   /* mode of the target being replaced, or 0    */
 } file_ctx;
 
 /* A target that exists and is not a regular file (/dev/null, a FIFO, a
@@ -50,6 +51,9 @@ static int open_special(file_ctx *f, const char *path, int *rc,
     if (stat(path, &st) < 0)
         return 0;
     if (S_ISREG(st.st_mode)) {
+        /* Replacing a file keeps its permissions: restoring over a
+         * private file must not publish it. */
+        f->keep_mode = (st.st_mode & 07777) | S_IFREG;
         char *real = realpath(path, NULL);
         if (real) {
             free(f->path);
@@ -233,8 +237,9 @@ static int write_all(file_ctx *f, const uint8_t *p, size_t len,
 /* Makes the temporary file the target: fsync, rename, fsync the dir. */
 static int commit_file(file_ctx *f, sluice_error *err)
 {
-    mode_t mask = current_umask();
-    if (fchmod(f->fd, 0666 & ~mask) < 0 || fsync(f->fd) < 0)
+    mode_t mode = f->keep_mode ? f->keep_mode & 07777
+                               : 0666 & ~current_umask();
+    if (fchmod(f->fd, mode) < 0 || fsync(f->fd) < 0)
         return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
                                 strerror(errno));
     if (close(f->fd) < 0) {

@@ -56,7 +56,11 @@ static int zstd_open(const sluice_stage_args *args, void **out,
     for (size_t i = 0; i < args->n_params; i++) {
         const char *k = args->params[i].key;
         if (strcmp(k, "level") == 0) {
-            if (parse_int(args->params[i].value, ZSTD_minCLevel(), LEVEL_MAX,
+            /* On restore the level is informational: any level zstd
+             * knows, this build's writing limit aside. */
+            long max = args->direction == SLUICE_FORWARD ? LEVEL_MAX
+                                                         : ZSTD_maxCLevel();
+            if (parse_int(args->params[i].value, ZSTD_minCLevel(), max,
                           &level) < 0 || level == 0)
                 return sluice_error_set(err, SLUICE_E_USAGE,
                                         "level '%s' out of range (1..%d, or "
