@@ -45,17 +45,30 @@ typedef struct aes_stage {
 
 /* Forward: the only knob is iter, and it may only be raised - the salt is
  * always fresh and the KDF fixed, so neither is a parameter. */
+/* Forward parameters: iter, and salt for a caller that encrypts several
+ * objects under one key (a backup collection: one salt per collection,
+ * a fresh IV per object).  Without salt, a random one is drawn. */
 static int forward_params(const sluice_stage_args *a, uint32_t *iter,
+                          uint8_t salt[AESGCM_SALT_LEN], int *have_salt,
                           sluice_error *err)
 {
     int seen = 0;
     *iter = AESGCM_ITER_DEFAULT;
+    *have_salt = 0;
     for (size_t i = 0; i < a->n_params; i++) {
         const char *k = a->params[i].key, *v = a->params[i].value;
+        if (strcmp(k, "salt") == 0) {
+            if (*have_salt || aesgcm_parse_salt(v, salt) != AESGCM_OK)
+                return sluice_error_set(err, SLUICE_E_USAGE,
+                                        "salt must be given once, as 32 "
+                                        "lowercase hex digits");
+            *have_salt = 1;
+            continue;
+        }
         if (strcmp(k, "iter") != 0)
             return sluice_error_set(err, SLUICE_E_USAGE,
-                                    "unknown parameter '%.64s' (the only "
-                                    "one is iter)",
+                                    "unknown parameter '%.64s' (known: "
+                                    "iter, salt)",
                                     k);
         if (seen++)
             return sluice_error_set(err, SLUICE_E_USAGE,
@@ -188,12 +201,13 @@ static int open_forward(aes_stage *st, const sluice_stage_args *a,
 {
     uint32_t iter;
     uint8_t salt[AESGCM_SALT_LEN];
+    int have_salt;
     /* Check parameters before prompting: a typo should not cost the user
      * typing the passphrase twice. */
-    int rc = forward_params(a, &iter, err);
+    int rc = forward_params(a, &iter, salt, &have_salt, err);
     if (rc < 0)
         return rc;
-    if (RAND_bytes(salt, sizeof salt) != 1)
+    if (!have_salt && RAND_bytes(salt, sizeof salt) != 1)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "no random bytes for the salt (OpenSSL)");
     rc = derive_keys(st, SLUICE_PASSPHRASE_CONFIRM, salt, iter, err);

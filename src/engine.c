@@ -385,7 +385,7 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     if (rc == 0)
         rc = connect_stages(r);
     /* The header goes first into the sink's input, ahead of the body. */
-    if (rc == 0)
+    if (rc == 0 && !job->no_header)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
     if (rc == 0)
         rc = start_threads(r, 0);

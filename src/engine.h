@@ -36,6 +36,10 @@ typedef struct engine_job {
     /* Reverse: a stream without sluice/1 header goes to the sink as it
      * is (sluice -x reading a plain tar, say). */
     int allow_plain;
+    /* Forward: write the body alone, without the sluice/1 header (a bare
+     * object whose chain is recorded elsewhere: decrypt-object, backup
+     * collections).  Reverse with an explicit chain reads no header. */
+    int no_header;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */
