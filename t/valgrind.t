@@ -1,0 +1,77 @@
+#!/bin/sh
+# valgrind.t - memcheck (no invalid access, no uninitialised use, no
+# definite leak) on successful and failing runs, and helgrind (no data race,
+# no lock-order problem) on the engine's threads and the block queue.
+# Skipped without valgrind and on sanitizer builds (the two do not mix).
+. "$(dirname "$0")/lib.sh"
+plan_no_plan
+
+command -v valgrind >/dev/null 2>&1 || skip_all "valgrind not installed"
+if ldd "$SLUICE" 2>/dev/null | grep -Eq 'lib(asan|ubsan|tsan)'; then
+    skip_all "sanitizer build"
+fi
+# Fails in some containers (no ptrace-like support, odd kernels).
+valgrind -q true >/dev/null 2>&1 || skip_all "valgrind does not run here"
+
+T_TIMEOUT=300
+cd "$T_TMP" || bail_out "cd $T_TMP"
+mkdata data 2000000
+SLUICE_PLUGIN_PATH="$SLUICE_TEST_PLUGINS:$SLUICE_PLUGIN_PATH"
+export SLUICE_PLUGIN_PATH
+vg_status=99
+
+# vg TOOL WANT DESC ARGS...: sluice ARGS under valgrind exits WANT with no
+# valgrind error.
+vg() {
+    vg_tool=$1 vg_want=$2 vg_desc=$3
+    shift 3
+    if [ "$vg_tool" = memcheck ]; then
+        set -- --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite "$@"
+    fi
+    run valgrind -q --tool="$vg_tool" --error-exitcode=$vg_status "$@"
+    if [ "$RC" = "$vg_want" ] && ! grep -q '^==[0-9]*==' "$ERR"; then
+        pass "$vg_tool: $vg_desc"
+    else
+        fail "$vg_tool: $vg_desc"
+        diag "exit status $RC, expected $vg_want"
+        diag_file "$ERR" "valgrind"
+    fi
+}
+
+vg memcheck 0 "-z -o FILE" "$SLUICE" -z -T 2 -o data.slc data
+vg memcheck 0 "-d -o FILE" "$SLUICE" -d -o data.out data.slc
+ok "(round trip identical)" cmp -s data.out data
+vg memcheck 0 "two-stage chain" "$SLUICE" --chain zstd:level=1,zstd -T 1 -o two.slc data
+vg memcheck 0 "inspect" "$SLUICE" inspect data.slc
+vg memcheck 0 "stages (every plugin loaded, unusable ones too)" "$SLUICE" stages
+vg memcheck 4 "-d of random bytes" "$SLUICE" -d -o x data
+head -c 100000 data.slc >trunc.slc
+vg memcheck 4 "-d of a truncated stream" "$SLUICE" -d -o x trunc.slc
+vg memcheck 3 "a stage failing mid-stream on backup" \
+    "$SLUICE" --chain zstd,failing:after=300000 -o x data
+vg memcheck 6 "a plugin with the wrong ABI" "$SLUICE" --chain badabi -o x data
+vg memcheck 6 "a missing stage" "$SLUICE" --chain nosuchstage -o x data
+vg memcheck 2 "a usage error" "$SLUICE" --chain 'zstd:level=99' -o x data
+printf 'sluice/1\nzstd level=3 level=4\n---\n' >dup.slc
+vg memcheck 4 "a duplicate header key" "$SLUICE" -d dup.slc
+no_temp_files . "no temporary file left by any of them"
+
+vg helgrind 0 "-z -T 1 (engine threads and queues)" "$SLUICE" -z -T 1 -o hg.slc data
+vg helgrind 0 "-d" "$SLUICE" -d -o hg.out hg.slc
+vg helgrind 3 "a failing stage aborting the chain" \
+    "$SLUICE" --chain zstd:level=1,failing:after=1500000,zstd:level=1 -T 1 -o x data
+unit=$(dirname "$SLUICE")/t/unit-block
+if [ -x "$unit" ]; then
+    run valgrind -q --tool=helgrind --error-exitcode=$vg_status "$unit"
+    if [ "$RC" = 0 ] && ! grep -q '^==[0-9]*==' "$ERR"; then
+        pass "helgrind: t/unit-block (producer/consumer, abort, backpressure)"
+    else
+        fail "helgrind: t/unit-block (producer/consumer, abort, backpressure)"
+        diag_file "$ERR" "valgrind"
+    fi
+else
+    skip 1 "t/unit-block not built"
+fi
+
+done_testing
