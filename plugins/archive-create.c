@@ -413,7 +413,7 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     }
     free(regs);
 
-    if (rc == 0 && S_ISDIR(st.st_mode) && fd >= 0 &&
+    if (rc == 0 && S_ISDIR(st.st_mode) && fd >= 0 && !s->c->no_recursion &&
         !(s->c->one_fs && st.st_dev != s->root_dev))
         rc = walk_dir(s, fd, err);
     if (fd >= 0)

@@ -30,6 +30,12 @@
 
 #include "sluice/plugin.h"
 
+/* no-recursion extraction: one arg, canonical, and its position. */
+struct arch_exact {
+    char *name;
+    size_t index;
+};
+
 typedef struct arch_ctx {
     const sluice_api *api;
     sluice_host *host;
@@ -49,6 +55,10 @@ typedef struct arch_ctx {
     int same_owner;      /* -1 = default (root: yes)                  */
     int numeric_owner;
     int preserve_perms;  /* -1 = default (root: yes)                  */
+    int no_recursion;    /* create: operands only, no walk below them;
+                            extract/list: an arg selects exactly the
+                            member of that name, not what lies below */
+    struct arch_exact *exact; /* no_recursion: args canonical, sorted */
 
     int dirfd;           /* -C directory (or AT_FDCWD)                */
 

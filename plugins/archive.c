@@ -58,6 +58,11 @@ static void ctx_free(arch_ctx *c)
     free(c->directory);
     free(c->files_from);
     free(c->matched);
+    if (c->exact) {
+        for (size_t i = 0; i < c->n_args; i++)
+            free(c->exact[i].name);
+        free(c->exact);
+    }
     if (c->dirfd >= 0)
         close(c->dirfd);
     free(c);
@@ -91,6 +96,8 @@ static int parse_options(arch_ctx *c, const sluice_stage_args *args,
             rc = parse_flag(k, v, &c->numeric_owner, err);
         } else if (!strcmp(k, "preserve-permissions")) {
             rc = parse_flag(k, v, &c->preserve_perms, err);
+        } else if (!strcmp(k, "no-recursion")) {
+            rc = parse_flag(k, v, &c->no_recursion, err);
         } else if (!strcmp(k, "list")) {
             rc = parse_flag(k, v, list, err);
         } else if (!strcmp(k, "verbose")) {
@@ -303,10 +310,54 @@ void arch_canon(const char *name, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
+static int cmp_exact(const void *a, const void *b)
+{
+    return strcmp(((const struct arch_exact *)a)->name,
+                  ((const struct arch_exact *)b)->name);
+}
+
+/* no-recursion: exact names, looked up in the sorted canonical args. */
+static int exact_selected(arch_ctx *c, const char *name)
+{
+    if (!c->exact) {
+        c->exact = calloc(c->n_args, sizeof *c->exact);
+        if (!c->exact)
+            return 1;
+        for (size_t i = 0; i < c->n_args; i++) {
+            size_t cap = strlen(c->args[i]) + 1;
+            c->exact[i].index = i;
+            if (!(c->exact[i].name = malloc(cap)))
+                return 1;
+            arch_canon(c->args[i], c->exact[i].name, cap);
+        }
+        qsort(c->exact, c->n_args, sizeof *c->exact, cmp_exact);
+    }
+    size_t cap = strlen(name) + 1;
+    char *m = malloc(cap);
+    if (!m)
+        return 1;
+    arch_canon(name, m, cap);
+    struct arch_exact key = {m, 0};
+    struct arch_exact *hit =
+        bsearch(&key, c->exact, c->n_args, sizeof *c->exact, cmp_exact);
+    if (hit) {
+        /* equal names sort together: mark every duplicate */
+        struct arch_exact *lo = hit, *end = c->exact + c->n_args;
+        while (lo > c->exact && !strcmp(lo[-1].name, m))
+            lo--;
+        for (; lo < end && !strcmp(lo->name, m); lo++)
+            c->matched[lo->index] = 1;
+    }
+    free(m);
+    return hit != NULL;
+}
+
 int arch_selected(arch_ctx *c, const char *name)
 {
     if (c->n_args == 0)
         return 1;
+    if (c->no_recursion)
+        return exact_selected(c, name);
     size_t cap = strlen(name) + 1;
     char *m = malloc(cap);
     if (!m)

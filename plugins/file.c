@@ -37,6 +37,7 @@ typedef struct file_ctx {
     char *path;         /* target, for messages and the final rename */
     char *tmp_path;     /* sink only: the temporary file              */
     int committed;
+    int exclusive;      /* sink: create only; fail if the target exists */
     mode_t keep_mode;   /* mode of the target being replaced, or 0    */
 } file_ctx;
 
@@ -109,7 +110,12 @@ static int file_open(const sluice_stage_args *args, void **out,
     f->role = args->role;
     f->fd = -1;
     int rc = 0;
-    if (strcmp(path, "-") == 0) {
+    const char *ex = sluice_kv_get(args->options, args->n_options, "exclusive");
+    f->exclusive = ex && strcmp(ex, "0") != 0 && args->role == SLUICE_ROLE_SINK;
+    struct stat ex_st;
+    if (f->exclusive && lstat(path, &ex_st) == 0) {
+        rc = sluice_error_set(err, SLUICE_E_IO, "%s: File exists", path);
+    } else if (strcmp(path, "-") == 0) {
         f->is_stdio = 1;
         f->fd = args->role == SLUICE_ROLE_SOURCE ? STDIN_FILENO
                                                  : STDOUT_FILENO;
@@ -248,6 +254,15 @@ static int commit_file(file_ctx *f, sluice_error *err)
                                 strerror(errno));
     }
     f->fd = -1;
+    if (f->exclusive) {
+        /* link() fails if the target appeared meanwhile: create-only. */
+        if (link(f->tmp_path, f->path) < 0)
+            return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
+                                    strerror(errno));
+        unlink(f->tmp_path);
+        f->committed = 1;
+        return 0;
+    }
     if (rename(f->tmp_path, f->path) < 0)
         return sluice_error_set(err, SLUICE_E_IO, "cannot rename into %s: %s",
                                 f->path, strerror(errno));

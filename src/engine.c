@@ -90,6 +90,10 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
     pthread_mutex_init(&r->lock, NULL);
+    /* A session may run several jobs (collections): an earlier job's
+     * abort must not cancel this one, unless the user asked to stop. */
+    if (!atomic_load(&s->signal_number))
+        atomic_store(&s->cancelled, 0);
     pthread_mutex_lock(&s->abort_lock);
     s->on_abort = abort_links;
     s->abort_arg = r;

@@ -239,6 +239,10 @@ int header_parse(const uint8_t *buf, size_t len, header **out,
     /* Decide early whether this can be a sluice stream at all. */
     size_t m = len < HEADER_MAGIC_LEN ? len : HEADER_MAGIC_LEN;
     if (memcmp(buf, HEADER_MAGIC, m) != 0) {
+        if (len >= 9 && memcmp(buf, "sluice/1\r", 9) == 0)
+            return sluice_error_set(err, SLUICE_E_FORMAT,
+                                    "the header has CRLF line endings (the "
+                                    "stream went through a text tool?)");
         if (len >= 7 && memcmp(buf, "sluice/", 7) == 0) {
             size_t v = 7;
             while (v < len && v < 16 && buf[v] >= '0' && buf[v] <= '9')

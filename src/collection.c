@@ -1,0 +1,1127 @@
+/* collection.c - backup, backups, restore, verify; see collection.h and
+ * doc/FORMAT.md section 5. */
+#define _GNU_SOURCE
+#include "collection.h"
+#include "signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "host.h"
+#include "loader.h"
+#include "manifest.h"
+#include "objstore.h"
+#include "progress.h"
+#include "scan.h"
+#include "status.h"
+#include "util.h"
+
+#define DESCRIPTOR "SLUICE-COLLECTION"
+#define MAX_TO 32
+
+typedef struct ccli {
+    const char *cmd;
+    const char *to[MAX_TO];
+    int n_to;
+    const char *from, *host, *locality, *as_of, *directory;
+    int checksum, quiet, verbose, zstd, level, encrypt, insecure;
+    uint64_t object_size;
+    const char *kdf_iter, *passphrase_file, *s3_endpoint;
+    int passphrase_fd;
+    char **args;
+    int n_args;
+} ccli;
+
+static int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("sluice: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 0;
+}
+
+int collection_command(const char *a)
+{
+    return !strcmp(a, "backup") || !strcmp(a, "backups") ||
+           !strcmp(a, "restore") || !strcmp(a, "verify");
+}
+
+enum {
+    O_TO = 300, O_FROM, O_HOST, O_LOCALITY, O_ASOF, O_CHECKSUM, O_OBJSIZE,
+    O_KDF, O_PFILE, O_PFD, O_S3, O_INSECURE, O_ZSTD
+};
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "sluice: usage: %s (see sluice --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': v <<= 10; end++; break;
+    case 'm': case 'M': v <<= 20; end++; break;
+    case 'g': case 'G': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'B')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end || v == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse(ccli *c, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"to", required_argument, NULL, O_TO},
+        {"from", required_argument, NULL, O_FROM},
+        {"host", required_argument, NULL, O_HOST},
+        {"locality", required_argument, NULL, O_LOCALITY},
+        {"as-of", required_argument, NULL, O_ASOF},
+        {"checksum", no_argument, NULL, O_CHECKSUM},
+        {"object-size", required_argument, NULL, O_OBJSIZE},
+        {"zstd", optional_argument, NULL, O_ZSTD},
+        {"encrypt", no_argument, NULL, 'e'},
+        {"directory", required_argument, NULL, 'C'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"kdf-iter", required_argument, NULL, O_KDF},
+        {"passphrase-file", required_argument, NULL, O_PFILE},
+        {"passphrase-fd", required_argument, NULL, O_PFD},
+        {"s3-endpoint", required_argument, NULL, O_S3},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {NULL, 0, NULL, 0}};
+    memset(c, 0, sizeof *c);
+    c->cmd = argv[1];
+    c->passphrase_fd = -1;
+    c->level = 3;
+    c->object_size = 256u << 20;
+    optind = 2;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "zeC:qv", lo, NULL)) != -1) {
+        switch (o) {
+        case O_TO:
+            if (c->n_to == MAX_TO)
+                return usage("too many --to");
+            c->to[c->n_to++] = optarg;
+            break;
+        case O_FROM: c->from = optarg; break;
+        case O_HOST: c->host = optarg; break;
+        case O_LOCALITY: c->locality = optarg; break;
+        case O_ASOF: c->as_of = optarg; break;
+        case O_CHECKSUM: c->checksum = 1; break;
+        case O_OBJSIZE:
+            if (parse_size(optarg, &c->object_size) < 0)
+                return usage("--object-size needs a size (e.g. 64M)");
+            break;
+        case O_ZSTD:
+            c->zstd = 1;
+            if (optarg)
+                c->level = atoi(optarg);
+            break;
+        case 'z': c->zstd = 1; break;
+        case 'e': c->encrypt = 1; break;
+        case 'C': c->directory = optarg; break;
+        case 'q': c->quiet = 1; break;
+        case 'v': c->verbose++; break;
+        case O_KDF: c->kdf_iter = optarg; break;
+        case O_PFILE: c->passphrase_file = optarg; break;
+        case O_PFD: c->passphrase_fd = atoi(optarg); break;
+        case O_S3: c->s3_endpoint = optarg; break;
+        case O_INSECURE: c->insecure = 1; break;
+        default:
+            fprintf(stderr, "sluice: usage: %s: unknown or incomplete "
+                            "option '%s' (see sluice --help)\n",
+                    c->cmd, argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    c->args = argv + optind;
+    c->n_args = argc - optind;
+    if (!strcmp(c->cmd, "backup")) {
+        if (!c->n_to)
+            return usage("backup needs --to URL");
+        if (!c->n_args)
+            return usage("backup needs PATH arguments");
+    } else {
+        if (!c->from)
+            return usage("--from URL is required");
+        if (!strcmp(c->cmd, "restore") && !c->directory)
+            return usage("restore needs -C DIR");
+        if (strcmp(c->cmd, "restore") && c->n_args)
+            return usage("unexpected arguments");
+    }
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct coll {
+    ccli *c;
+    objstore o;
+    char tmpdir[64];
+    const char *root;
+    header *desc;     /* the descriptor as read                     */
+    header *fchain;   /* forward chain built from it                */
+    index_t ix;
+    loclist locs;
+    int have_index;
+} coll;
+
+static const char *host_name(const ccli *c)
+{
+    static char buf[256];
+    if (c->host)
+        return c->host;
+    if (gethostname(buf, sizeof buf - 1) < 0)
+        strcpy(buf, "localhost");
+    buf[sizeof buf - 1] = '\0';
+    return buf;
+}
+
+static char *tmpname(coll *k, const char *base)
+{
+    size_t n = strlen(k->tmpdir) + strlen(base) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", k->tmpdir, base);
+    return p;
+}
+
+static int fail_os(coll *k, int rc)
+{
+    say("%s", k->o.msg);
+    return status_to_exit(rc);
+}
+
+static int descriptor_encrypted(const header *h)
+{
+    for (size_t i = 0; i < h->n_stages; i++)
+        if (!strcmp(h->stages[i].name, "aes-256-gcm"))
+            return 1;
+    return 0;
+}
+
+/* Forward params from the descriptor: aes-256-gcm takes iter and salt
+ * (its kdf is fixed), the others take theirs as recorded. */
+static int forward_from(const header *d, header *f)
+{
+    sluice_error err = {0};
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const header_stage *st = &d->stages[i];
+        sluice_kv p[16];
+        size_t n = 0;
+        for (size_t j = 0; j < st->n_params && n < 16; j++) {
+            if (!strcmp(st->name, "aes-256-gcm") &&
+                !strcmp(st->params[j].key, "kdf"))
+                continue;
+            p[n++] = st->params[j];
+        }
+        if (header_add_stage(f, st->name, p, n, &err) < 0) {
+            say("%s: %s", DESCRIPTOR, err.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads the descriptor and checks the passphrase against it. */
+static int open_collection(coll *k, int *absent)
+{
+    struct stat st;
+    char *url = os_url(k->root, DESCRIPTOR);
+    int local = os_is_local(k->root);
+    int missing = local && stat(url, &st) < 0;
+    free(url);
+    if (missing) {
+        if (absent) {
+            *absent = 1;
+            return 0;
+        }
+        say("%s: not a sluice collection (no %s)", k->root, DESCRIPTOR);
+        return EXIT_USAGE;
+    }
+    int rc = os_read_header(&k->o, k->root, DESCRIPTOR, &k->desc);
+    if (rc < 0) {
+        if (absent && !local && strstr(k->o.msg, "no such object")) {
+            *absent = 1;
+            return 0;
+        }
+        return fail_os(k, rc);
+    }
+    if (absent)
+        *absent = 0;
+    rc = os_check_descriptor(&k->o, k->root, DESCRIPTOR);
+    if (rc == SLUICE_E_AUTH) {
+        say("%s: wrong passphrase: it does not match the one this "
+            "collection was created with (nothing was written)", k->root);
+        return EXIT_AUTH;
+    }
+    if (rc < 0)
+        return fail_os(k, rc);
+    k->fchain = header_new();
+    if (!k->fchain || forward_from(k->desc, k->fchain) < 0)
+        return EXIT_FORMAT;
+    k->o.fchain = k->fchain;
+    k->o.rchain = k->desc;
+    return 0;
+}
+
+/* Gets a text object into memory; NULL on failure (k->o.msg says). */
+static char *get_text(coll *k, const char *root, const char *name, int *rc)
+{
+    char *tmp = tmpname(k, "get");
+    *rc = os_get_file(&k->o, root, name, tmp);
+    char *text = *rc == 0 ? slurp(tmp, NULL) : NULL;
+    if (*rc == 0 && !text)
+        *rc = SLUICE_E_NOMEM;
+    unlink(tmp);
+    free(tmp);
+    return text;
+}
+
+static int put_text(coll *k, const char *root, const char *name,
+                    int (*writer)(FILE *, const void *), const void *arg,
+                    uint64_t *stored)
+{
+    char *tmp = tmpname(k, "put");
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        snprintf(k->o.msg, sizeof k->o.msg, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return SLUICE_E_IO;
+    }
+    int w = writer(f, arg);
+    if (fclose(f) != 0 || w < 0) {
+        snprintf(k->o.msg, sizeof k->o.msg, "%s: write failed", tmp);
+        unlink(tmp);
+        free(tmp);
+        return SLUICE_E_IO;
+    }
+    int rc = os_put_file(&k->o, root, name, tmp, stored);
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static int w_index(FILE *f, const void *a) { return index_write(f, a); }
+static int w_locs(FILE *f, const void *a) { return loc_write(f, a); }
+static int w_manifest(FILE *f, const void *a) { return manifest_write(f, a); }
+
+static int load_index(coll *k, int must)
+{
+    int rc;
+    char *t = get_text(k, k->root, "INDEX", &rc);
+    if (!t) {
+        /* A collection whose first backup failed before its INDEX. */
+        if (!must && (os_is_local(k->root) ||
+                      strstr(k->o.msg, "no such object")))
+            return 0;
+        return fail_os(k, rc);
+    }
+    char err[128];
+    if (index_parse(t, &k->ix, err, sizeof err) < 0) {
+        free(t);
+        say("%s/INDEX: %s", k->root, err);
+        return EXIT_FORMAT;
+    }
+    free(t);
+    k->have_index = 1;
+    t = get_text(k, k->root, "LOCALITIES", &rc);
+    if (t) {
+        loc_parse(t, &k->locs, err, sizeof err);
+        free(t);
+    }
+    return 0;
+}
+
+static const ixent *find_backup(const coll *k, const char *id)
+{
+    for (size_t i = 0; i < k->ix.n; i++)
+        if (!strcmp(k->ix.e[i].id, id))
+            return &k->ix.e[i];
+    return NULL;
+}
+
+static size_t backup_pos(const coll *k, const char *id)
+{
+    for (size_t i = 0; i < k->ix.n; i++)
+        if (!strcmp(k->ix.e[i].id, id))
+            return i;
+    return (size_t)-1;
+}
+
+/* The root holding a backup's data objects. */
+static const char *data_root(const coll *k, const char *bid)
+{
+    const ixent *b = find_backup(k, bid);
+    /* "default" is wherever the collection was opened: it moves along. */
+    const char *u = b && strcmp(b->dest, "default")
+                        ? loc_url(&k->locs, b->dest) : NULL;
+    return u ? u : k->root;
+}
+
+static int load_manifest(coll *k, const char *id, manifest *m)
+{
+    char name[512];
+    snprintf(name, sizeof name, "backups/%s/MANIFEST", id);
+    int rc;
+    char *t = get_text(k, k->root, name, &rc);
+    if (!t)
+        return fail_os(k, rc);
+    char err[128];
+    int bad = manifest_parse(t, m, err, sizeof err);
+    free(t);
+    if (bad < 0) {
+        say("%s/%s: %s", k->root, name, err);
+        return EXIT_FORMAT;
+    }
+    return 0;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t cap, int compact)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, cap, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+}
+
+/* ---- backup ------------------------------------------------------------- */
+
+typedef struct dest {
+    char *url, *tag;
+} dest;
+
+/* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
+static int parse_dest(const char *arg, dest *d, int only)
+{
+    const char *q = strchr(arg, '?');
+    d->url = q ? xstrndup(arg, (size_t)(q - arg)) : strdup(arg);
+    if (!q) {
+        d->tag = strdup(only ? "default" : "");
+        return 0;
+    }
+    if (strncmp(q + 1, "locality=", 9) != 0)
+        return -1;
+    d->tag = strdup(q + 10);
+    if (esc_decode(d->tag) < 0 || !*d->tag)
+        return -1;
+    if (strcmp(d->tag, "default") && !strchr(d->tag, '='))
+        return -1;
+    return 0;
+}
+
+typedef struct unit_ref {
+    size_t i;
+} unit_ref;
+
+static int cmp_inode(const void *a, const void *b, void *arg)
+{
+    const mentry *e = arg;
+    const mentry *x = &e[*(const size_t *)a], *y = &e[*(const size_t *)b];
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return 0;
+}
+
+static int same_entry(const mentry *a, const mentry *b, int checksum)
+{
+    if (a->type != b->type || a->mode != b->mode || a->uid != b->uid ||
+        a->gid != b->gid || a->size != b->size || a->rdev != b->rdev)
+        return 0;
+    if ((a->link || b->link) &&
+        (!a->link || !b->link || strcmp(a->link, b->link)))
+        return 0;
+    if (checksum && a->type == 'f')
+        return a->sha[0] && !strcmp(a->sha, b->sha);
+    return a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+           a->ino == b->ino;
+}
+
+static int cmd_backup(coll *k)
+{
+    ccli *c = k->c;
+    dest d[MAX_TO];
+    int n_default = 0, ex = 0;
+    const char *host = host_name(c);
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < c->n_to; i++) {
+        if (parse_dest(c->to[i], &d[i], c->n_to == 1) < 0 || !*d[i].tag)
+            return usage("--to URL?locality=default or "
+                         "URL?locality=KEY%3DVALUE (one default)");
+        n_default += !strcmp(d[i].tag, "default");
+    }
+    if (n_default != 1)
+        return usage("exactly one --to must be ?locality=default");
+    for (int i = 0; i < c->n_to; i++)
+        if (!strcmp(d[i].tag, "default"))
+            k->root = d[i].url;
+
+    int absent = 0;
+    ex = open_collection(k, &absent);
+    if (ex)
+        return ex;
+    if (!absent && descriptor_encrypted(k->desc) != c->encrypt) {
+        say("%s: %s", k->root,
+            c->encrypt ? "this collection is not encrypted: an encrypted "
+                         "backup cannot be appended to it (omit -e)"
+                       : "this collection is encrypted: give -e (an "
+                         "unencrypted backup cannot be appended)");
+        return EXIT_USAGE;
+    }
+    if (absent) {
+        /* A new collection: one salt for every object it will hold. */
+        sluice_error err = {0};
+        k->fchain = header_new();
+        if (c->zstd) {
+            char lv[16];
+            snprintf(lv, sizeof lv, "%d", c->level);
+            sluice_kv p = {"level", lv};
+            if (header_add_stage(k->fchain, "zstd", &p, 1, &err) < 0)
+                return say("%s", err.message), EXIT_USAGE;
+        }
+        if (c->encrypt) {
+            uint8_t salt[16];
+            char hex[33];
+            if (getrandom(salt, sizeof salt, 0) != sizeof salt)
+                return say("no random bytes for the salt"), EXIT_INTERNAL;
+            hex_encode(salt, sizeof salt, hex);
+            sluice_kv p[2] = {{"iter", c->kdf_iter ? c->kdf_iter : "64000"},
+                              {"salt", hex}};
+            if (header_add_stage(k->fchain, "aes-256-gcm", p, 2, &err) < 0)
+                return say("%s", err.message), EXIT_USAGE;
+        }
+        k->o.fchain = k->fchain;
+        if (os_is_local(k->root)) {
+            char *p = strdup(k->root);
+            for (char *q = p + 1; p && *q; q++)
+                if (*q == '/') {
+                    *q = '\0';
+                    (void)mkdir(p, 0777);
+                    *q = '/';
+                }
+            free(p);
+            if (mkdir(k->root, 0777) < 0 && errno != EEXIST)
+                return say("%s: cannot create: %s", k->root,
+                           strerror(errno)),
+                       EXIT_IO;
+        }
+    }
+
+    /* The lock: created exclusively, removed at the end. */
+    char *lockf = tmpname(k, "lock");
+    FILE *lf = fopen(lockf, "we");
+    if (lf) {
+        fprintf(lf, "%s %ld %ld\n", host, (long)getpid(), (long)time(NULL));
+        fclose(lf);
+    }
+    int rc, remote = !os_is_local(k->root);
+    if (remote) {
+        /* No conditional put nor delete through the s3/http stages yet:
+         * LOCK holds "released" when free; checked, then overwritten
+         * (a race between the check and the put remains). */
+        const header *saved = k->o.rchain;
+        k->o.rchain = NULL; /* LOCK is plain */
+        char *t = get_text(k, k->root, "LOCK", &rc);
+        k->o.rchain = saved;
+        rc = t && strncmp(t, "released", 8) != 0 ? SLUICE_E_IO : 0;
+        free(t);
+        if (rc == 0)
+            rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 0);
+    } else {
+        rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 1);
+    }
+    unlink(lockf);
+    free(lockf);
+    if (rc < 0) {
+        say("%s: collection is locked: another backup is running (%s "
+            "%s/LOCK if that backup died)", k->root,
+            remote ? "write \"released\" into" : "remove", k->root);
+        return EXIT_IO;
+    }
+
+    manifest prev = {0}, cur = {0};
+    char id[400];
+    uint64_t bytes_in = 0, stored = 0, files = 0;
+    size_t *order = NULL;
+    unsigned *objof = NULL;
+    if (absent) {
+        rc = os_put_descriptor(&k->o, k->root, DESCRIPTOR);
+        if (rc < 0) {
+            ex = fail_os(k, rc);
+            goto unlock;
+        }
+        rc = os_read_header(&k->o, k->root, DESCRIPTOR, &k->desc);
+        if (rc < 0) {
+            ex = fail_os(k, rc);
+            goto unlock;
+        }
+        k->o.rchain = k->desc;
+    } else if ((ex = load_index(k, 0))) {
+        goto unlock;
+    }
+    for (int i = 0; i < c->n_to; i++)
+        loc_set(&k->locs, d[i].tag, d[i].url);
+    if (!loc_url(&k->locs, "default"))
+        loc_set(&k->locs, "default", k->root);
+
+    /* The destination of this host's data: its most specific tier. */
+    const char *tag = "default";
+    if (c->locality) {
+        char *copy = strdup(c->locality), *save = NULL;
+        char *tiers[32];
+        int nt = 0;
+        for (char *t = strtok_r(copy, ",", &save); t && nt < 32;
+             t = strtok_r(NULL, ",", &save))
+            tiers[nt++] = t;
+        for (int i = nt - 1; i >= 0; i--)
+            if (loc_url(&k->locs, tiers[i])) {
+                for (size_t j = 0; j < k->locs.n; j++)
+                    if (!strcmp(k->locs.e[j].tag, tiers[i]))
+                        tag = k->locs.e[j].tag;
+                break;
+            }
+        free(copy);
+    }
+    const char *droot = strcmp(tag, "default") ? loc_url(&k->locs, tag)
+                                               : k->root;
+
+    const char *parent = NULL;
+    for (size_t i = k->ix.n; i-- > 0;)
+        if (!strcmp(k->ix.e[i].host, host)) {
+            parent = k->ix.e[i].id;
+            break;
+        }
+    if (parent && (ex = load_manifest(k, parent, &prev)))
+        goto unlock;
+
+    char err[512] = "";
+    if (scan_tree(c->directory, c->args, c->n_args, c->checksum,
+                  &cur.entries, err, sizeof err) < 0) {
+        say("backup: %s", err);
+        ex = EXIT_IO;
+        goto unlock;
+    }
+    /* The backup id: time, host, 4 random hex digits. */
+    {
+        char ts[32], hs[64];
+        uint8_t r[2];
+        char rh[5];
+        int64_t now = time(NULL);
+        fmt_time(now, ts, sizeof ts, 1);
+        size_t j = 0;
+        for (const char *p = host; *p && j < sizeof hs - 1; p++)
+            hs[j++] = (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                              "QRSTUVWXYZ0123456789.", *p))
+                          ? *p : '_';
+        hs[j] = '\0';
+        if (getrandom(r, 2, 0) != 2)
+            r[0] = r[1] = 0;
+        hex_encode(r, 2, rh);
+        snprintf(id, sizeof id, "%s-%s-%s", ts, hs, rh);
+        cur.id = strdup(id);
+        cur.host = strdup(host);
+        cur.parent = parent ? strdup(parent) : NULL;
+        cur.time = now;
+    }
+
+    /* What changed: need[i] = store entry i in this backup. */
+    mlist *E = &cur.entries;
+    objof = calloc(E->n + 1, sizeof *objof); /* 0 = unchanged */
+    order = malloc((E->n + 1) * sizeof *order);
+    if (!objof || !order) {
+        ex = EXIT_INTERNAL;
+        goto unlock;
+    }
+    for (size_t i = 0; i < E->n; i++) {
+        mentry *e = &E->e[i];
+        const mentry *p = mlist_find(&prev.entries, e->path);
+        if (p && same_entry(e, p, c->checksum)) {
+            e->bid = strdup(p->bid);
+            e->obj = p->obj;
+        } else {
+            objof[i] = 1; /* to store */
+        }
+    }
+    /* Hard-linked files travel together: if one link is stored, all are. */
+    size_t nl = 0;
+    for (size_t i = 0; i < E->n; i++)
+        if (E->e[i].type == 'f' && E->e[i].nlink > 1)
+            order[nl++] = i;
+    qsort_r(order, nl, sizeof *order, cmp_inode, E->e);
+    for (size_t a = 0; a < nl;) {
+        size_t b = a, any = 0;
+        while (b < nl && !cmp_inode(&order[a], &order[b], E->e))
+            any |= objof[order[b++]];
+        for (size_t j = a; any && j < b; j++)
+            objof[order[j]] = 1;
+        a = b;
+    }
+    /* Pack into objects of at most object_size (one larger file alone). */
+    unsigned nobj = 0;
+    uint64_t fill = 0;
+    for (size_t i = 0; i < E->n; i++) {
+        if (objof[i] != 1 || E->e[i].bid)
+            continue;
+        /* the unit: entry i, plus its hard links */
+        size_t unit[4096], nu = 0;
+        uint64_t usize = E->e[i].size + 512;
+        unit[nu++] = i;
+        if (E->e[i].type == 'f' && E->e[i].nlink > 1)
+            for (size_t j = i + 1; j < E->n && nu < 4096; j++)
+                if (objof[j] == 1 && !E->e[j].bid && E->e[j].type == 'f' &&
+                    E->e[j].dev == E->e[i].dev && E->e[j].ino == E->e[i].ino)
+                    unit[nu++] = j;
+        if (nobj == 0 || (fill > 0 && fill + usize > c->object_size)) {
+            nobj++;
+            fill = 0;
+        }
+        fill += usize;
+        for (size_t u = 0; u < nu; u++) {
+            mentry *e = &E->e[unit[u]];
+            e->bid = strdup(id);
+            e->obj = nobj;
+            files++;
+            if (u == 0)
+                bytes_in += e->size;
+        }
+    }
+    /* Deleted since the parent. */
+    for (size_t i = 0; i < prev.entries.n; i++)
+        if (!mlist_find(E, prev.entries.e[i].path)) {
+            char **g = realloc(cur.deleted, (cur.n_deleted + 1) * sizeof *g);
+            if (!g)
+                break;
+            cur.deleted = g;
+            cur.deleted[cur.n_deleted++] = strdup(prev.entries.e[i].path);
+        }
+    /* Write the data objects. */
+    for (unsigned ob = 1; ob <= nobj; ob++) {
+        char *list = tmpname(k, "list");
+        FILE *f = fopen(list, "we");
+        for (size_t i = 0; f && i < E->n; i++)
+            if (E->e[i].obj == ob && !strcmp(E->e[i].bid, id)) {
+                fputs(E->e[i].disk, f);
+                fputc('\0', f);
+            }
+        if (!f || fclose(f) != 0) {
+            say("%s: cannot write", list);
+            free(list);
+            ex = EXIT_IO;
+            goto unlock;
+        }
+        char name[512];
+        uint64_t sz = 0;
+        snprintf(name, sizeof name, "backups/%s/data-%u", id, ob);
+        rc = os_put_archive(&k->o, droot, name, c->directory, list, &sz);
+        unlink(list);
+        free(list);
+        if (rc < 0) {
+            ex = fail_os(k, rc);
+            goto unlock;
+        }
+        stored += sz;
+    }
+    {
+        char name[512];
+        uint64_t sz = 0;
+        snprintf(name, sizeof name, "backups/%s/MANIFEST", id);
+        rc = put_text(k, k->root, name, w_manifest, &cur, &sz);
+        if (rc < 0) {
+            ex = fail_os(k, rc);
+            goto unlock;
+        }
+        stored += sz;
+    }
+    ixent *b = index_push(&k->ix);
+    b->id = strdup(id);
+    b->time = cur.time;
+    b->host = strdup(host);
+    b->parent = parent ? strdup(parent) : NULL;
+    b->dest = strdup(tag);
+    b->full = parent == NULL;
+    b->files = files;
+    b->bytes_in = bytes_in;
+    b->bytes_stored = stored;
+    rc = put_text(k, k->root, "LOCALITIES", w_locs, &k->locs, NULL);
+    if (rc == 0)
+        rc = put_text(k, k->root, "INDEX", w_index, &k->ix, NULL);
+    if (rc < 0) {
+        ex = fail_os(k, rc);
+        goto unlock;
+    }
+    if (!c->quiet)
+        printf("%s\n", id);
+unlock:
+    if (remote) {
+        char *rel = tmpname(k, "released");
+        FILE *f = fopen(rel, "we");
+        if (f) {
+            fputs("released\n", f);
+            fclose(f);
+        }
+        if (os_put_plain(&k->o, k->root, "LOCK", rel, 0) < 0)
+            say("%s", k->o.msg);
+        unlink(rel);
+        free(rel);
+    } else if (os_delete(&k->o, k->root, "LOCK") < 0) {
+        say("%s", k->o.msg);
+    }
+    free(order);
+    free(objof);
+    manifest_free(&prev);
+    manifest_free(&cur);
+    for (int i = 0; i < c->n_to; i++) {
+        free(d[i].url);
+        free(d[i].tag);
+    }
+    return ex;
+}
+
+/* ---- backups, restore, verify ------------------------------------------ */
+
+static int open_existing(coll *k)
+{
+    k->root = k->c->from;
+    int ex = open_collection(k, NULL);
+    if (!ex)
+        ex = load_index(k, 1);
+    return ex;
+}
+
+static int cmd_backups(coll *k)
+{
+    int ex = open_existing(k);
+    if (ex)
+        return ex;
+    for (size_t i = 0; i < k->ix.n; i++) {
+        const ixent *e = &k->ix.e[i];
+        if (k->c->host && strcmp(e->host, k->c->host))
+            continue;
+        if (k->c->quiet) {
+            printf("%s\n", e->id);
+            continue;
+        }
+        char ts[40];
+        fmt_time(e->time, ts, sizeof ts, 0);
+        printf("%s %s %s %s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", e->id,
+               ts, e->host, e->full ? "full" : "incremental", e->files,
+               e->bytes_in, e->bytes_stored);
+    }
+    return EXIT_OK;
+}
+
+/* --as-of: a backup id, or a time (2026-11-27T18:30:00Z, 20261127T183000Z
+ * or @UNIX): the last backup of the host at or before it. */
+static const ixent *select_backup(coll *k)
+{
+    const char *host = host_name(k->c);
+    const char *a = k->c->as_of;
+    if (a) {
+        const ixent *e = find_backup(k, a);
+        if (e)
+            return e;
+    }
+    int64_t limit = INT64_MAX;
+    if (a) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *end = NULL;
+        if (a[0] == '@')
+            limit = strtoll(a + 1, NULL, 10);
+        else if ((end = strptime(a, "%Y-%m-%dT%H:%M:%S", &tm)) ||
+                 (end = strptime(a, "%Y%m%dT%H%M%S", &tm)))
+            limit = (int64_t)timegm(&tm);
+        else {
+            say("--as-of %s: neither a backup id of this collection nor a "
+                "time (YYYY-MM-DDTHH:MM:SSZ, @UNIX)", a);
+            return NULL;
+        }
+    }
+    for (size_t i = k->ix.n; i-- > 0;)
+        if (!strcmp(k->ix.e[i].host, host) && k->ix.e[i].time <= limit)
+            return &k->ix.e[i];
+    say("%s: no backup of host %s%s%s", k->root, host, a ? " as of " : "",
+        a ? a : "");
+    return NULL;
+}
+
+typedef struct objgroup {
+    const char *bid;
+    unsigned obj;
+    size_t pos; /* of bid in the INDEX */
+} objgroup;
+
+static int cmp_group(const void *a, const void *b, void *arg)
+{
+    (void)arg;
+    const mentry *x = *(mentry *const *)a, *y = *(mentry *const *)b;
+    int c = strcmp(x->bid, y->bid);
+    if (c)
+        return c;
+    if (x->obj != y->obj)
+        return x->obj < y->obj ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+static int under(const char *path, char **sel, int n)
+{
+    if (n == 0)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        const char *s = sel[i];
+        while (s[0] == '.' && s[1] == '/')
+            s += 2;
+        size_t l = strlen(s);
+        while (l > 1 && s[l - 1] == '/')
+            l--;
+        if (!strncmp(path, s, l) && (path[l] == '\0' || path[l] == '/'))
+            return 1;
+        /* the directories leading to a selected path */
+        size_t pl = strlen(path);
+        if (pl < l && !strncmp(path, s, pl) && s[pl] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+static int worse(int a, int b) { return a ? a : b; }
+
+/* Runs one job per data object: extract (or list) the members needed. */
+static int per_object(coll *k, mentry **v, size_t n, const char *dir,
+                      int list_only, const char *verb)
+{
+    int ex = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && !strcmp(v[b]->bid, v[a]->bid) &&
+               v[b]->obj == v[a]->obj)
+            b++;
+        char **members = malloc((b - a) * sizeof *members);
+        for (size_t j = a; members && j < b; j++)
+            members[j - a] = v[j]->path;
+        char name[512];
+        snprintf(name, sizeof name, "backups/%s/data-%u", v[a]->bid,
+                 v[a]->obj);
+        int rc = members ? os_extract(&k->o, data_root(k, v[a]->bid), name,
+                                      dir, members, b - a, list_only)
+                         : SLUICE_E_NOMEM;
+        if (rc < 0) {
+            say("%s: damaged or missing object: %s", verb, k->o.msg);
+            ex = worse(ex, status_to_exit(rc));
+        }
+        free(members);
+        a = b;
+    }
+    return ex;
+}
+
+static int cmd_restore(coll *k)
+{
+    int ex = open_existing(k);
+    if (ex)
+        return ex;
+    const ixent *b = select_backup(k);
+    if (!b)
+        return EXIT_USAGE;
+    manifest m = {0};
+    if ((ex = load_manifest(k, b->id, &m)))
+        return ex;
+    const char *dir = k->c->directory;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+        say("%s: %s", dir, strerror(errno));
+        manifest_free(&m);
+        return EXIT_IO;
+    }
+    mentry **v = malloc((m.entries.n + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; v && i < m.entries.n; i++)
+        if (under(m.entries.e[i].path, k->c->args, k->c->n_args))
+            v[n++] = &m.entries.e[i];
+    if (k->c->n_args && n == 0) {
+        say("restore: no such path in backup %s", b->id);
+        free(v);
+        manifest_free(&m);
+        return EXIT_USAGE;
+    }
+    /* Oldest objects first, so the parents of later ones exist. */
+    qsort_r(v, n, sizeof *v, cmp_group, NULL);
+    for (size_t i = 1; i < n; i++) { /* stable insertion by INDEX order */
+        mentry *x = v[i];
+        size_t j = i, px = backup_pos(k, x->bid);
+        while (j > 0 && backup_pos(k, v[j - 1]->bid) > px) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    ex = per_object(k, v, n, dir, 0, "restore");
+    /* Metadata as of the backup, deepest first: extracting later objects
+     * changed the times of the directories earlier ones made. */
+    int is_root = geteuid() == 0;
+    for (size_t i = m.entries.n; i-- > 0;) {
+        const mentry *e = &m.entries.e[i];
+        if (!under(e->path, k->c->args, k->c->n_args))
+            continue;
+        size_t pl = strlen(dir) + strlen(e->path) + 2;
+        char *p = malloc(pl);
+        if (!p)
+            continue;
+        snprintf(p, pl, "%s/%s", dir, e->path);
+        if (is_root)
+            (void)lchown(p, e->uid, e->gid);
+        if (e->type != 'l')
+            (void)chmod(p, e->mode);
+        struct timespec ts[2];
+        ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
+        ts[0].tv_nsec = ts[1].tv_nsec = (long)(e->mtime_ns % 1000000000);
+        (void)utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+        free(p);
+    }
+    free(v);
+    manifest_free(&m);
+    return ex;
+}
+
+static int cmd_verify(coll *k)
+{
+    int ex = open_existing(k);
+    if (ex)
+        return ex;
+    /* Every object any manifest names, with the members it must hold. */
+    manifest *ms = calloc(k->ix.n + 1, sizeof *ms);
+    size_t total = 0, bad = 0, nobj = 0;
+    for (size_t i = 0; ms && i < k->ix.n; i++) {
+        int e = load_manifest(k, k->ix.e[i].id, &ms[i]);
+        if (e) {
+            bad++;
+            ex = worse(ex, e);
+        }
+        total += ms[i].entries.n;
+    }
+    mentry **v = malloc((total + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; v && i < k->ix.n; i++)
+        for (size_t j = 0; j < ms[i].entries.n; j++) {
+            mentry *e = &ms[i].entries.e[j];
+            if (!strcmp(e->bid, ms[i].id)) /* stored by this backup */
+                v[n++] = e;
+        }
+    qsort_r(v, n, sizeof *v, cmp_group, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(v[i]->bid, v[i - 1]->bid) ||
+            v[i]->obj != v[i - 1]->obj)
+            nobj++;
+    /* Entries pointing to an older backup must name an object it made. */
+    for (size_t i = 0; i < k->ix.n; i++)
+        for (size_t j = 0; j < ms[i].entries.n; j++) {
+            const mentry *e = &ms[i].entries.e[j];
+            if (!find_backup(k, e->bid)) {
+                say("verify: backups/%s/MANIFEST: %s refers to unknown "
+                    "backup %s", ms[i].id, e->path, e->bid);
+                ex = worse(ex, EXIT_FORMAT);
+            }
+        }
+    int e2 = per_object(k, v, n, NULL, 1, "verify");
+    ex = worse(ex, e2);
+    if (!k->c->quiet)
+        printf("%zu backups, %zu objects checked%s\n", k->ix.n, nobj,
+               ex ? ": DAMAGED (see above)" : ", all authentic and complete");
+    for (size_t i = 0; ms && i < k->ix.n; i++)
+        manifest_free(&ms[i]);
+    free(ms);
+    free(v);
+    return ex;
+}
+
+/* ---- entry -------------------------------------------------------------- */
+
+int collection_main(int argc, char **argv)
+{
+    ccli c;
+    int ex = parse(&c, argc, argv);
+    if (ex)
+        return ex;
+    session s;
+    session_init(&s);
+    s.verbosity = c.quiet ? -1 : c.verbose;
+    s.progress_mode = PROGRESS_OFF;
+    s.passphrase.file = c.passphrase_file;
+    s.passphrase.fd = c.passphrase_fd;
+    loader *l = loader_new();
+    signal_watch sw;
+    if (!l || signals_start(&sw, &s) < 0) {
+        fputs("sluice: cannot start: out of resources\n", stderr);
+        return EXIT_INTERNAL;
+    }
+    coll k;
+    memset(&k, 0, sizeof k);
+    k.c = &c;
+    k.o.s = &s;
+    k.o.l = l;
+    k.o.s3_endpoint = c.s3_endpoint;
+    k.o.insecure = c.insecure;
+    const char *td = getenv("TMPDIR");
+    snprintf(k.tmpdir, sizeof k.tmpdir, "%s/sluice-XXXXXX",
+             td && *td && strlen(td) < 40 ? td : "/tmp");
+    if (!mkdtemp(k.tmpdir)) {
+        say("cannot create a scratch directory: %s", strerror(errno));
+        loader_free(l);
+        return EXIT_IO;
+    }
+    k.o.tmpdir = k.tmpdir;
+    if (!strcmp(c.cmd, "backup"))
+        ex = cmd_backup(&k);
+    else if (!strcmp(c.cmd, "backups"))
+        ex = cmd_backups(&k);
+    else if (!strcmp(c.cmd, "restore"))
+        ex = cmd_restore(&k);
+    else
+        ex = cmd_verify(&k);
+    if (ex == EXIT_OK && atomic_load(&s.incomplete))
+        ex = EXIT_INCOMPLETE;
+    rmdir(k.tmpdir);
+    header_free(k.desc);
+    header_free(k.fchain);
+    index_free(&k.ix);
+    loc_free(&k.locs);
+    int sig = atomic_load(&s.signal_number);
+    signals_stop(&sw);
+    session_cleanup(&s);
+    loader_free(l);
+    fflush(stdout);
+    if (sig)
+        die_of_signal(sig);
+    return ex;
+}

@@ -1,0 +1,420 @@
+/* manifest.c - MANIFEST, INDEX and LOCALITIES records; see manifest.h. */
+#include "manifest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+mentry *mlist_push(mlist *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        mentry *g = realloc(l->e, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        l->e = g;
+        l->cap = cap;
+    }
+    mentry *e = &l->e[l->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const mentry *)a)->path, ((const mentry *)b)->path);
+}
+
+void mlist_sort(mlist *l)
+{
+    if (l->n)
+        qsort(l->e, l->n, sizeof *l->e, cmp_entry);
+}
+
+mentry *mlist_find(const mlist *l, const char *path)
+{
+    mentry key;
+    key.path = (char *)path;
+    if (!l->n)
+        return NULL;
+    return bsearch(&key, l->e, l->n, sizeof *l->e, cmp_entry);
+}
+
+void mlist_free(mlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->e[i].path);
+        free(l->e[i].disk);
+        free(l->e[i].link);
+        free(l->e[i].bid);
+    }
+    free(l->e);
+    memset(l, 0, sizeof *l);
+}
+
+void manifest_free(manifest *m)
+{
+    free(m->id);
+    free(m->host);
+    free(m->parent);
+    mlist_free(&m->entries);
+    for (size_t i = 0; i < m->n_deleted; i++)
+        free(m->deleted[i]);
+    free(m->deleted);
+    memset(m, 0, sizeof *m);
+}
+
+void esc_write(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f || *p == '%')
+            fprintf(f, "%%%02X", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int esc_decode(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '%') {
+            int h = hexval(r[1]), l = h < 0 ? -1 : hexval(r[2]);
+            if (l < 0)
+                return -1;
+            *w++ = (char)(h * 16 + l);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}
+
+int manifest_write(FILE *f, const manifest *m)
+{
+    fprintf(f, "sluice-manifest/1\nid %s\nhost ", m->id);
+    esc_write(f, m->host);
+    fprintf(f, "\ntime %" PRId64 "\nparent %s\n", m->time,
+            m->parent ? m->parent : "-");
+    for (size_t i = 0; i < m->entries.n; i++) {
+        const mentry *e = &m->entries.e[i];
+        fprintf(f,
+                "E %c %04o %u %u %" PRIu64 " %" PRId64 " %" PRId64
+                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %s %u ",
+                e->type, e->mode, e->uid, e->gid, e->size, e->mtime_ns,
+                e->ctime_ns, e->ino, e->dev, e->nlink, e->rdev,
+                e->sha[0] ? e->sha : "-", e->bid, e->obj);
+        esc_write(f, e->path);
+        if (e->link) {
+            fputc(' ', f);
+            esc_write(f, e->link);
+        }
+        fputc('\n', f);
+    }
+    for (size_t i = 0; i < m->n_deleted; i++) {
+        fputs("D ", f);
+        esc_write(f, m->deleted[i]);
+        fputc('\n', f);
+    }
+    fputs("end\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+/* Splits line into at most max space-separated fields. */
+static size_t split(char *line, char **fld, size_t max)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(line, " ", &save); t && n < max;
+         t = strtok_r(NULL, " ", &save))
+        fld[n++] = t;
+    return n;
+}
+
+static int perr(char *err, size_t cap, const char *what, size_t lineno)
+{
+    snprintf(err, cap, "malformed %s at line %zu", what, lineno);
+    return -1;
+}
+
+int manifest_parse(char *text, manifest *m, char *err, size_t cap)
+{
+    memset(m, 0, sizeof *m);
+    size_t lineno = 0;
+    int ended = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *f[20];
+        if (lineno == 1) {
+            if (strcmp(line, "sluice-manifest/1") != 0) {
+                snprintf(err, cap, "not a sluice-manifest/1 (or a newer "
+                                   "format version)");
+                return -1;
+            }
+            continue;
+        }
+        size_t n = split(line, f, 20);
+        if (n == 0)
+            continue;
+        if (!strcmp(f[0], "id") && n == 2) {
+            m->id = strdup(f[1]);
+        } else if (!strcmp(f[0], "host") && n == 2) {
+            esc_decode(f[1]);
+            m->host = strdup(f[1]);
+        } else if (!strcmp(f[0], "time") && n == 2) {
+            m->time = strtoll(f[1], NULL, 10);
+        } else if (!strcmp(f[0], "parent") && n == 2) {
+            m->parent = strcmp(f[1], "-") ? strdup(f[1]) : NULL;
+        } else if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
+            mentry *e = mlist_push(&m->entries);
+            if (!e || strlen(f[1]) != 1)
+                return perr(err, cap, "entry", lineno);
+            e->type = f[1][0];
+            e->mode = (unsigned)strtoul(f[2], NULL, 8);
+            e->uid = (unsigned)strtoul(f[3], NULL, 10);
+            e->gid = (unsigned)strtoul(f[4], NULL, 10);
+            e->size = strtoull(f[5], NULL, 10);
+            e->mtime_ns = strtoll(f[6], NULL, 10);
+            e->ctime_ns = strtoll(f[7], NULL, 10);
+            e->ino = strtoull(f[8], NULL, 10);
+            e->dev = strtoull(f[9], NULL, 10);
+            e->nlink = strtoull(f[10], NULL, 10);
+            e->rdev = strtoull(f[11], NULL, 10);
+            if (strcmp(f[12], "-"))
+                snprintf(e->sha, sizeof e->sha, "%s", f[12]);
+            e->bid = strdup(f[13]);
+            e->obj = (unsigned)strtoul(f[14], NULL, 10);
+            if (esc_decode(f[15]) < 0 || (n == 17 && esc_decode(f[16]) < 0))
+                return perr(err, cap, "entry", lineno);
+            e->path = strdup(f[15]);
+            e->link = n == 17 ? strdup(f[16]) : NULL;
+        } else if (!strcmp(f[0], "D") && n == 2) {
+            char **g = realloc(m->deleted, (m->n_deleted + 1) * sizeof *g);
+            if (!g || esc_decode(f[1]) < 0)
+                return perr(err, cap, "deletion", lineno);
+            m->deleted = g;
+            m->deleted[m->n_deleted++] = strdup(f[1]);
+        } else if (!strcmp(f[0], "end") && n == 1) {
+            ended = 1;
+        } else {
+            return perr(err, cap, "manifest line", lineno);
+        }
+    }
+    if (!ended || !m->id) {
+        snprintf(err, cap, "truncated manifest");
+        return -1;
+    }
+    mlist_sort(&m->entries);
+    return 0;
+}
+
+ixent *index_push(index_t *ix)
+{
+    if (ix->n == ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 16;
+        ixent *g = realloc(ix->e, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        ix->e = g;
+        ix->cap = cap;
+    }
+    ixent *e = &ix->e[ix->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+void index_free(index_t *ix)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        free(ix->e[i].id);
+        free(ix->e[i].host);
+        free(ix->e[i].parent);
+        free(ix->e[i].dest);
+    }
+    free(ix->e);
+    memset(ix, 0, sizeof *ix);
+}
+
+int index_parse(char *text, index_t *ix, char *err, size_t cap)
+{
+    memset(ix, 0, sizeof *ix);
+    size_t lineno = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strcmp(line, "sluice-index/1") != 0) {
+                snprintf(err, cap, "not a sluice-index/1");
+                return -1;
+            }
+            continue;
+        }
+        char *f[12];
+        size_t n = split(line, f, 12);
+        if (n != 10 || strcmp(f[0], "B"))
+            return perr(err, cap, "index line", lineno);
+        ixent *e = index_push(ix);
+        if (!e)
+            return perr(err, cap, "index line", lineno);
+        esc_decode(f[3]);
+        esc_decode(f[9]);
+        e->id = strdup(f[1]);
+        e->time = strtoll(f[2], NULL, 10);
+        e->host = strdup(f[3]);
+        e->full = !strcmp(f[4], "full");
+        e->files = strtoull(f[5], NULL, 10);
+        e->bytes_in = strtoull(f[6], NULL, 10);
+        e->bytes_stored = strtoull(f[7], NULL, 10);
+        e->parent = strcmp(f[8], "-") ? strdup(f[8]) : NULL;
+        e->dest = strdup(f[9]);
+    }
+    return 0;
+}
+
+int index_write(FILE *f, const index_t *ix)
+{
+    fputs("sluice-index/1\n", f);
+    for (size_t i = 0; i < ix->n; i++) {
+        const ixent *e = &ix->e[i];
+        fprintf(f, "B %s %" PRId64 " ", e->id, e->time);
+        esc_write(f, e->host);
+        fprintf(f, " %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s ",
+                e->full ? "full" : "incremental", e->files, e->bytes_in,
+                e->bytes_stored, e->parent ? e->parent : "-");
+        esc_write(f, e->dest);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int loc_parse(char *text, loclist *ll, char *err, size_t cap)
+{
+    memset(ll, 0, sizeof *ll);
+    size_t lineno = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strcmp(line, "sluice-localities/1") != 0) {
+                snprintf(err, cap, "not a sluice-localities/1");
+                return -1;
+            }
+            continue;
+        }
+        char *f[3];
+        if (split(line, f, 3) != 2 || esc_decode(f[0]) < 0 ||
+            esc_decode(f[1]) < 0 || loc_set(ll, f[0], f[1]) < 0)
+            return perr(err, cap, "locality line", lineno);
+    }
+    return 0;
+}
+
+int loc_write(FILE *f, const loclist *ll)
+{
+    fputs("sluice-localities/1\n", f);
+    for (size_t i = 0; i < ll->n; i++) {
+        esc_write(f, ll->e[i].tag);
+        fputc(' ', f);
+        esc_write(f, ll->e[i].url);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int loc_set(loclist *ll, const char *tag, const char *url)
+{
+    for (size_t i = 0; i < ll->n; i++)
+        if (!strcmp(ll->e[i].tag, tag)) {
+            char *u = strdup(url);
+            if (!u)
+                return -1;
+            free(ll->e[i].url);
+            ll->e[i].url = u;
+            return 0;
+        }
+    if (ll->n == ll->cap) {
+        size_t cap = ll->cap ? 2 * ll->cap : 8;
+        locality *g = realloc(ll->e, cap * sizeof *g);
+        if (!g)
+            return -1;
+        ll->e = g;
+        ll->cap = cap;
+    }
+    ll->e[ll->n].tag = strdup(tag);
+    ll->e[ll->n].url = strdup(url);
+    if (!ll->e[ll->n].tag || !ll->e[ll->n].url)
+        return -1;
+    ll->n++;
+    return 0;
+}
+
+const char *loc_url(const loclist *ll, const char *tag)
+{
+    for (size_t i = 0; i < ll->n; i++)
+        if (!strcmp(ll->e[i].tag, tag))
+            return ll->e[i].url;
+    return NULL;
+}
+
+void loc_free(loclist *ll)
+{
+    for (size_t i = 0; i < ll->n; i++) {
+        free(ll->e[i].tag);
+        free(ll->e[i].url);
+    }
+    free(ll->e);
+    memset(ll, 0, sizeof *ll);
+}
+
+char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 + 1 > cap) {
+            cap = cap ? 2 * cap : 131072;
+            char *g = realloc(buf, cap);
+            if (!g) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = g;
+        }
+        size_t r = fread(buf + n, 1, 65536, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}

@@ -1,0 +1,98 @@
+/*
+ * manifest.h - the text records of a backup collection (doc/FORMAT.md
+ * section 5): a backup's MANIFEST (the full listing of the tree as of the
+ * backup, each entry naming the backup and data object holding its
+ * contents, plus the paths deleted since the previous backup), the INDEX
+ * of backups and the LOCALITIES of the collection's destinations.
+ */
+#ifndef SLUICE_MANIFEST_H
+#define SLUICE_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct mentry {
+    char *path;        /* member name: relative, canonical ("." = root)  */
+    char *disk;        /* backup only: the path to open (not recorded)   */
+    char type;         /* f d l c b p                                    */
+    unsigned mode;     /* permission bits (07777)                        */
+    unsigned uid, gid;
+    uint64_t size;     /* regular files; 0 otherwise                     */
+    int64_t mtime_ns, ctime_ns;
+    uint64_t ino, dev, nlink;
+    uint64_t rdev;     /* devices                                        */
+    char *link;        /* symlink target, else NULL                      */
+    char sha[65];      /* SHA-256 of the contents (--checksum), or ""    */
+    char *bid;         /* backup holding the entry's data                */
+    unsigned obj;      /* its data object number                         */
+} mentry;
+
+typedef struct mlist {
+    mentry *e;
+    size_t n, cap;
+} mlist;
+
+typedef struct manifest {
+    char *id, *host, *parent; /* parent: NULL for a full backup */
+    int64_t time;
+    mlist entries;     /* sorted by path                                 */
+    char **deleted;    /* paths gone since the parent                    */
+    size_t n_deleted;
+} manifest;
+
+mentry *mlist_push(mlist *l);
+void mlist_sort(mlist *l);
+mentry *mlist_find(const mlist *l, const char *path); /* sorted list */
+void mlist_free(mlist *l);
+void manifest_free(manifest *m);
+
+/* Percent-escapes bytes <= 0x20, 0x7f and '%' (a path on one line). */
+void esc_write(FILE *f, const char *s);
+/* Decodes in place; returns 0, or -1 on a malformed escape. */
+int esc_decode(char *s);
+
+int manifest_write(FILE *f, const manifest *m);
+/* Parses a whole MANIFEST; returns 0 or -1 with a message in err. */
+int manifest_parse(char *text, manifest *m, char *err, size_t cap);
+
+/* One INDEX line per backup, oldest first. */
+typedef struct ixent {
+    char *id, *host, *parent, *dest; /* dest: locality tag of its data */
+    int64_t time;
+    int full;
+    uint64_t files, bytes_in, bytes_stored;
+} ixent;
+
+typedef struct index_t {
+    ixent *e;
+    size_t n, cap;
+} index_t;
+
+int index_parse(char *text, index_t *ix, char *err, size_t cap);
+int index_write(FILE *f, const index_t *ix);
+ixent *index_push(index_t *ix);
+void index_free(index_t *ix);
+
+/* LOCALITIES: one "TAG URL" line per destination; TAG is "default" or
+ * "key=value". */
+typedef struct locality {
+    char *tag, *url;
+} locality;
+
+typedef struct loclist {
+    locality *e;
+    size_t n, cap;
+} loclist;
+
+int loc_parse(char *text, loclist *ll, char *err, size_t cap);
+int loc_write(FILE *f, const loclist *ll);
+/* Adds or replaces tag's URL. */
+int loc_set(loclist *ll, const char *tag, const char *url);
+const char *loc_url(const loclist *ll, const char *tag);
+void loc_free(loclist *ll);
+
+/* Reads a whole file into a NUL-terminated buffer. */
+char *slurp(const char *path, size_t *len);
+
+#endif

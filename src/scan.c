@@ -1,0 +1,235 @@
+/* scan.c - the tree walk for backups; see scan.h. */
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "sha256.h"
+#include "util.h"
+
+int scan_hash_file(const char *path, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -1;
+    sha256_ctx c;
+    sha256_init(&c);
+    static __thread uint8_t buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        sha256_update(&c, buf, (size_t)n);
+    }
+    close(fd);
+    uint8_t md[32];
+    sha256_final(&c, md);
+    hex_encode(md, 32, hex);
+    return 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, a, la);
+    s[la] = '/';
+    memcpy(s + la + 1, b, lb + 1);
+    return s;
+}
+
+typedef struct walk {
+    const char *dir;
+    int checksum;
+    mlist *out;
+    char *err;
+    size_t cap;
+} walk;
+
+/* The path to open for disk (relative to -C unless absolute). */
+static char *open_path(const walk *w, const char *disk)
+{
+    if (disk[0] == '/' || !w->dir)
+        return strdup(disk);
+    return join(w->dir, disk);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int visit(walk *w, const char *name, const char *disk, int is_root)
+{
+    char *p = open_path(w, disk);
+    if (!p)
+        return -1;
+    struct stat st;
+    if (lstat(p, &st) < 0) {
+        if (is_root) {
+            snprintf(w->err, w->cap, "%s: %s", p, strerror(errno));
+            free(p);
+            return -1;
+        }
+        fprintf(stderr, "sluice: backup: %s: %s (skipped)\n", p,
+                strerror(errno));
+        free(p);
+        return 0;
+    }
+    char type = S_ISREG(st.st_mode)   ? 'f'
+                : S_ISDIR(st.st_mode) ? 'd'
+                : S_ISLNK(st.st_mode) ? 'l'
+                : S_ISCHR(st.st_mode) ? 'c'
+                : S_ISBLK(st.st_mode) ? 'b'
+                : S_ISFIFO(st.st_mode) ? 'p'
+                                       : 0;
+    if (!type) { /* sockets: the archive stage skips them too */
+        free(p);
+        return 0;
+    }
+    mentry *e = mlist_push(w->out);
+    if (!e) {
+        free(p);
+        return -1;
+    }
+    e->path = strdup(name);
+    e->disk = strdup(disk);
+    e->type = type;
+    e->mode = st.st_mode & 07777;
+    e->uid = st.st_uid;
+    e->gid = st.st_gid;
+    e->size = type == 'f' ? (uint64_t)st.st_size : 0;
+    e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    e->ino = st.st_ino;
+    e->dev = st.st_dev;
+    e->nlink = st.st_nlink;
+    e->rdev = (type == 'c' || type == 'b') ? st.st_rdev : 0;
+    if (!e->path || !e->disk) {
+        free(p);
+        return -1;
+    }
+    if (type == 'l') {
+        char buf[4096];
+        ssize_t n = readlink(p, buf, sizeof buf - 1);
+        buf[n < 0 ? 0 : n] = '\0';
+        e->link = strdup(buf);
+    }
+    if (type == 'f' && w->checksum && scan_hash_file(p, e->sha) < 0) {
+        fprintf(stderr, "sluice: backup: %s: cannot read: %s\n", p,
+                strerror(errno));
+        e->sha[0] = '\0';
+    }
+    if (type != 'd') {
+        free(p);
+        return 0;
+    }
+    DIR *d = opendir(p);
+    free(p);
+    if (!d) {
+        fprintf(stderr, "sluice: backup: %s: cannot open directory: %s\n",
+                disk, strerror(errno));
+        return 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **g = realloc(names, cap * sizeof *g);
+            if (!g)
+                break;
+            names = g;
+        }
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && names[i]) {
+            char *cn = strcmp(name, ".") ? join(name, names[i])
+                                         : strdup(names[i]);
+            char *cd = join(disk, names[i]);
+            rc = cn && cd ? visit(w, cn, cd, 0) : -1;
+            free(cn);
+            free(cd);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* The member name the archive stage gives an operand: no leading "/",
+ * "../" or "./", no trailing "/"; "." for nothing left. */
+static char *canon_operand(const char *arg)
+{
+    const char *p = arg;
+    for (;;) {
+        if (*p == '/')
+            p++;
+        else if (!strncmp(p, "../", 3) || !strncmp(p, "./", 2))
+            p += p[1] == '/' ? 2 : 3;
+        else if (!strcmp(p, "..") )
+            p += 2;
+        else
+            break;
+    }
+    size_t l = strlen(p);
+    while (l > 1 && p[l - 1] == '/')
+        l--;
+    if (l == 0 || (l == 1 && p[0] == '.'))
+        return strdup(".");
+    return xstrndup(p, l);
+}
+
+int scan_tree(const char *dir, char **operands, int n, int checksum,
+              mlist *out, char *err, size_t cap)
+{
+    walk w = {dir, checksum, out, err, cap};
+    for (int i = 0; i < n; i++) {
+        char *name = canon_operand(operands[i]);
+        if (!name)
+            return -1;
+        int rc = visit(&w, name, operands[i], 1);
+        free(name);
+        if (rc < 0) {
+            if (!err[0])
+                snprintf(err, cap, "out of memory");
+            return -1;
+        }
+    }
+    mlist_sort(out);
+    /* Overlapping operands: keep the first of equal names. */
+    size_t k = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        if (k && !strcmp(out->e[k - 1].path, out->e[i].path)) {
+            free(out->e[i].path);
+            free(out->e[i].disk);
+            free(out->e[i].link);
+            continue;
+        }
+        out->e[k++] = out->e[i];
+    }
+    out->n = k;
+    return 0;
+}

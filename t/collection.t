@@ -1,0 +1,259 @@
+#!/bin/sh
+# collection.t - backup collections (sluice backup, backups, restore,
+# verify) on local directories:
+#   - a full backup and three incrementals with additions, modifications,
+#     deletions, renames and permission changes; a restore as of each
+#     backup equals the source as it was then, entry by entry (type, mode,
+#     size, mtime, content hash, link target);
+#   - a wrong passphrase on append leaves the collection byte-for-byte
+#     unchanged; an unencrypted append to an encrypted collection is
+#     refused; a second backup while the LOCK exists loses;
+#   - three destinations, two hosts in different regions: every data
+#     object lies in its host's destination, and both hosts restore from
+#     the default URL alone;
+#   - a damaged object and a missing object are each named by verify and
+#     by restore.
+# Needs python3 (tree listings).
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null 2>&1 || skip_all "python3 not found"
+plan_no_plan
+
+SLUICE_PASSPHRASE=correct-horse
+export SLUICE_PASSPHRASE
+
+# listing DIR: one line per entry, sorted: path type mode size mtime sha
+# link (directories: no size; symlinks: no mtime).
+listing() {
+    python3 - "$1" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+out = []
+for dp, dns, fns in os.walk(root):
+    for n in [None] + dns + fns:
+        p = dp if n is None else os.path.join(dp, n)
+        if n is None and dp != root:
+            continue
+        rel = os.path.relpath(p, root)
+        st = os.lstat(p)
+        t = stat.S_IFMT(st.st_mode)
+        mode = "%04o" % stat.S_IMODE(st.st_mode)
+        if stat.S_ISREG(t):
+            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
+            out.append("%s f %s %d %d %s" % (rel, mode, st.st_size, st.st_mtime_ns, h))
+        elif stat.S_ISDIR(t):
+            out.append("%s d %s %d" % (rel, mode, st.st_mtime_ns))
+        elif stat.S_ISLNK(t):
+            out.append("%s l %s" % (rel, os.readlink(p)))
+        else:
+            out.append("%s %o %s %d" % (rel, t, mode, st.st_mtime_ns))
+print("\n".join(sorted(out)))
+PY
+}
+
+# Every file under a directory with its SHA-256: the byte-for-byte state.
+tree_hash() {
+    (cd "$1" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum)
+}
+
+same_tree() { # same_tree WANT_LISTING DIR DESC
+    listing "$2" >"$T_TMP/got.lst"
+    if cmp -s "$1" "$T_TMP/got.lst"; then
+        pass "$3"
+    else
+        fail "$3"
+        diff "$1" "$T_TMP/got.lst" | head -20 | while IFS= read -r l; do
+            diag "$l"
+        done
+    fi
+}
+
+S=$T_TMP/src
+C=$T_TMP/coll
+mkdir -p "$S/docs/old" "$S/empty" "$S/bin"
+echo "first" >"$S/docs/a.txt"
+echo "second" >"$S/docs/b.txt"
+echo "to be deleted" >"$S/docs/old/gone.txt"
+head -c 300000 /dev/urandom >"$S/bin/blob"
+head -c 100000 /dev/urandom >"$S/bin/small"
+ln -s docs/a.txt "$S/link"
+ln "$S/docs/b.txt" "$S/hard-b"
+chmod 0750 "$S/bin"
+mkfifo "$S/fifo" 2>/dev/null || :
+
+backup() { # backup [OPTIONS...]: into $C, from $S
+    run "$SLUICE" backup --to "$C" -z -e --object-size 128K -C "$S" "$@" .
+}
+
+# ---- full + three incrementals ---------------------------------------------
+backup
+is "$RC" 0 "full backup"
+ID0=$(cat "$OUT")
+listing "$S" >"$T_TMP/l0"
+ok "descriptor is a MAC'd sluice/1 header with the collection's salt" \
+    grep -q '^aes-256-gcm kdf=pbkdf2-sha256 iter=[0-9]* salt=[0-9a-f]\{32\}$' \
+    "$C/SLUICE-COLLECTION"
+n=$(ls "$C/backups/$ID0" | grep -c '^data-')
+ok "a large tree is split into several objects ($n)" [ "$n" -ge 3 ]
+ok "manifest is encrypted (no path in clear)" \
+    sh -c "! grep -q a.txt '$C/backups/$ID0/MANIFEST'"
+
+sleep 1
+echo "first, modified" >"$S/docs/a.txt"
+echo "new file" >"$S/docs/c.txt"
+mkdir "$S/added"
+echo "added" >"$S/added/x"
+chmod 0600 "$S/docs/b.txt"
+backup
+is "$RC" 0 "incremental 1: additions, modifications, permission change"
+ID1=$(cat "$OUT")
+listing "$S" >"$T_TMP/l1"
+ok "incremental 1 stores no copy of the unchanged blob" \
+    [ "$(cat "$C/backups/$ID1"/data-* | wc -c)" -lt 200000 ]
+
+sleep 1
+rm -r "$S/docs/old"
+mv "$S/docs/c.txt" "$S/docs/renamed.txt"
+mv "$S/bin/small" "$S/small-moved"
+rm "$S/link"
+ln -s bin/blob "$S/link"
+backup
+is "$RC" 0 "incremental 2: deletions and renames"
+ID2=$(cat "$OUT")
+listing "$S" >"$T_TMP/l2"
+
+sleep 1
+chmod 0700 "$S/added"
+rm "$S/hard-b"
+echo "replaced" >"$S/docs/b.txt"
+head -c 50000 /dev/urandom >>"$S/bin/blob"
+rmdir "$S/empty"
+mkdir -p "$S/empty/now/deep"
+backup --checksum
+is "$RC" 0 "incremental 3 (--checksum): more of everything"
+ID3=$(cat "$OUT")
+listing "$S" >"$T_TMP/l3"
+
+run "$SLUICE" backups --from "$C"
+is "$RC" 0 "backups lists the collection"
+is "$(wc -l <"$OUT" | tr -d ' ')" 4 "four backups"
+is "$(cut -d' ' -f1 "$OUT" | tr '\n' ' ')" "$ID0 $ID1 $ID2 $ID3 " \
+    "oldest first, id first"
+is "$(cut -d' ' -f4 "$OUT" | tr '\n' ' ')" \
+    "full incremental incremental incremental " "full, then incrementals"
+like "$(head -1 "$OUT")" "$ID0 20[0-9][0-9]-*Z * full [0-9]* [0-9]* [0-9]*" \
+    "id time host type files bytes-in bytes-stored"
+run "$SLUICE" backups --from "$C" -q
+is "$(tr '\n' ' ' <"$OUT")" "$ID0 $ID1 $ID2 $ID3 " "backups -q: ids alone"
+
+i=0
+for id in "$ID0" "$ID1" "$ID2" "$ID3"; do
+    expect_ok "restore as of backup $i" \
+        "$SLUICE" restore --from "$C" --as-of "$id" -C "$T_TMP/r$i"
+    same_tree "$T_TMP/l$i" "$T_TMP/r$i" \
+        "restore as of backup $i equals the source as it was then"
+    i=$((i + 1))
+done
+expect_ok "restore without --as-of: the latest" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/rl"
+same_tree "$T_TMP/l3" "$T_TMP/rl" "latest restore equals the source"
+expect_ok "restore of one path" \
+    "$SLUICE" restore --from "$C" --as-of "$ID1" -C "$T_TMP/rp" docs/a.txt
+is "$(cat "$T_TMP/rp/docs/a.txt")" "first, modified" "that path alone, as of then"
+ok "nothing else restored" [ ! -e "$T_TMP/rp/bin" ]
+
+expect_ok "verify: every object authentic, every entry present" \
+    "$SLUICE" verify --from "$C" -q
+
+# ---- passphrase, encryption, lock -------------------------------------------
+before=$(tree_hash "$C")
+echo "more" >"$S/docs/more.txt"
+SLUICE_PASSPHRASE=wrong expect_fail 5 "wrong passphrase on append" \
+    "$SLUICE" backup --to "$C" -z -e -C "$S" .
+like "$(cat "$ERR")" "*passphrase*" "the message says passphrase"
+is "$(tree_hash "$C")" "$before" "collection byte-for-byte unchanged"
+expect_fail 2 "unencrypted append to an encrypted collection refused" \
+    "$SLUICE" backup --to "$C" -z -C "$S" .
+like "$(cat "$ERR")" "*encrypted*" "the message says why"
+is "$(tree_hash "$C")" "$before" "collection unchanged"
+SLUICE_PASSPHRASE=wrong expect_fail 5 "restore with a wrong passphrase" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/rw"
+
+echo "other 1 0" >"$C/LOCK"
+expect_fail 3 "a backup while another holds the LOCK loses" \
+    "$SLUICE" backup --to "$C" -z -e -C "$S" .
+like "$(cat "$ERR")" "*locked*" "the message says locked"
+rm "$C/LOCK"
+is "$(tree_hash "$C")" "$before" "collection unchanged by the loser"
+# Two at once: exactly one wins, the other fails cleanly, nothing breaks.
+("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
+("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
+wait
+rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
+case $rcs in
+"0 3" | "3 0" | "0 0") pass "concurrent backups: each won or lost cleanly ($rcs)" ;;
+*) fail "concurrent backups: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
+esac
+ok "no LOCK left behind" [ ! -e "$C/LOCK" ]
+expect_ok "collection still verifies" "$SLUICE" verify --from "$C" -q
+
+# ---- damaged and missing objects --------------------------------------------
+D=$T_TMP/dmg
+cp -a "$C" "$D"
+obj1=$(ls "$D/backups/$ID0"/data-* | head -1)
+obj2=$(ls "$D/backups/$ID0"/data-* | tail -1)
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' "$obj1"
+rm "$obj2"
+run "$SLUICE" verify --from "$D"
+ok "verify fails" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "verify names the damaged object"
+like "$(cat "$ERR")" "*$ID0/$(basename "$obj2")*" "verify names the missing object"
+run "$SLUICE" restore --from "$D" --as-of "$ID0" -C "$T_TMP/rd"
+ok "restore fails" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "restore names the damaged object"
+like "$(cat "$ERR")" "*$ID0/$(basename "$obj2")*" "restore names the missing object"
+
+# ---- locality-aware destinations, two hosts ---------------------------------
+L=$T_TMP/loc
+mkdir -p "$T_TMP/ha" "$T_TMP/hb"
+echo "host a" >"$T_TMP/ha/a"
+head -c 200000 /dev/urandom >"$T_TMP/ha/big"
+echo "host b" >"$T_TMP/hb/b"
+TO="--to $L/default?locality=default --to $L/eu?locality=region%3Deu-west --to $L/us?locality=region=us-east"
+# shellcheck disable=SC2086
+expect_ok "host A (eu-west) backs up" \
+    "$SLUICE" backup $TO -e -q --host alpha \
+    --locality region=eu-west,zone=eu-west-1a -C "$T_TMP/ha" .
+# shellcheck disable=SC2086
+expect_ok "host B (us-east) backs up" \
+    "$SLUICE" backup $TO -e -q --host beta --locality region=us-east \
+    -C "$T_TMP/hb" .
+echo "host a again" >"$T_TMP/ha/a2"
+# shellcheck disable=SC2086
+expect_ok "host A incremental" \
+    "$SLUICE" backup $TO -e -q --host alpha \
+    --locality region=eu-west,zone=eu-west-1a -C "$T_TMP/ha" .
+is "$(find "$L/eu" -name 'data-*' | grep -vc -- '-alpha-')" 0 \
+    "eu-west holds only host A's data"
+ok "eu-west holds host A's data" [ "$(find "$L/eu" -name 'data-*' | wc -l)" -ge 2 ]
+is "$(find "$L/us" -name 'data-*' | grep -vc -- '-beta-')" 0 \
+    "us-east holds only host B's data"
+ok "us-east holds host B's data" [ "$(find "$L/us" -name 'data-*' | wc -l)" -ge 1 ]
+is "$(find "$L/default" -name 'data-*' | wc -l | tr -d ' ')" 0 \
+    "the default holds no data object"
+ok "manifests at the default" [ "$(find "$L/default" -name MANIFEST | wc -l)" -eq 3 ]
+expect_ok "host A restores from the default URL alone" \
+    "$SLUICE" restore --from "$L/default" --host alpha -C "$T_TMP/ra"
+same_tree "$(listing "$T_TMP/ha" >"$T_TMP/la"; echo "$T_TMP/la")" "$T_TMP/ra" \
+    "host A's tree restored"
+expect_ok "host B restores from the default URL alone" \
+    "$SLUICE" restore --from "$L/default" --host beta -C "$T_TMP/rb"
+same_tree "$(listing "$T_TMP/hb" >"$T_TMP/lb"; echo "$T_TMP/lb")" "$T_TMP/rb" \
+    "host B's tree restored"
+expect_ok "verify from the default URL alone" \
+    "$SLUICE" verify --from "$L/default" -q
+run "$SLUICE" backups --from "$L/default"
+is "$(cut -d' ' -f3,4 "$OUT" | tr '\n' ',')" \
+    "alpha full,beta full,alpha incremental," "each host its own chain"
+
+done_testing
