@@ -64,7 +64,8 @@ interrupt() { # interrupt SIG WANT DESC ARGS...: runs sluice ARGS <slow pipe
     wait $t_dog 2>/dev/null
     kill $t_writer 2>/dev/null
     wait $t_writer 2>/dev/null
-    is "$RC" "$t_want" "$t_desc: status $t_want after SIG$t_sig"
+    is "$RC" "$t_want" "$t_desc: status $t_want after SIG$t_sig" ||
+        diag_file "$ERR" stderr
     ok "$t_desc: ends promptly" test $(($(date +%s) - t0)) -lt 10
     ok "$t_desc: at most one line on stderr" test "$(line_count "$ERR")" -le 1 ||
         diag_file "$ERR" stderr
@@ -120,7 +121,8 @@ wait $pid || RC=$?
 kill $dog $writer 2>/dev/null
 wait $dog 2>/dev/null
 wait $writer 2>/dev/null
-is "$RC" 143 "-d -o FILE interrupted by SIGTERM: status 143"
+is "$RC" 143 "-d -o FILE interrupted by SIGTERM: status 143" ||
+    diag_file "$ERR" stderr
 ok "-d -o FILE, SIGTERM: no output file" test ! -e out/restored
 no_temp_files out "-d -o FILE, SIGTERM: no temporary file"
 
