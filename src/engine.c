@@ -646,10 +646,10 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     join_threads(r);
     if (have_in)
         input_close(&in);
-    if (rc == 0 && r->failed)
-        rc = r->fail->err.code;
-    if (rc < 0 && !r->failed)
-        rc = run_status(r);
+    /* The source's own failure (a 404, say) is the cause, not the
+     * cancellation the header reader saw. */
+    if (rc < 0)
+        rc = r->failed ? r->fail->err.code : run_status(r);
     run_cleanup(r);
     free(r);
     return rc;
