@@ -68,7 +68,16 @@ OUT=$T_TMP/.stdout
 ERR=$T_TMP/.stderr
 RC=0
 
+# The test shell's own PID ($$ is the same in subshells; this is not).
+# shellcheck disable=SC2016
+T_MAIN_PID=$(exec sh -c 'echo $PPID')
+
 t_cleanup() {
+    # A subshell forked by the test may run the parent's traps if a signal
+    # reaches it before it has reset them (bash does this): only the test
+    # shell itself cleans up.
+    # shellcheck disable=SC2016
+    [ "$(exec sh -c 'echo $PPID')" = "$T_MAIN_PID" ] || return 0
     for p in $T_BG_PIDS; do
         kill -9 "$p" 2>/dev/null || :
     done
@@ -81,6 +90,26 @@ trap 't_cleanup; trap - EXIT; exit 143' TERM
 
 bg_track() {
     T_BG_PIDS="$T_BG_PIDS $1"
+}
+
+# wait_exit PID SECONDS: waits for the background process PID to end,
+# killing it (-9) if it is still running after SECONDS; sets RC to its exit
+# status (137 if it had to be killed).  Polls /proc rather than forking a
+# watchdog subshell.
+wait_exit() {
+    _tl_i=0
+    while [ "$_tl_i" -lt $(($2 * 10)) ]; do
+        _tl_line=
+        { IFS= read -r _tl_line </proc/"$1"/stat; } 2>/dev/null || :
+        _tl_st=${_tl_line##*) }
+        _tl_st=${_tl_st%% *}
+        case $_tl_st in '' | Z | X) break ;; esac
+        sleep 0.1
+        _tl_i=$((_tl_i + 1))
+    done
+    kill -9 "$1" 2>/dev/null || :
+    RC=0
+    wait "$1" || RC=$?
 }
 
 # wait_started PID: waits (up to 20 s) until process PID runs more than one

@@ -54,14 +54,8 @@ interrupt() { # interrupt SIG WANT DESC ARGS...: runs sluice ARGS <slow pipe
     sleep 1
     t0=$(date +%s)
     kill -"$t_sig" $t_pid
-    RC=0
-    # A watchdog, so a sluice that ignores the signal fails the test.
-    # (Its output goes nowhere: a leftover sleep must not hold the TAP pipe.)
-    (sleep 20; kill -9 $t_pid) >/dev/null 2>&1 </dev/null &
-    t_dog=$!
-    wait $t_pid || RC=$?
-    kill $t_dog 2>/dev/null
-    wait $t_dog 2>/dev/null
+    # A sluice that ignores the signal is killed after 20 s (status 137).
+    wait_exit $t_pid 20
     kill $t_writer 2>/dev/null
     wait $t_writer 2>/dev/null
     is "$RC" "$t_want" "$t_desc: status $t_want after SIG$t_sig" ||
@@ -114,12 +108,8 @@ bg_track $pid
 wait_started $pid || diag "sluice did not start its threads"
 sleep 1
 kill -TERM $pid
-(sleep 20; kill -9 $pid) >/dev/null 2>&1 </dev/null &
-dog=$!
-RC=0
-wait $pid || RC=$?
-kill $dog $writer 2>/dev/null
-wait $dog 2>/dev/null
+wait_exit $pid 20
+kill $writer 2>/dev/null
 wait $writer 2>/dev/null
 is "$RC" 143 "-d -o FILE interrupted by SIGTERM: status 143" ||
     diag_file "$ERR" stderr
