@@ -469,13 +469,13 @@ static int same_entry(const mentry *a, const mentry *b, int checksum)
            a->ino == b->ino;
 }
 
-static int cmd_backup(coll *k)
+/* The backup proper; d[] (parsed here) is freed by the caller, whatever
+ * path this takes out. */
+static int backup_with(coll *k, dest *d)
 {
     ccli *c = k->c;
-    dest d[MAX_TO];
     int n_default = 0, ex = 0;
     const char *host = host_name(c);
-    memset(d, 0, sizeof d);
     for (int i = 0; i < c->n_to; i++) {
         if (parse_dest(c->to[i], &d[i], c->n_to == 1) < 0 || !*d[i].tag)
             return usage("--to URL?locality=default or "
@@ -802,7 +802,15 @@ unlock:
     free(objof);
     manifest_free(&prev);
     manifest_free(&cur);
-    for (int i = 0; i < c->n_to; i++) {
+    return ex;
+}
+
+static int cmd_backup(coll *k)
+{
+    dest d[MAX_TO];
+    memset(d, 0, sizeof d);
+    int ex = backup_with(k, d);
+    for (int i = 0; i < MAX_TO; i++) {
         free(d[i].url);
         free(d[i].tag);
     }

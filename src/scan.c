@@ -162,7 +162,8 @@ static int visit(walk *w, const char *name, const char *disk, int is_root)
         names[n++] = strdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(names, n, sizeof *names, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && names[i]) {
