@@ -26,14 +26,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define READ_BUF (1024u * 1024u)
+/* File data is read straight into the output stream's blocks, at least
+ * this much at a time (a block has room for SLUICE_RESERVE_MAX). */
+#define DIRECT_MIN (64u * 1024u)
 
 typedef struct cr_state {
     arch_ctx *c;
     struct archive *w;    /* the pax writer                             */
     struct archive *disk; /* for entry_from_file and owner names        */
+    /* The same without ACLs, xattrs and the sparse map: for the common
+     * entry that has none, it saves libarchive's probes for them (an
+     * ACL getxattr, an fstat, a listxattr and six lseeks per file). */
+    struct archive *disk_plain;
     struct archive_entry_linkresolver *lr;
     struct archive_entry *entry;
     uint8_t *buf;         /* file data, READ_BUF bytes                  */
@@ -48,6 +56,11 @@ typedef struct cr_state {
     dev_t root_dev;       /* --one-file-system: device of the operand   */
     int have_proc;        /* /proc/self/fd usable for path access       */
     int warned_strip;
+    /* Zero copy: file data pread into the output block at direct,
+     * not yet committed; write_cb commits it when libarchive hands the
+     * same bytes back instead of copying them. */
+    uint8_t *direct;
+    size_t direct_left;
 } cr_state;
 
 static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
@@ -142,8 +155,25 @@ static int utf8_valid(const char *str)
 static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf,
                            size_t len)
 {
-    arch_ctx *c = ud;
-    int rc = c->api->write(c->out, buf, len);
+    cr_state *s = ud;
+    arch_ctx *c = s->c;
+    int rc;
+    if (s->direct_left && buf == s->direct && len <= s->direct_left) {
+        /* Our own bytes, already in place in the output block. */
+        rc = c->api->commit(c->out, len);
+        s->direct += len;
+        s->direct_left -= len;
+    } else {
+        /* Anything else would land on the reserved bytes: never mix. */
+        if (s->direct_left) {
+            s->direct_left = 0;
+            s->direct = NULL;
+            c->io_status = SLUICE_E_INTERNAL;
+            archive_set_error(a, EIO, "unexpected write during file data");
+            return -1;
+        }
+        rc = c->api->write(c->out, buf, len);
+    }
     if (rc < 0) {
         c->io_status = rc;
         archive_set_error(a, EIO, "the output stream failed");
@@ -166,17 +196,69 @@ static int feed(cr_state *s, const void *p, size_t n)
     return 0;
 }
 
+/* Reads a file without holes straight into the output blocks: pread
+ * into reserved space, then libarchive is fed that very space and
+ * write_cb commits it in place (pax passes the data of an entry
+ * without a sparse map through unchanged).  Returns 0 (a short file is
+ * reported and padded by the writer), -1 writer failed, -2 cancelled. */
+static int copy_direct(cr_state *s, int fd, int64_t size)
+{
+    const sluice_api *api = s->c->api;
+    int64_t pos = 0;
+    while (pos < size) {
+        if (api->cancelled(s->c->host))
+            return -2;
+        size_t avail = 0;
+        uint8_t *dst = api->reserve(s->c->out, DIRECT_MIN, &avail);
+        if (!dst) {
+            s->c->io_status = SLUICE_E_CANCELED;
+            return -2;
+        }
+        size_t want = size - pos > (int64_t)avail ? avail
+                                                  : (size_t)(size - pos);
+        ssize_t n = pread(fd, dst, want, pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            incomplete(s, "read error on", errno);
+            return 0;
+        }
+        if (n == 0) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            warn(s, "%s: file shrank by %lld bytes while being read; "
+                    "padded with zeros", esc, (long long)(size - pos));
+            s->c->api->mark_incomplete(s->c->host);
+            return 0;
+        }
+        s->direct = dst;
+        s->direct_left = (size_t)n;
+        int rc = feed(s, dst, (size_t)n);
+        int all_taken = s->direct_left == 0;
+        s->direct = NULL;
+        s->direct_left = 0;
+        if (rc < 0)
+            return -1;
+        if (!all_taken) {
+            /* libarchive took fewer bytes (the entry is full: the file
+             * grew) - nothing else can be pending. */
+            break;
+        }
+        pos += n;
+    }
+    return 0;
+}
+
 /* Writes the data of a regular file from fd.  Returns 0, or -1 when the
  * writer failed (fatal; the caller reports it). */
 static int copy_data(cr_state *s, int fd, int64_t size, region *regs,
                      size_t n_regs)
 {
-    region whole = {0, size};
-    if (n_regs == 0) {
-        regs = &whole;
-        n_regs = 1;
-    }
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    /* Readahead hints pay only beyond what one read asks for. */
+    if (size > (int64_t)READ_BUF)
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (n_regs == 0)
+        return copy_direct(s, fd, size);
     int64_t pos = 0; /* logical bytes handed to the writer */
     int short_read = 0;
     for (size_t r = 0; r < n_regs && !short_read; r++) {
@@ -307,16 +389,24 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
         srcpath = s->dpath;
     }
 
+    /* The plain reader when the entry has no ACLs or xattrs (listed by
+     * listxattr on Linux, POSIX ACLs included) and cannot have holes
+     * (fewer blocks than its size needs: GNU tar's test). */
+    struct archive *disk = s->disk;
+    if (fd >= 0 && !(S_ISREG(st.st_mode) &&
+                     (int64_t)st.st_blocks * 512 < (int64_t)st.st_size) &&
+        flistxattr(fd, NULL, 0) == 0)
+        disk = s->disk_plain;
     struct archive_entry *e = s->entry;
     archive_entry_clear(e);
     archive_entry_copy_pathname(e, s->name);
     archive_entry_copy_sourcepath(e, srcpath);
-    int r = archive_read_disk_entry_from_file(s->disk, e, fd, &st);
+    int r = archive_read_disk_entry_from_file(disk, e, fd, &st);
     free(heap);
     if (r < ARCHIVE_WARN) {
         char esc[1024];
         arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: %s", esc, archive_error_string(s->disk));
+        warn(s, "%s: %s", esc, archive_error_string(disk));
         api->mark_incomplete(s->c->host);
         if (fd >= 0)
             close(fd);
@@ -325,7 +415,7 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     if (r == ARCHIVE_WARN) {
         char esc[1024];
         arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: %s", esc, archive_error_string(s->disk));
+        warn(s, "%s: %s", esc, archive_error_string(disk));
     }
     archive_entry_copy_sourcepath(e, NULL);
     archive_entry_unset_atime(e);
@@ -600,11 +690,12 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
     s.have_proc = access("/proc/self/fd", X_OK) == 0;
     s.w = archive_write_new();
     s.disk = archive_read_disk_new();
+    s.disk_plain = archive_read_disk_new();
     s.lr = archive_entry_linkresolver_new();
     s.entry = archive_entry_new();
     s.buf = malloc(READ_BUF);
     s.zeros = calloc(1, READ_BUF);
-    if (!s.w || !s.disk || !s.lr || !s.entry || !s.buf || !s.zeros) {
+    if (!s.w || !s.disk || !s.disk_plain || !s.lr || !s.entry || !s.buf || !s.zeros) {
         rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
         goto done;
     }
@@ -612,11 +703,16 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
                                             ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
     archive_read_disk_set_standard_lookup(s.disk);
     archive_read_disk_set_symlink_physical(s.disk);
+    archive_read_disk_set_standard_lookup(s.disk_plain);
+    archive_read_disk_set_symlink_physical(s.disk_plain);
+    archive_read_disk_set_behavior(s.disk_plain, ARCHIVE_READDISK_NO_ACL |
+                                                     ARCHIVE_READDISK_NO_XATTR |
+                                                     ARCHIVE_READDISK_NO_SPARSE);
     if (archive_write_set_format_pax(s.w) != ARCHIVE_OK ||
-        /* No blocking: the stream below has its own 1 MiB blocks, and
+        /* No blocking: the stream below has its own 256 KiB blocks, and
          * the archive ends right after its two zero records. */
         archive_write_set_bytes_per_block(s.w, 0) != ARCHIVE_OK ||
-        archive_write_open(s.w, c, NULL, write_cb, NULL) != ARCHIVE_OK) {
+        archive_write_open(s.w, &s, NULL, write_cb, NULL) != ARCHIVE_OK) {
         rc = fatal_writer(&s, err);
         goto done;
     }
@@ -644,6 +740,8 @@ done:
         archive_write_free(s.w);
     if (s.disk)
         archive_read_free(s.disk);
+    if (s.disk_plain)
+        archive_read_free(s.disk_plain);
     if (s.lr)
         archive_entry_linkresolver_free(s.lr);
     if (s.entry)

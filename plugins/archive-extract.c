@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,75 @@
 #include <unistd.h>
 
 #define TMP_NAME_MAX 40
+
+/* Concurrent writers: creating and writing many small files costs far
+ * more in system calls than decoding them, so small regular files are
+ * handed to writer threads (one per core, at most WRITERS_MAX) while the
+ * stage's own thread goes on reading the archive.  A member goes to a
+ * writer when it is a plain regular file of at most JOB_MAX_SIZE bytes
+ * (no hard link, holes, xattrs, ACLs or file flags); everything else is
+ * restored in order on the stage's thread, after the writers are done
+ * with any queued member whose name it could touch.  Queued data is
+ * bounded (JOBS_MAX members, JOB_BYTES_MAX bytes), so memory stays flat. */
+#define WRITERS_MAX 4
+#define JOB_MAX_SIZE (1u << 20)
+#define JOBS_MAX 64
+#define JOB_BYTES_MAX (8u << 20)
+
+/* A directory descriptor shared by the cache and queued members; only
+ * the stage's thread takes and drops references. */
+typedef struct dirref {
+    int fd;
+    int refs;
+    int gid_known;
+    gid_t new_gid;         /* the group a file created in it gets       */
+} dirref;
+
+enum job_step { JOB_OK, JOB_CREATE, JOB_WRITE, JOB_RENAME, JOB_CLOSE,
+                JOB_CANCELLED };
+
+typedef struct xjob {
+    struct xjob *next;
+    uint64_t seq;          /* position in the archive                   */
+    char *name;            /* cleaned member name                       */
+    const char *base;      /* its last component                        */
+    dirref *dir;           /* the directory it goes in                  */
+    uint8_t *data;
+    size_t len;
+    int do_chown;          /* owner differs from what creation gives    */
+    uid_t uid;
+    gid_t gid;
+    mode_t perm;
+    struct timespec ts[2];
+    /* results, written by the writer */
+    int step, err;         /* the step that failed, with its errno      */
+    int err_owner, err_mode, err_times; /* errno of metadata failures   */
+    char tmp[TMP_NAME_MAX];
+} xjob;
+
+typedef struct xpool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;    /* a job was queued, or stop                */
+    pthread_cond_t done;    /* a job finished                           */
+    xjob *head, *tail;      /* queued                                   */
+    xjob *finished;         /* finished, not yet collected              */
+    size_t pending, bytes;  /* queued or running or finished, uncollected */
+    int stop;
+    pthread_t th[WRITERS_MAX];
+    int n_threads;
+    uint64_t tmp_seed;
+    uint64_t tmp_counter;
+    /* what the writers need of the stage */
+    uid_t euid;
+    const sluice_api *api;
+    sluice_host *host;
+    int preserve;
+    mode_t umask;
+    /* members handed out and not collected, for name conflicts (the
+     * stage's thread only) */
+    xjob *live[JOBS_MAX];
+    size_t n_live;
+} xpool;
 
 typedef struct idcache {
     char *name;
@@ -69,6 +139,9 @@ typedef struct ex_state {
     } *fix;
     size_t n_fix, cap_fix;
     char *last_done;   /* last member restored completely */
+    uint64_t seq, last_done_seq; /* members seen; last_done's position */
+    dirref *cache_ref; /* the cache's reference on cache_fd          */
+    xpool *pool;       /* concurrent writers, or NULL                */
     int same_owner, preserve;
     mode_t umask;
     idcache *users, *groups;
@@ -154,10 +227,23 @@ static int clean_name(ex_state *s, const char *name, char *out, int quiet)
     return 0;
 }
 
+static void dirref_put(ex_state *s, dirref *d)
+{
+    if (d && --d->refs == 0) {
+        if (d->fd >= 0 && d->fd != s->rootfd)
+            close(d->fd);
+        free(d);
+    }
+}
+
 static void cache_drop(ex_state *s)
 {
-    if (s->cache_fd >= 0 && s->cache_fd != s->rootfd)
+    if (s->cache_ref) {
+        dirref_put(s, s->cache_ref);
+        s->cache_ref = NULL;
+    } else if (s->cache_fd >= 0 && s->cache_fd != s->rootfd) {
         close(s->cache_fd);
+    }
     s->cache_fd = -1;
     free(s->cache_path);
     s->cache_path = NULL;
@@ -246,6 +332,11 @@ static int parent_of(ex_state *s, const char *path, int create,
     }
     s->cache_path = dir;
     s->cache_fd = fd;
+    s->cache_ref = calloc(1, sizeof *s->cache_ref);
+    if (s->cache_ref) {
+        s->cache_ref->fd = fd;
+        s->cache_ref->refs = 1;
+    }
     return fd;
 }
 
@@ -278,7 +369,9 @@ static int tmp_commit(ex_state *s, int pfd, const char *base)
     int rc = renameat(pfd, s->tmp_name, pfd, base);
     if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY ||
                    errno == EEXIST)) {
-        cache_drop(s);
+        /* pfd is the cached parent (parent_of just resolved it for this
+         * member), and removing one of its entries leaves it valid: the
+         * cache stays, so pfd stays open for what follows. */
         if (unlinkat(pfd, base, AT_REMOVEDIR) == 0)
             rc = renameat(pfd, s->tmp_name, pfd, base);
         else
@@ -627,6 +720,455 @@ static int new_tmp_file(ex_state *s, int pfd)
     return -1;
 }
 
+/* ---- concurrent writers ---------------------------------------------------- */
+
+/* The writer's half of a member: everything do_regular does, with the
+ * owner and permissions worked out beforehand by the stage's thread. */
+static void job_run(xpool *p, xjob *j)
+{
+    int fd = -1;
+    if (p->api->cancelled(p->host)) {
+        j->step = JOB_CANCELLED;
+        return;
+    }
+    /* The final mode at once when creation gives it exactly (no set-id
+     * or sticky bit, nothing the umask would take away): no fchmod. */
+    mode_t m = j->perm & 07777;
+    if (!p->preserve)
+        m &= 0777 & ~p->umask;
+    int mode_at_create = !(m & 07000) && !(m & p->umask);
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t n = __atomic_add_fetch(&p->tmp_counter, 1, __ATOMIC_RELAXED);
+        uint64_t r = p->tmp_seed ^ (n * 0x9e3779b97f4a7c15ull);
+        snprintf(j->tmp, sizeof j->tmp, ".sluice-%016llx.tmp",
+                 (unsigned long long)r);
+        fd = openat(j->dir->fd, j->tmp,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    mode_at_create ? m : 0600);
+        if (fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        j->step = JOB_CREATE;
+        j->err = errno;
+        j->tmp[0] = '\0';
+        return;
+    }
+    const uint8_t *d = j->data;
+    size_t left = j->len;
+    off_t off = 0;
+    while (left > 0) {
+        ssize_t n = pwrite(fd, d, left, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            j->step = JOB_WRITE;
+            j->err = errno;
+            close(fd);
+            unlinkat(j->dir->fd, j->tmp, 0);
+            j->tmp[0] = '\0';
+            return;
+        }
+        d += n;
+        left -= (size_t)n;
+        off += n;
+    }
+    int chown_ok = 1;
+    if (j->do_chown && fchown(fd, j->uid, j->gid) < 0) {
+        chown_ok = 0;
+        j->err_owner = errno;
+    }
+    if (p->preserve && !chown_ok)
+        m &= ~(mode_t)(S_ISUID | S_ISGID);
+    if (!mode_at_create && fchmod(fd, m) < 0)
+        j->err_mode = errno;
+    if (futimens(fd, j->ts) < 0)
+        j->err_times = errno;
+    if (renameat(j->dir->fd, j->tmp, j->dir->fd, j->base) < 0) {
+        /* Left for the stage's thread: a directory may be in the way. */
+        j->step = JOB_RENAME;
+        j->err = errno;
+        close(fd);
+        return;
+    }
+    j->tmp[0] = '\0';
+    if (close(fd) < 0) {
+        j->step = JOB_CLOSE;
+        j->err = errno;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    xpool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stop)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (!p->head)
+            break;
+        xjob *j = p->head;
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        job_run(p, j);
+        pthread_mutex_lock(&p->lock);
+        j->next = p->finished;
+        p->finished = j;
+        pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+/* Starts the writers; NULL (restore on the stage's thread alone) on one
+ * core or when anything fails. */
+static xpool *pool_start(ex_state *s)
+{
+    int n = online_cores();
+    if (n < 2)
+        return NULL;
+    if (n > WRITERS_MAX)
+        n = WRITERS_MAX;
+    xpool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->api = s->c->api;
+    p->host = s->c->host;
+    p->preserve = s->preserve;
+    p->umask = s->umask;
+    p->euid = geteuid();
+    if (getrandom(&p->tmp_seed, sizeof p->tmp_seed, GRND_NONBLOCK) !=
+        sizeof p->tmp_seed)
+        p->tmp_seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)p;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&p->th[i], NULL, writer_main, p) != 0)
+            break;
+        p->n_threads++;
+    }
+    if (p->n_threads == 0) {
+        pthread_cond_destroy(&p->done);
+        pthread_cond_destroy(&p->work);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void job_free(ex_state *s, xjob *j)
+{
+    dirref_put(s, j->dir);
+    free(j->data);
+    free(j->name);
+    free(j);
+}
+
+static void done_with(ex_state *s, const char *name, uint64_t seq)
+{
+    if (seq < s->last_done_seq && s->last_done)
+        return;
+    char *copy = strdup(name);
+    if (copy) {
+        free(s->last_done);
+        s->last_done = copy;
+        s->last_done_seq = seq;
+    }
+}
+
+/* The stage's half of a finished member: its messages, a directory in
+ * the way, fatal errors.  Returns 0 or a fatal status (err set). */
+static int job_finish(ex_state *s, xjob *j, sluice_error *err)
+{
+    int rc = 0;
+    int pfd = j->dir->fd;
+    switch (j->step) {
+    case JOB_OK:
+        break;
+    case JOB_CANCELLED:
+        return 0;
+    case JOB_CREATE:
+        skip_errno(s, j->name, "cannot create", j->err);
+        return 0;
+    case JOB_WRITE:
+    case JOB_CLOSE: {
+        char esc[1024];
+        arch_escape(j->name, esc, sizeof esc);
+        return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: %s", esc,
+                                strerror(j->err));
+    }
+    case JOB_RENAME:
+        /* As tmp_commit: a directory in the way is removed if empty. */
+        rc = -1;
+        errno = j->err;
+        if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
+            if (unlinkat(pfd, j->base, AT_REMOVEDIR) == 0)
+                rc = renameat(pfd, j->tmp, pfd, j->base);
+            else
+                errno = EISDIR;
+        }
+        if (rc < 0) {
+            int en = errno;
+            unlinkat(pfd, j->tmp, 0);
+            skip_errno(s, j->name, "cannot put in place", en);
+            return 0;
+        }
+        break;
+    }
+    if (j->err_owner)
+        skip_errno(s, j->name, "cannot restore the owner", j->err_owner);
+    if (j->err_mode)
+        skip_errno(s, j->name, "cannot restore the mode", j->err_mode);
+    if (j->err_times)
+        skip_errno(s, j->name, "cannot restore the times", j->err_times);
+    done_with(s, j->name, j->seq);
+    return 0;
+}
+
+/* Collects finished members; with `all`, waits until none is left.
+ * Returns 0 or the first fatal status (the rest are still collected). */
+static int pool_collect(ex_state *s, int all, sluice_error *err)
+{
+    xpool *p = s->pool;
+    int rc = 0;
+    if (!p)
+        return 0;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (all && p->pending && !p->finished)
+            pthread_cond_wait(&p->done, &p->lock);
+        xjob *list = p->finished;
+        p->finished = NULL;
+        pthread_mutex_unlock(&p->lock);
+        if (!list)
+            break;
+        /* Oldest first, so messages come in archive order as far as
+         * they can. */
+        xjob *rev = NULL;
+        while (list) {
+            xjob *next = list->next;
+            list->next = rev;
+            rev = list;
+            list = next;
+        }
+        while (rev) {
+            xjob *j = rev;
+            rev = rev->next;
+            if (rc < 0) {
+                /* After a fatal error: only leave nothing behind. */
+                if (j->step == JOB_RENAME && j->tmp[0])
+                    unlinkat(j->dir->fd, j->tmp, 0);
+            } else {
+                int r = job_finish(s, j, err);
+                if (r < 0)
+                    rc = r;
+            }
+            for (size_t i = 0; i < p->n_live; i++)
+                if (p->live[i] == j) {
+                    p->live[i] = p->live[--p->n_live];
+                    break;
+                }
+            pthread_mutex_lock(&p->lock);
+            p->pending--;
+            p->bytes -= j->len;
+            pthread_mutex_unlock(&p->lock);
+            job_free(s, j);
+        }
+        if (!all)
+            break;
+    }
+    return rc;
+}
+
+static void pool_stop(ex_state *s)
+{
+    xpool *p = s->pool;
+    if (!p)
+        return;
+    sluice_error ignored;
+    pool_collect(s, 1, &ignored);
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->n_threads; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    s->pool = NULL;
+}
+
+/* Whether cleaned name a is b, or a directory above it ("x" and "x/y"). */
+static int name_touches(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > lb) {
+        const char *t = a;
+        a = b;
+        b = t;
+        size_t tl = la;
+        la = lb;
+        lb = tl;
+    }
+    return !memcmp(a, b, la) && (la == lb || b[la] == '/');
+}
+
+/* Before the stage's thread does anything to `name` itself (NULL: to
+ * anything), the writers finish whatever queued member it could touch. */
+static int pool_settle(ex_state *s, const char *name, sluice_error *err)
+{
+    xpool *p = s->pool;
+    if (!p || !p->n_live)
+        return 0;
+    if (name) {
+        size_t i;
+        for (i = 0; i < p->n_live; i++)
+            if (name_touches(p->live[i]->name, name))
+                break;
+        if (i == p->n_live)
+            return pool_collect(s, 0, err);
+    }
+    return pool_collect(s, 1, err);
+}
+
+/* Whether a regular file member can go to a writer. */
+static int pool_eligible(ex_state *s, struct archive_entry *e)
+{
+    unsigned long set = 0, clear = 0;
+    if (!s->pool || !s->cache_ref || !archive_entry_size_is_set(e) ||
+        archive_entry_size(e) < 0 ||
+        archive_entry_size(e) > (la_int64_t)JOB_MAX_SIZE)
+        return 0;
+    archive_entry_fflags(e, &set, &clear);
+    return !set && !clear && archive_entry_sparse_count(e) == 0 &&
+           archive_entry_xattr_count(e) == 0 &&
+           archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E |
+                                          ARCHIVE_ENTRY_ACL_TYPE_NFS4) == 0;
+}
+
+/* Reads the member's data and queues it for a writer.  Returns 0, or a
+ * fatal status. */
+static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
+                       const char *base, sluice_error *err)
+{
+    xpool *p = s->pool;
+    size_t size = (size_t)archive_entry_size(e);
+    xjob *j = calloc(1, sizeof *j);
+    uint8_t *data = size ? malloc(size) : NULL;
+    if (!j || (size && !data)) {
+        free(j);
+        free(data);
+        free(name);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    size_t cap = size, len = 0;
+    for (;;) {
+        const void *buf;
+        size_t n;
+        la_int64_t off;
+        int r = archive_read_data_block(s->r, &buf, &n, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN || s->c->api->cancelled(s->c->host) || off < 0) {
+            free(j);
+            free(data);
+            int rc = r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
+                                                   : read_fail(s, name, err);
+            free(name);
+            return rc;
+        }
+        size_t end = (size_t)off + n;
+        if (end > cap) {
+            uint8_t *g = realloc(data, end);
+            if (!g) {
+                free(j);
+                free(data);
+                free(name);
+                return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+            }
+            data = g;
+            cap = end;
+        }
+        if ((size_t)off > len)
+            memset(data + len, 0, (size_t)off - len);
+        memcpy(data + off, buf, n);
+        if (end > len)
+            len = end;
+    }
+    if (len < size) {
+        memset(data + len, 0, size - len);
+        len = size;
+    }
+    j->seq = s->seq;
+    j->name = name;
+    j->base = base;
+    j->dir = s->cache_ref;
+    s->cache_ref->refs++;
+    j->data = data;
+    j->len = len;
+    /* fchown only when creating the file does not give the owner
+     * already (root restoring root's files, say). */
+    j->do_chown = s->same_owner;
+    if (s->same_owner) {
+        owner_of(s, e, &j->uid, &j->gid);
+        dirref *d = s->cache_ref;
+        struct stat st;
+        if (!d->gid_known && fstat(d->fd, &st) == 0) {
+            d->new_gid = st.st_mode & S_ISGID ? st.st_gid : getegid();
+            d->gid_known = 1;
+        }
+        if (d->gid_known && j->uid == p->euid && j->gid == d->new_gid)
+            j->do_chown = 0;
+    }
+    j->perm = archive_entry_perm(e);
+    entry_times(e, j->ts);
+    /* Room: at most JOBS_MAX members and JOB_BYTES_MAX bytes waiting. */
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        int full = p->pending >= JOBS_MAX ||
+                   (p->pending && p->bytes + len > JOB_BYTES_MAX);
+        if (full && !p->finished)
+            pthread_cond_wait(&p->done, &p->lock);
+        int have = p->finished != NULL;
+        full = p->pending >= JOBS_MAX ||
+               (p->pending && p->bytes + len > JOB_BYTES_MAX);
+        pthread_mutex_unlock(&p->lock);
+        if (have && (rc = pool_collect(s, 0, err)) < 0)
+            break;
+        if (!full)
+            break;
+    }
+    if (rc < 0) {
+        job_free(s, j);
+        return rc;
+    }
+    p->live[p->n_live++] = j;
+    pthread_mutex_lock(&p->lock);
+    p->pending++;
+    p->bytes += len;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
 static int do_regular(ex_state *s, struct archive_entry *e, const char *name,
                       int pfd, const char *base, sluice_error *err)
 {
@@ -790,8 +1332,8 @@ static int do_directory(ex_state *s, struct archive_entry *e,
                 return 1;
             }
             if (!S_ISDIR(st.st_mode)) {
-                /* A file or symlink in the way: replace it, never follow. */
-                cache_drop(s);
+                /* A file or symlink in the way: replace it, never follow.
+                 * (pfd is the cached parent: it stays valid and open.) */
                 if (unlinkat(pfd, base, 0) < 0 || mkdirat(pfd, base, 0700) < 0) {
                     skip_errno(s, name, "cannot create directory", errno);
                     return 1;
@@ -872,6 +1414,8 @@ static void where_stopped(ex_state *s, const char *name, char *buf,
 static int read_fail(ex_state *s, const char *name, sluice_error *err)
 {
     char where[2200], suffix[2300];
+    sluice_error ignored = {0};
+    pool_settle(s, NULL, &ignored); /* so last_done is what it says */
     where_stopped(s, name, where, sizeof where);
     if (s->c->io_status < 0) {
         /* The stream was aborted (an upstream stage failed, e.g. on an
@@ -917,6 +1461,15 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         arch_escape(raw, esc, sizeof esc);
         s->c->api->listing(s->c->host, esc);
     }
+    s->seq++;
+    if (rc == 0 && s->pool) {
+        /* A hard link's target may be queued: everything settles. */
+        int r = pool_settle(s, hl ? NULL : name, err);
+        if (r < 0) {
+            free(name);
+            return r;
+        }
+    }
     const char *base = "", *why = NULL;
     int en = 0, pfd = s->rootfd;
     if (rc == 0 && *name && !hl) {
@@ -929,6 +1482,8 @@ static int extract_one(ex_state *s, struct archive_entry *e,
             rc = 1;
         }
     }
+    if (rc == 0 && !hl && type == AE_IFREG && pool_eligible(s, e))
+        return pool_submit(s, e, name, base, err); /* takes name */
     if (rc == 0) {
         if (hl)
             rc = do_hardlink(s, e, name, hl, err);
@@ -947,6 +1502,7 @@ static int extract_one(ex_state *s, struct archive_entry *e,
     if (rc == 0) {
         free(s->last_done);
         s->last_done = name;
+        s->last_done_seq = s->seq;
         name = NULL;
     } else if (rc < 0) {
         tmp_discard(s);
@@ -977,6 +1533,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.r = arch_reader_open(c, in, err);
     if (!s.r)
         return err->code ? err->code : SLUICE_E_FORMAT;
+    s.pool = pool_start(&s);
     for (;;) {
         if (c->api->cancelled(c->host)) {
             rc = SLUICE_E_CANCELED;
@@ -1007,6 +1564,15 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         rc = extract_one(&s, e, err);
         if (rc < 0)
             break;
+    }
+    /* Queued members are finished (or, once cancelled, dropped) before
+     * anything else. */
+    if (s.pool) {
+        sluice_error scratch = {0};
+        int prc = pool_collect(&s, 1, rc < 0 ? &scratch : err);
+        if (rc == 0 && prc < 0)
+            rc = prc;
+        pool_stop(&s);
     }
     tmp_discard(&s);
     /* Directories restored so far get their metadata even when the run

@@ -546,6 +546,21 @@ echo 'not an archive at all' >junk
 expect_fail 4 "-x of something that is not an archive" "$S" -xf junk -C x.corrupt
 expect_fail 4 "-t of something that is not an archive" "$S" -tf junk
 
+# ---- replacing what is in the way, below the top ----------------------------------
+# (The cached parent directory must stay open while an entry in it is
+# replaced: it was once closed first, so this failed with EBADF.)
+mkdir -p rep.src/d/e && echo file >rep.src/d/sub && ln -s target rep.src/d/e/ln
+mkdir rep.src/d/f
+expect_ok "replace: make the archive" "$S" -cf rep.slc -C rep.src d
+mkdir -p rep.dst/d/sub rep.dst/d/e/ln && echo old >rep.dst/d/f
+expect_ok "replace: -x over an empty dir, a dir and a file in the way" \
+    "$S" -xf rep.slc -C rep.dst
+ok "replace: the empty directory became the file" \
+    test -f rep.dst/d/sub -a "$(cat rep.dst/d/sub 2>/dev/null)" = file
+ok "replace: the empty directory became the symlink" test -L rep.dst/d/e/ln
+ok "replace: the file became the directory" test -d rep.dst/d/f
+no_archive_temps rep.dst "replace: no temporary file left"
+
 # ---- usage ------------------------------------------------------------------------
 
 expect_fail 2 "-c without paths" "$S" -cf x.slc
