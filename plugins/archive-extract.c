@@ -1089,7 +1089,20 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
             free(name);
             return rc;
         }
+        if (n == 0)
+            continue; /* buf may be NULL */
         size_t end = (size_t)off + n;
+        if (off > (la_int64_t)JOB_MAX_SIZE || end > (size_t)JOB_MAX_SIZE) {
+            /* libarchive gives no data past a plain member's size; a
+             * reader that did would not get us to allocate for it. */
+            free(j);
+            free(data);
+            char esc[1024];
+            arch_escape(name, esc, sizeof esc);
+            free(name);
+            return sluice_error_set(err, SLUICE_E_FORMAT,
+                                    "%s: data past the member's size", esc);
+        }
         if (end > cap) {
             uint8_t *g = realloc(data, end);
             if (!g) {

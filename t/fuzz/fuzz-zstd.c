@@ -1,0 +1,207 @@
+/*
+ * fuzz-zstd.c - libFuzzer target for the zstd stage's reverse direction:
+ * plugins/zstd.c itself (compiled in), driven through the minimal host of
+ * minihost.c, so the plugin's own loop is what is fuzzed - its frame
+ * boundary and truncation logic, its use of reserve/commit and its error
+ * mapping - with input cut at random places.
+ *
+ * Input: byte 0 = control (bit 0: mode; bits 1..7: split/reservation
+ * seed); the rest is the data.
+ *
+ * Mode 0: the data is a stage body to decompress.  Besides no crash/leak/
+ * UB and the ABI contract (minihost.h), the verdict is compared with an
+ * independent reference - libzstd's one-shot API frame by frame
+ * (ZSTD_findFrameCompressedSize + ZSTD_decompressDCtx) with the stage's
+ * documented rule that a window above 2^27 is refused:
+ *   reference OK          -> the stage returns 0 and the same bytes
+ *   window too large      -> SLUICE_E_UNSUPPORTED
+ *   corrupt or truncated  -> SLUICE_E_FORMAT (or UNSUPPORTED)
+ * (skipped when either side passes 8 MiB of output).
+ *
+ * Mode 1: the data is a plaintext; the stage compresses it (one thread,
+ * a level from the control byte) and decompresses the result again: the
+ * round trip must be exact and the compressed body a valid zstd stream.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "minihost.h"
+
+#define OUT_MAX ((size_t)8 << 20)
+#define WINDOW_MAX ((unsigned long long)1 << 27)
+
+const sluice_plugin *sluice_plugin_entry(void);
+
+/* Big buffers, allocated once (large allocations are slow under ASan). */
+static uint8_t *buf_a, *buf_b, *buf_ref;
+
+static uint8_t *big(uint8_t **p)
+{
+    if (!*p && !(*p = malloc(OUT_MAX)))
+        abort();
+    return *p;
+}
+
+enum ref_verdict { REF_OK, REF_CORRUPT, REF_WINDOW, REF_TOO_BIG };
+
+static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+    static ZSTD_DCtx *d;
+    if (!d && !(d = ZSTD_createDCtx()))
+        abort();
+    *out_len = 0;
+    if (n == 0)
+        return REF_CORRUPT;
+    size_t pos = 0;
+    while (pos < n) {
+        size_t fsz = ZSTD_findFrameCompressedSize(src + pos, n - pos);
+        ZSTD_frameHeader fh;
+        size_t hr = ZSTD_getFrameHeader(&fh, src + pos, n - pos);
+        /* (A frame that needs a dictionary fails on that first.) */
+        if (hr == 0 && fh.frameType == ZSTD_frame && fh.dictID == 0 &&
+            fh.windowSize > WINDOW_MAX)
+            return REF_WINDOW;
+        if (ZSTD_isError(fsz))
+            return REF_CORRUPT;
+        size_t r = ZSTD_decompressDCtx(d, out + *out_len, cap - *out_len,
+                                       src + pos, fsz);
+        if (ZSTD_isError(r))
+            return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall
+                       ? REF_TOO_BIG
+                       : REF_CORRUPT;
+        *out_len += r;
+        pos += fsz;
+    }
+    return REF_OK;
+}
+
+/* Runs the stage once; the output (up to OUT_MAX) in out. */
+static int run_stage(int direction, const char *level, const uint8_t *data,
+                     size_t size, uint64_t seed, sluice_output *out,
+                     uint8_t *keep)
+{
+    const sluice_plugin *pl = sluice_plugin_entry();
+    const sluice_stage *st = &pl->stages[0];
+    sluice_kv params[1] = {{"level", level}};
+    sluice_kv options[1] = {{"threads", "1"}};
+    sluice_host host;
+    mh_host_init(&host, "zstd");
+    sluice_stage_args args;
+    mh_args(&args, direction, SLUICE_ROLE_TRANSFORM, params, 1, options, 1,
+            &host);
+    void *ctx = NULL;
+    sluice_error err = {0};
+    int rc = st->open(&args, &ctx, &err);
+    if (rc < 0) {
+        mh_check_result("zstd open", rc, &err);
+        mh_bug("zstd open failed with level=%s: %s", level, err.message);
+    }
+    sluice_input in;
+    mh_input_init(&in, data, size, seed, 0);
+    mh_output_init(out, seed, OUT_MAX, keep, OUT_MAX);
+    memset(&err, 0, sizeof err);
+    rc = st->run(ctx, &in, out, &err);
+    mh_check_result("zstd run", rc, &err);
+    if (rc == SLUICE_E_CANCELED && out->status != SLUICE_E_CANCELED)
+        mh_bug("zstd returned CANCELED but nothing cancelled it");
+    if (rc == 0 && in.pos != in.len)
+        mh_bug("zstd returned 0 without reading all its input");
+    st->close(ctx);
+    mh_input_free(&in);
+    return rc;
+}
+
+static void decompress(const uint8_t *data, size_t size, uint64_t seed)
+{
+    sluice_output out;
+    int rc = run_stage(SLUICE_REVERSE, "3", data, size, seed, &out,
+                       big(&buf_a));
+    if (out.status == SLUICE_E_CANCELED) {
+        mh_output_free(&out);
+        return; /* more than OUT_MAX: no verdict */
+    }
+    uint8_t *ref = big(&buf_ref);
+    size_t ref_len = 0;
+    int v = reference(data, size, ref, OUT_MAX, &ref_len);
+    switch (v) {
+    case REF_OK:
+        if (rc != 0)
+            mh_bug("a valid zstd stream (%zu bytes in, %zu out) was refused: "
+                   "%d", size, ref_len, rc);
+        if (out.keep_len != ref_len ||
+            (ref_len && memcmp(out.keep, ref, ref_len) != 0))
+            mh_bug("the stage decoded other bytes than libzstd (%zu vs %zu)",
+                   out.keep_len, ref_len);
+        break;
+    case REF_WINDOW:
+        if (rc != SLUICE_E_UNSUPPORTED)
+            mh_bug("a frame with a window over 2^27 gave %d, not "
+                   "UNSUPPORTED", rc);
+        break;
+    case REF_CORRUPT:
+        if (rc != SLUICE_E_FORMAT && rc != SLUICE_E_UNSUPPORTED)
+            mh_bug("an invalid zstd stream gave %d", rc);
+        break;
+    default:
+        break;
+    }
+    mh_output_free(&out);
+}
+
+static void roundtrip(const uint8_t *data, size_t size, uint8_t ctl)
+{
+    static const char *const levels[] = {"-5", "-1", "1", "3", "5", "9"};
+    const char *level = levels[(ctl >> 1) % 6];
+    /* Repeat the data to make bodies longer than one reservation. */
+    size_t rep = size ? 1 + (ctl >> 4) * 8 : 1;
+    uint8_t *pt = malloc(size * rep + 1);
+    if (!pt)
+        abort();
+    for (size_t i = 0; i < rep; i++)
+        memcpy(pt + i * size, data, size);
+    size_t len = size * rep;
+    sluice_output z;
+    int rc = run_stage(SLUICE_FORWARD, level, pt, len, ctl, &z, big(&buf_a));
+    if (rc != 0)
+        mh_bug("compressing %zu bytes failed: %d", len, rc);
+    if (z.keep_over)
+        mh_bug("compressed output beyond %zu bytes", OUT_MAX);
+    {
+        uint8_t *ref = big(&buf_ref);
+        size_t ref_len = 0;
+        int v = reference(z.keep, z.keep_len, ref, OUT_MAX, &ref_len);
+        if (v != REF_OK || ref_len != len || memcmp(ref, pt, len) != 0)
+            mh_bug("the compressed body is not a zstd stream of the input "
+                   "(reference verdict %d)", v);
+    }
+    sluice_output back;
+    rc = run_stage(SLUICE_REVERSE, level, z.keep, z.keep_len, ctl * 3 + 1,
+                   &back, big(&buf_b));
+    if (rc != 0)
+        mh_bug("decompressing what the stage compressed failed: %d", rc);
+    if (back.keep_len != len || (len && memcmp(back.keep, pt, len) != 0))
+        mh_bug("round trip of %zu bytes came back as %zu other bytes", len,
+               back.keep_len);
+    mh_output_free(&back);
+    mh_output_free(&z);
+    free(pt);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    uint8_t ctl = data[0];
+    if (ctl & 1)
+        roundtrip(data + 1, size - 1, ctl);
+    else
+        decompress(data + 1, size - 1, ctl >> 1);
+    return 0;
+}
