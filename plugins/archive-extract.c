@@ -1592,7 +1592,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
             break;
         }
         struct archive_entry *e;
-        int r = archive_read_next_header(s.r, &e);
+        int r = arch_next_header(c, s.r, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {

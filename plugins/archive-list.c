@@ -137,7 +137,7 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
             break;
         }
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = arch_next_header(c, a, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
