@@ -552,6 +552,11 @@ static int v2_update(aesgcm_dec *d, const uint8_t *in, size_t len, size_t *used,
 static int v1_update(aesgcm_dec *d, const uint8_t *in, size_t len)
 {
     size_t limit = d->v1_max + AESGCM_TAG_LEN;
+    /* Nothing to gather (the header ended exactly at the end of this
+     * update): d->body may still be NULL, and NULL + 0 or memcpy(NULL,
+     * .., 0) is undefined. */
+    if (len == 0)
+        return AESGCM_OK;
     int in_mib = d->v1_max >= (1u << 20) && d->v1_max % (1u << 20) == 0;
     if (len > limit - d->body_len)
         return dec_fail(d, AESGCM_E_LIMIT,

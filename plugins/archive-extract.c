@@ -1210,6 +1210,47 @@ static int do_regular(ex_state *s, struct archive_entry *e, const char *name,
     return rc;
 }
 
+/* Opens the just-linked s->tmp_name in pfd for writing a hard link's data
+ * (cpio and pax allow data on a link).  Data only ever goes into a
+ * regular file: the archive may link to a FIFO (an open for writing
+ * would block for ever), a device node it created itself (the data would
+ * land in the device), or a symbolic link.  The type is checked before
+ * the open, which cannot block (O_NONBLOCK) or follow a symlink
+ * (O_NOFOLLOW), and again on what was opened.  Returns the descriptor,
+ * or -1 with the member skipped (reported, run incomplete). */
+static int open_link_data(ex_state *s, int pfd, const char *name)
+{
+    static const char refuse[] =
+        "refusing to write a hard link's data into its target: not a "
+        "regular file; skipped";
+    struct stat st;
+    if (fstatat(pfd, s->tmp_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        skip_errno(s, name, "cannot write", errno);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        skip(s, name, refuse);
+        return -1;
+    }
+    int fd = openat(pfd, s->tmp_name,
+                    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        skip_errno(s, name, "cannot write", errno);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* Replaced between the two calls. */
+        close(fd);
+        skip(s, name, refuse);
+        return -1;
+    }
+    /* Back to blocking writes (a regular file: only for form's sake). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
 static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
                        const char *target, sluice_error *err)
 {
@@ -1267,10 +1308,8 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
             rc = 1;
         } else if (archive_entry_size(e) > 0) {
             /* Data on a link (cpio puts it on the last one). */
-            int fd = openat(pfd, s->tmp_name,
-                            O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+            int fd = open_link_data(s, pfd, name);
             if (fd < 0) {
-                skip_errno(s, name, "cannot write", errno);
                 tmp_discard(s);
                 rc = 1;
             } else {
@@ -1553,7 +1592,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
             break;
         }
         struct archive_entry *e;
-        int r = archive_read_next_header(s.r, &e);
+        int r = arch_next_header(c, s.r, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {

@@ -50,7 +50,10 @@ static int put_str(ls_state *l, size_t *n, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int w = vsnprintf(l->line + *n, l->cap - *n, fmt, ap);
+        /* No line yet (the first call): vsnprintf(NULL, 0) measures; NULL
+         * + 0 would be undefined. */
+        int w = vsnprintf(l->line ? l->line + *n : NULL, l->cap - *n, fmt,
+                          ap);
         va_end(ap);
         if (w < 0)
             return -1;
@@ -134,7 +137,7 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
             break;
         }
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = arch_next_header(c, a, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {

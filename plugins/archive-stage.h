@@ -80,6 +80,17 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
 struct archive *arch_reader_open(arch_ctx *c, sluice_input *in,
                                  sluice_error *err);
 
+/* archive_read_next_header for -x and -t, with ARCHIVE_RETRY handled as
+ * bsdtar does: a damaged stretch the reader can step over (a tar header
+ * with a bad checksum, say) is reported once - "damaged archive,
+ * skipping ..." - the run is marked incomplete, and the next header is
+ * read, so that the members after the damage are still seen.  Retries
+ * are bounded: each must consume input, and a reader that makes no
+ * progress ends the run as a corrupt archive (ARCHIVE_FATAL, the reason
+ * in archive_error_string).  Never returns ARCHIVE_RETRY. */
+int arch_next_header(arch_ctx *c, struct archive *a,
+                     struct archive_entry **e);
+
 /* The status for a libarchive failure on `a`: the host's own status if
  * the input or output stream failed (SLUICE_E_CANCELED without a
  * message), else `code` with "<what>: <libarchive's message><suffix>". */

@@ -268,6 +268,41 @@ struct archive *arch_reader_open(arch_ctx *c, sluice_input *in,
     return a;
 }
 
+/* Retries in a row that consumed no input before giving up: libarchive
+ * would only fail the same way again. */
+#define RETRY_STUCK_MAX 8
+
+int arch_next_header(arch_ctx *c, struct archive *a,
+                     struct archive_entry **e)
+{
+    int warned = 0, stuck = 0;
+    la_int64_t at = archive_filter_bytes(a, 0);
+    for (;;) {
+        int r = archive_read_next_header(a, e);
+        if (r != ARCHIVE_RETRY)
+            return r;
+        if (!warned) {
+            const char *m = archive_error_string(a);
+            char esc[1024];
+            arch_escape(m ? m : "unknown error", esc, sizeof esc);
+            c->api->log(c->host, SLUICE_LOG_WARNING,
+                        "damaged archive, skipping to the next member "
+                        "(%s)", esc);
+            c->api->mark_incomplete(c->host);
+            warned = 1;
+        }
+        la_int64_t now = archive_filter_bytes(a, 0);
+        if (now != at) {
+            at = now;
+            stuck = 0;
+        } else if (++stuck >= RETRY_STUCK_MAX) {
+            archive_set_error(a, EINVAL, "damaged archive: no readable "
+                                         "member after the damage");
+            return ARCHIVE_FATAL;
+        }
+    }
+}
+
 int arch_fail(arch_ctx *c, struct archive *a, int code, const char *what,
               const char *suffix, sluice_error *err)
 {
