@@ -1312,6 +1312,12 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
             if (fd < 0) {
                 tmp_discard(s);
                 rc = 1;
+            } else if (ftruncate(fd, 0) < 0) {
+                /* The link's data replaces the target's, tail included. */
+                skip_errno(s, name, "cannot write", errno);
+                close(fd);
+                tmp_discard(s);
+                rc = 1;
             } else {
                 rc = write_data(s, fd, e, name, err);
                 if (rc == 0)

@@ -261,6 +261,8 @@ if kind == "fifo":
     first = ent("f", 0o010644, 5, 2)
 elif kind == "chr":
     first = ent("f", 0o020644, 5, 2, rmaj=1, rmin=7)
+elif kind == "longer":
+    first = ent("f", 0o100644, 5, 2, b"OLD AND LONGER CONTENT")
 else:
     first = ent("f", 0o100644, 5, 2)
 open(path, "wb").write(first + ent("h", 0o100644, 5, 2, b"DATA") + ent("TRAILER!!!", 0, 0, 1))
@@ -310,6 +312,12 @@ expect_ok "a hard link with data onto a regular file: restored" \
     "$SLUICE" -xf reg.cpio -C x.reg
 ok "regular file: h has the data, and is f" \
     test "$(cat x.reg/h)" = DATA -a "$(stat -c %i x.reg/h)" = "$(stat -c %i x.reg/f)"
+# The link's data replaces the target's: no old tail after it.
+mkcpio longer.cpio longer
+mkdir x.longer
+expect_ok "a hard link with shorter data onto a regular file: restored" \
+    "$SLUICE" -xf longer.cpio -C x.longer
+is "$(cat x.longer/f)" DATA "shorter link data: the old tail is gone"
 T_TIMEOUT=60
 
 python3 - <<'PY'
