@@ -95,8 +95,8 @@ static int take_header_param(const char *k, const char *v, const char **kdf,
                         : strcmp(k, "iter") == 0 ? iter
                         : strcmp(k, "salt") == 0 ? salt
                                                  : NULL;
-    if (!slot)
-        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+    if (!slot) /* the stream's content is bad (or from a newer sluice) */
+        return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "unknown header parameter '%.64s'", k);
     if (*slot)
         return sluice_error_set(err, SLUICE_E_FORMAT,

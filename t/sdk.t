@@ -261,7 +261,7 @@ ok "no output file after any of them" test ! -e out/x
 no_temp_files out "and no temporary file"
 "$SL" --chain armor -o plain.txt d1
 sed '2s/.*/armor cols=76/' plain.txt >newer.txt
-expect_fail 6 "a header parameter armor does not know (a newer armor)" \
+expect_fail 4 "a header parameter armor does not know (a newer armor)" \
     "$SL" -d --passphrase-file pw -o out/x newer.txt
 expect_fail 2 "armor:cols=5 (not a multiple of 4)" "$SL" --chain armor:cols=5 -o out/x d1
 expect_fail 2 "armor:foo=1" "$SL" --chain armor:foo=1 -o out/x d1
