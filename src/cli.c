@@ -303,8 +303,8 @@ int cli_parse(cli *c, int argc, char **argv)
                            c->level == 0)) {
         char lv[16];
         snprintf(lv, sizeof lv, "%d", c->level);
-        return usage_error("zstd level %s out of range (1..19, or negative "
-                           "for fast levels)", lv);
+        return usage_error("zstd level %s out of range: 1..19, or negative "
+                           "for fast levels", lv);
     }
     return 0;
 }

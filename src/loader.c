@@ -111,7 +111,8 @@ int loader_check_plugin(const char *path, const void *desc,
         return sluice_error_set(
             err, SLUICE_E_UNSUPPORTED,
             "plugin %s was built for ABI %u.%u, this sluice provides ABI "
-            "%u.%u",
+            "%u.%u: rebuild it with this sluice's <sluice/plugin.h>, or "
+            "upgrade sluice",
             path, (unsigned)head.abi_major, (unsigned)head.abi_minor,
             SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
     /* ABI 1.0's struct is the shortest there is: every member up to
@@ -120,7 +121,7 @@ int loader_check_plugin(const char *path, const void *desc,
     if (head.struct_size < min_plugin || head.struct_size > 64 * 1024)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
                                 "plugin %s: impossible struct sizes "
-                                "(struct_size %u)",
+                                "(struct_size %u): use SLUICE_PLUGIN_INIT",
                                 path, (unsigned)head.struct_size);
     memcpy(copy, desc,
            head.struct_size < sizeof *copy ? head.struct_size : sizeof *copy);
@@ -128,7 +129,9 @@ int loader_check_plugin(const char *path, const void *desc,
     size_t min_stage = offsetof(sluice_stage, close) + sizeof(void (*)(void));
     if (pl->stage_size < min_stage || pl->stage_size > 64 * 1024)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                "plugin %s: impossible struct sizes (%u, %u)",
+                                "plugin %s: impossible struct sizes "
+                                "(struct_size %u, stage_size %u): use "
+                                "SLUICE_PLUGIN_INIT",
                                 path, (unsigned)pl->struct_size,
                                 (unsigned)pl->stage_size);
     if (!pl->stages || pl->n_stages == 0 || pl->n_stages > 256)
@@ -182,7 +185,8 @@ static int load_plugin(loader *l, const char *path, loaded_plugin **out,
     if (!entry) {
         dlclose(dl);
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                "plugin %s has no %s symbol", path,
+                                "plugin %s has no %s symbol: not a sluice "
+                                "plugin", path,
                                 SLUICE_PLUGIN_ENTRY_SYMBOL);
     }
     sluice_plugin desc;
@@ -258,8 +262,8 @@ int loader_find(loader *l, const char *name, const loaded_stage **out,
 {
     if (!stage_name_valid(name, strnlen(name, STAGE_NAME_MAX + 1)))
         return sluice_error_set(err, SLUICE_E_USAGE,
-                                "invalid stage name '%.64s' (names match "
-                                "[a-z0-9][a-z0-9._-]{0,63})",
+                                "invalid stage name '%.64s': names match "
+                                "[a-z0-9][a-z0-9._-]{0,63}",
                                 name);
     for (size_t i = 0; i < l->n_dirs; i++) {
         strbuf sb = {0};
@@ -285,9 +289,9 @@ int loader_find(loader *l, const char *name, const loaded_stage **out,
                                 lp->path, name);
     }
     return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                            "stage '%s' not found (no %s.so in "
+                            "stage '%s' not found: no %s.so in "
                             "SLUICE_PLUGIN_PATH, ~/.local/lib/sluice/plugins "
-                            "or %s)",
+                            "or %s",
                             name, name, SLUICE_PLUGIN_DIR);
 }
 
