@@ -262,8 +262,8 @@ int loader_find(loader *l, const char *name, const loaded_stage **out,
 {
     if (!stage_name_valid(name, strnlen(name, STAGE_NAME_MAX + 1)))
         return sluice_error_set(err, SLUICE_E_USAGE,
-                                "invalid stage name '%.64s': names match "
-                                "[a-z0-9][a-z0-9._-]{0,63}",
+                                "invalid stage name '%.64s' (names match "
+                                "[a-z0-9][a-z0-9._-]{0,63})",
                                 name);
     for (size_t i = 0; i < l->n_dirs; i++) {
         strbuf sb = {0};
