@@ -825,7 +825,8 @@ static void scan_dir(scan_state *sc, int dfd)
         return;
     }
     size_t base = sc->name_len;
-    for (struct dirent *de; !sc->failed && (de = readdir(d));) {
+    for (struct dirent *de;
+         !sc->failed && !atomic_load(&sc->stop) && (de = readdir(d));) {
         const char *dn = de->d_name;
         if (dn[0] == '.' && (!dn[1] || (dn[1] == '.' && !dn[2])))
             continue;
