@@ -72,8 +72,10 @@ static void draw(progress *p, int final)
         char eta[32] = "--:--";
         if (frac > 0.001)
             clock_str(el / frac - el, eta, sizeof eta);
-        snprintf(tail, sizeof tail, final ? "  %5.1f%%" : "  %5.1f%%  ETA %s",
-                 frac * 100, eta);
+        if (final)
+            snprintf(tail, sizeof tail, "  %5.1f%%", frac * 100);
+        else
+            snprintf(tail, sizeof tail, "  %5.1f%%  ETA %s", frac * 100, eta);
     }
     char ratio[32] = "";
     if (in > 0)
