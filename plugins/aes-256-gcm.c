@@ -67,8 +67,8 @@ static int forward_params(const sluice_stage_args *a, uint32_t *iter,
         }
         if (strcmp(k, "iter") != 0)
             return sluice_error_set(err, SLUICE_E_USAGE,
-                                    "unknown parameter '%.64s' (known: "
-                                    "iter, salt)",
+                                    "unknown parameter '%.64s': "
+                                    "aes-256-gcm takes iter=N and salt=HEX",
                                     k);
         if (seen++)
             return sluice_error_set(err, SLUICE_E_USAGE,
@@ -95,8 +95,8 @@ static int take_header_param(const char *k, const char *v, const char **kdf,
                         : strcmp(k, "iter") == 0 ? iter
                         : strcmp(k, "salt") == 0 ? salt
                                                  : NULL;
-    if (!slot)
-        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+    if (!slot) /* the stream's content is bad (or from a newer sluice) */
+        return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "unknown header parameter '%.64s'", k);
     if (*slot)
         return sluice_error_set(err, SLUICE_E_FORMAT,
@@ -124,7 +124,7 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
                                       : "salt");
     if (strcmp(kdf, AESGCM_KDF_NAME) != 0)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                "unknown kdf '%.40s' (only %s is supported)",
+                                "unknown kdf '%.40s': only %s is supported",
                                 kdf, AESGCM_KDF_NAME);
     int rc = aesgcm_parse_iter(it, AESGCM_ITER_MIN, AESGCM_ITER_MAX, iter);
     if (rc == AESGCM_E_FORMAT)

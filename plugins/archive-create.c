@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@ typedef struct cr_state {
      * same bytes back instead of copying them. */
     uint8_t *direct;
     size_t direct_left;
+    uint64_t written;     /* archive bytes handed to the output         */
 } cr_state;
 
 static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
@@ -115,9 +118,8 @@ static int name_set(cr_state *s, size_t len, const char *add, size_t add_len)
 /* tar --exclude: the pattern may match the whole name or any tail of it
  * that starts after a '/'; '*' matches '/' too, and a match on leading
  * directories excludes what lies below. */
-static int excluded(const cr_state *s, const char *name)
+static int excluded(const arch_ctx *c, const char *name)
 {
-    const arch_ctx *c = s->c;
     for (size_t i = 0; i < c->n_excludes; i++) {
         const char *p = name;
         for (;;) {
@@ -179,6 +181,7 @@ static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf,
         archive_set_error(a, EIO, "the output stream failed");
         return -1;
     }
+    s->written += len;
     return (la_ssize_t)len;
 }
 
@@ -321,7 +324,7 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     const sluice_api *api = s->c->api;
     if (api->cancelled(s->c->host))
         return SLUICE_E_CANCELED;
-    if (s->c->n_excludes && excluded(s, s->name))
+    if (s->c->n_excludes && excluded(s->c, s->name))
         return 0;
 
     struct stat st;
@@ -589,7 +592,7 @@ static int walk_dir(cr_state *s, int dfd, sluice_error *err)
 /* ---- operands ----------------------------------------------------------- */
 
 /* The member name for an operand: tar strips leading "/" and "../"
- * (saying so once) and trailing slashes. */
+ * (saying so once, unless s is NULL) and trailing slashes. */
 static const char *member_name(cr_state *s, const char *arg, size_t *len)
 {
     const char *p = arg;
@@ -603,7 +606,7 @@ static const char *member_name(cr_state *s, const char *arg, size_t *len)
         else
             break;
     }
-    if (p != arg && !s->warned_strip) {
+    if (p != arg && s && !s->warned_strip) {
         warn(s, "removing leading '%.*s' from member names",
              (int)(p - arg) > 32 ? 32 : (int)(p - arg), arg);
         s->warned_strip = 1;
@@ -681,9 +684,250 @@ static int add_files_from(cr_state *s, sluice_error *err)
     return rc;
 }
 
+/* ---- size pre-scan, for the progress line ------------------------------ */
+
+/* With a progress line shown (the option progress=1), a second thread
+ * walks the operands as the archiver will - fstatat only, nothing is
+ * opened for reading but directories - and announces the archive's
+ * estimated size through api->progress_total, so that the line can show
+ * a percentage and an ETA.  The estimate: a 512-byte header per entry,
+ * plus an extended header for what ustar cannot hold (sub-second mtime,
+ * long or non-ASCII names, long link targets, large numbers), the data
+ * of regular files rounded up to 512 bytes (a hardlinked file once, a
+ * sparse one by its allocated blocks) and the 1024-byte end of archive.
+ * Extended attributes and ACLs are not counted.  When the archive is
+ * complete its real size is announced, so the last line reads 100%. */
+
+typedef struct link_key {
+    dev_t dev;
+    ino_t ino;
+    int used;
+} link_key;
+
+typedef struct scan_state {
+    arch_ctx *c;
+    pthread_t thread;
+    atomic_int stop;      /* set by the archiver when it is done        */
+    uint64_t total;
+    char *name;           /* archive name of the entry at hand          */
+    size_t name_len, name_cap;
+    dev_t root_dev;
+    link_key *links;      /* regular files with st_nlink > 1 seen       */
+    size_t n_links, cap_links;
+    int failed;           /* out of memory: announce nothing            */
+} scan_state;
+
+static uint64_t round512(uint64_t n)
+{
+    return (n + 511) & ~(uint64_t)511;
+}
+
+static size_t link_slot(const link_key *t, size_t cap, dev_t dev, ino_t ino)
+{
+    uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+    h *= 0xff51afd7ed558ccdull;
+    size_t i = (size_t)(h >> 17) & (cap - 1);
+    while (t[i].used && (t[i].dev != dev || t[i].ino != ino))
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Whether this inode was counted already (and remembers it if not). */
+static int scan_seen_link(scan_state *sc, dev_t dev, ino_t ino)
+{
+    if (2 * (sc->n_links + 1) > sc->cap_links) {
+        size_t cap = sc->cap_links ? sc->cap_links * 2 : 256;
+        link_key *t = calloc(cap, sizeof *t);
+        if (!t)
+            return 0; /* counted twice: an overestimate, no harm */
+        for (size_t i = 0; i < sc->cap_links; i++)
+            if (sc->links[i].used)
+                t[link_slot(t, cap, sc->links[i].dev, sc->links[i].ino)] =
+                    sc->links[i];
+        free(sc->links);
+        sc->links = t;
+        sc->cap_links = cap;
+    }
+    size_t i = link_slot(sc->links, sc->cap_links, dev, ino);
+    if (sc->links[i].used)
+        return 1;
+    sc->links[i].dev = dev;
+    sc->links[i].ino = ino;
+    sc->links[i].used = 1;
+    sc->n_links++;
+    return 0;
+}
+
+static int ascii_only(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            return 0;
+    return 1;
+}
+
+static void scan_dir(scan_state *sc, int dfd);
+
+/* Counts the entry sc->name (dname relative to pfd) and what is below. */
+static void scan_entry(scan_state *sc, int pfd, const char *dname,
+                       int is_root)
+{
+    arch_ctx *c = sc->c;
+    if (sc->failed || atomic_load(&sc->stop) || c->api->cancelled(c->host))
+        return;
+    if (c->n_excludes && excluded(c, sc->name))
+        return;
+    struct stat st;
+    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        S_ISSOCK(st.st_mode))
+        return;
+    if (is_root)
+        sc->root_dev = st.st_dev;
+    size_t nlen = sc->name_len + (S_ISDIR(st.st_mode) ? 1 : 0);
+    uint64_t records = 0; /* bytes of pax extended header records */
+    if (st.st_mtim.tv_nsec)
+        records += 30;
+    if (nlen > 100 || !ascii_only(sc->name))
+        records += nlen + 12;
+    if (S_ISLNK(st.st_mode) && st.st_size > 100)
+        records += (uint64_t)st.st_size + 16;
+    if (st.st_uid > 07777777 || st.st_gid > 07777777)
+        records += 40;
+    if (S_ISREG(st.st_mode) && st.st_size > 077777777777LL)
+        records += 32;
+    sc->total += 512 + (records ? 512 + round512(records) : 0);
+    if (S_ISREG(st.st_mode) && st.st_size > 0 &&
+        !(st.st_nlink > 1 && scan_seen_link(sc, st.st_dev, st.st_ino))) {
+        uint64_t data = (uint64_t)st.st_size;
+        uint64_t alloc = (uint64_t)st.st_blocks * 512;
+        if (alloc < data) /* sparse: the data regions and their map */
+            data = alloc + 512;
+        sc->total += round512(data);
+    }
+    if (!S_ISDIR(st.st_mode) || c->no_recursion ||
+        (c->one_fs && st.st_dev != sc->root_dev))
+        return;
+    int fd = openat(pfd, dname,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        scan_dir(sc, fd);
+        close(fd);
+    }
+}
+
+static void scan_dir(scan_state *sc, int dfd)
+{
+    int dup_fd = dup(dfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return;
+    }
+    size_t base = sc->name_len;
+    for (struct dirent *de;
+         !sc->failed && !atomic_load(&sc->stop) && (de = readdir(d));) {
+        const char *dn = de->d_name;
+        if (dn[0] == '.' && (!dn[1] || (dn[1] == '.' && !dn[2])))
+            continue;
+        if (buf_set(&sc->name, &sc->name_len, &sc->name_cap, base, dn,
+                    strlen(dn)) < 0) {
+            sc->failed = 1;
+            break;
+        }
+        scan_entry(sc, dfd, dn, 0);
+    }
+    closedir(d);
+    sc->name_len = base;
+    if (sc->name)
+        sc->name[base] = '\0';
+}
+
+static void scan_operand(scan_state *sc, const char *arg)
+{
+    if (!*arg)
+        return;
+    size_t len;
+    const char *nm = member_name(NULL, arg, &len);
+    if (buf_set(&sc->name, &sc->name_len, &sc->name_cap, 0, nm, len) < 0) {
+        sc->failed = 1;
+        return;
+    }
+    scan_entry(sc, arg[0] == '/' ? AT_FDCWD : sc->c->dirfd, arg, 1);
+}
+
+static void *scan_thread(void *arg)
+{
+    scan_state *sc = arg;
+    arch_ctx *c = sc->c;
+    for (size_t i = 0; i < c->n_args && !sc->failed; i++)
+        scan_operand(sc, c->args[i]);
+    if (c->files_from && !sc->failed) {
+        /* Read again from the start: a file, never stdin (see
+         * scan_start). */
+        FILE *f = fopen(c->files_from, "re");
+        char *line = NULL;
+        size_t cap = 0;
+        int delim = c->null_sep ? '\0' : '\n';
+        ssize_t n;
+        while (f && !sc->failed && !atomic_load(&sc->stop) &&
+               (n = getdelim(&line, &cap, delim, f)) >= 0) {
+            if (n > 0 && line[n - 1] == (char)delim)
+                line[--n] = '\0';
+            if (n > 0)
+                scan_operand(sc, line);
+        }
+        if (!f || ferror(f))
+            sc->failed = 1;
+        free(line);
+        if (f)
+            fclose(f);
+    }
+    if (!sc->failed && !atomic_load(&sc->stop) &&
+        !c->api->cancelled(c->host)) {
+        sc->total += 1024;
+        c->api->log(c->host, SLUICE_LOG_DEBUG,
+                    "pre-scan: the archive will be about %llu bytes",
+                    (unsigned long long)sc->total);
+        c->api->progress_total(c->host, sc->total);
+    }
+    return NULL;
+}
+
+/* Starts the pre-scan if a progress line is shown and the operands can
+ * be read twice (not -T - : stdin is read once, by the archiver). */
+static scan_state *scan_start(arch_ctx *c)
+{
+    if (!c->progress || (c->files_from && !strcmp(c->files_from, "-")))
+        return NULL;
+    scan_state *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
+    sc->c = c;
+    atomic_init(&sc->stop, 0);
+    if (pthread_create(&sc->thread, NULL, scan_thread, sc) != 0) {
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* Stops the pre-scan (if it is still going) and frees it. */
+static void scan_finish(scan_state *sc)
+{
+    if (!sc)
+        return;
+    atomic_store(&sc->stop, 1);
+    pthread_join(sc->thread, NULL);
+    free(sc->name);
+    free(sc->links);
+    free(sc);
+}
+
 int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
 {
     cr_state s = {0};
+    scan_state *scan = NULL;
     int rc = 0;
     s.c = c;
     c->out = out;
@@ -716,6 +960,7 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
         rc = fatal_writer(&s, err);
         goto done;
     }
+    scan = scan_start(c);
     for (size_t i = 0; i < c->n_args && rc == 0; i++)
         rc = add_operand(&s, c->args[i], err);
     if (rc == 0 && c->files_from)
@@ -735,6 +980,10 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
     }
     if (rc == 0 && archive_write_close(s.w) != ARCHIVE_OK)
         rc = fatal_writer(&s, err);
+    scan_finish(scan);
+    /* The estimate served its purpose: the real size, for the last line. */
+    if (rc == 0 && c->progress)
+        c->api->progress_total(c->host, s.written);
 done:
     if (s.w)
         archive_write_free(s.w);

@@ -59,6 +59,8 @@ typedef struct arch_ctx {
                             extract/list: an arg selects exactly the
                             member of that name, not what lies below */
     struct arch_exact *exact; /* no_recursion: args canonical, sorted */
+    int progress;        /* a progress line is shown: -c pre-scans the
+                            operands to announce the archive's size   */
 
     int dirfd;           /* -C directory (or AT_FDCWD)                */
 

@@ -98,6 +98,8 @@ static int parse_options(arch_ctx *c, const sluice_stage_args *args,
             rc = parse_flag(k, v, &c->preserve_perms, err);
         } else if (!strcmp(k, "no-recursion")) {
             rc = parse_flag(k, v, &c->no_recursion, err);
+        } else if (!strcmp(k, "progress")) {
+            rc = parse_flag(k, v, &c->progress, err);
         } else if (!strcmp(k, "list")) {
             rc = parse_flag(k, v, list, err);
         } else if (!strcmp(k, "verbose")) {

@@ -114,7 +114,8 @@ static int file_open(const sluice_stage_args *args, void **out,
     f->exclusive = ex && strcmp(ex, "0") != 0 && args->role == SLUICE_ROLE_SINK;
     struct stat ex_st;
     if (f->exclusive && lstat(path, &ex_st) == 0) {
-        rc = sluice_error_set(err, SLUICE_E_IO, "%s: File exists", path);
+        rc = sluice_error_set(err, SLUICE_E_IO, "cannot create %s: %s", path,
+                              strerror(EEXIST));
     } else if (strcmp(path, "-") == 0) {
         f->is_stdio = 1;
         f->fd = args->role == SLUICE_ROLE_SOURCE ? STDIN_FILENO
@@ -207,7 +208,7 @@ static int run_source(file_ctx *f, sluice_output *out, sluice_error *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return sluice_error_set(err, SLUICE_E_IO, "read %s: %s",
+            return sluice_error_set(err, SLUICE_E_IO, "cannot read %s: %s",
                                     display_name(f), strerror(errno));
         if (n == 0)
             return 0;
@@ -232,7 +233,7 @@ static int write_all(file_ctx *f, const uint8_t *p, size_t len,
             return sluice_error_set(err, SLUICE_E_PIPE, "%s: broken pipe",
                                     display_name(f));
         if (n < 0)
-            return sluice_error_set(err, SLUICE_E_IO, "write %s: %s",
+            return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: %s",
                                     display_name(f), strerror(errno));
         p += n;
         len -= (size_t)n;
@@ -245,20 +246,24 @@ static int commit_file(file_ctx *f, sluice_error *err)
 {
     mode_t mode = f->keep_mode ? f->keep_mode & 07777
                                : 0666 & ~current_umask();
-    if (fchmod(f->fd, mode) < 0 || fsync(f->fd) < 0)
-        return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
+    if (fchmod(f->fd, mode) < 0)
+        return sluice_error_set(err, SLUICE_E_IO,
+                                "cannot set the mode of %s: %s", f->path,
                                 strerror(errno));
+    if (fsync(f->fd) < 0)
+        return sluice_error_set(err, SLUICE_E_IO, "cannot sync %s: %s",
+                                f->path, strerror(errno));
     if (close(f->fd) < 0) {
         f->fd = -1;
-        return sluice_error_set(err, SLUICE_E_IO, "close %s: %s", f->path,
+        return sluice_error_set(err, SLUICE_E_IO, "cannot close %s: %s", f->path,
                                 strerror(errno));
     }
     f->fd = -1;
     if (f->exclusive) {
         /* link() fails if the target appeared meanwhile: create-only. */
         if (link(f->tmp_path, f->path) < 0)
-            return sluice_error_set(err, SLUICE_E_IO, "%s: %s", f->path,
-                                    strerror(errno));
+            return sluice_error_set(err, SLUICE_E_IO, "cannot create %s: %s",
+                                    f->path, strerror(errno));
         unlink(f->tmp_path);
         f->committed = 1;
         return 0;

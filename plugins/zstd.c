@@ -62,23 +62,27 @@ static int zstd_open(const sluice_stage_args *args, void **out,
                                                          : ZSTD_maxCLevel();
             if (parse_int(args->params[i].value, ZSTD_minCLevel(), max,
                           &level) < 0 || level == 0)
-                return sluice_error_set(err, SLUICE_E_USAGE,
-                                        "level '%s' out of range (1..%d, or "
-                                        "negative for fast levels)",
-                                        args->params[i].value, LEVEL_MAX);
+                return sluice_error_set(
+                    err, args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
+                                                           : SLUICE_E_FORMAT,
+                    "level '%.32s' out of range: 1..%ld, or negative for "
+                    "fast levels", args->params[i].value, max);
         } else {
             return sluice_error_set(err, args->direction == SLUICE_FORWARD
                                              ? SLUICE_E_USAGE
                                              : SLUICE_E_FORMAT,
-                                    "unknown parameter '%s'", k);
+                                    "unknown parameter '%.64s'%s", k,
+                                    args->direction == SLUICE_FORWARD
+                                        ? ": zstd takes level=N"
+                                        : "");
         }
     }
     const char *t = sluice_kv_get(args->options, args->n_options, "threads");
     if (t) {
         if (parse_int(t, 0, 256, &threads) < 0)
             return sluice_error_set(err, SLUICE_E_USAGE,
-                                    "threads '%s' out of range (0..256; 0 = "
-                                    "all cores)", t);
+                                    "threads '%.32s' out of range: 0..256, "
+                                    "0 for all cores", t);
         if (threads == 0)
             threads = online_cores();
     }

@@ -298,9 +298,13 @@ int cli_parse(cli *c, int argc, char **argv)
             return usage_error("%s", "decrypt-object needs exactly one of "
                                      "--salt HEX and --encryption-info FILE");
     }
-    if (c->level_given && (c->level < -131072 || c->level > 22 ||
-                           c->level == 0))
-        return usage_error("%s", "zstd levels are 1..19 (20..22 ultra) or "
-                                 "negative fast levels");
+    /* As the zstd stage takes them (no --ultra levels 20..22). */
+    if (c->level_given && (c->level < -131072 || c->level > 19 ||
+                           c->level == 0)) {
+        char lv[16];
+        snprintf(lv, sizeof lv, "%d", c->level);
+        return usage_error("zstd level %s out of range: 1..19, or negative "
+                           "for fast levels", lv);
+    }
     return 0;
 }

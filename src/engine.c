@@ -297,13 +297,16 @@ static int run_status(chain_run *r)
     return 0;
 }
 
-/* Bytes in: what the source produced; out: what reaches the sink. */
-static progress *start_progress(chain_run *r)
+/* Bytes in: what the source produced; out: what reaches the sink.
+ * in_base: bytes in the first link that are not the source's (the
+ * header, when no transform stands between source and sink). */
+static progress *start_progress(chain_run *r, uint64_t in_base)
 {
     if (r->n_links == 0)
         return NULL;
     return progress_start(r->sess->progress_mode, r->links[0],
-                          r->links[r->n_links - 1], &r->st[0].host.total);
+                          r->links[r->n_links - 1], &r->st[0].host.total,
+                          in_base);
 }
 
 /* Computes the MAC of h with the last stage that can, hex-encoded into
@@ -393,7 +396,10 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
     if (rc == 0)
         rc = start_threads(r, 0);
-    progress *pg = rc == 0 ? start_progress(r) : NULL;
+    progress *pg =
+        rc == 0 ? start_progress(r, r->n == 2 && !job->no_header ? hdr_len
+                                                                  : 0)
+                : NULL;
     join_threads(r);
     progress_stop(pg);
     free(hdr);
@@ -581,7 +587,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
         if (rc == 0)
             rc = start_threads(r, 1);
         if (rc == 0)
-            pg = start_progress(r);
+            pg = start_progress(r, 0);
     } else if (q) {
         input_close(&head_in);
     }

@@ -91,27 +91,47 @@ const char *const *loader_dirs(loader *l)
 }
 
 /* Checks everything about a plugin description before anything else in
- * it is called. */
-static int check_plugin(const char *path, const sluice_plugin *pl,
-                        sluice_error *err)
+ * it is called, and copies it into *copy by its declared struct_size, as
+ * stage vtables are copied by stage_size: the members an older, shorter
+ * struct lacks read as NULL/0, and nothing past the plugin's struct is
+ * read.  The three leading members are the same in every version. */
+int loader_check_plugin(const char *path, const void *desc,
+                        sluice_plugin *copy, sluice_error *err)
 {
-    if (!pl)
+    memset(copy, 0, sizeof *copy);
+    if (!desc)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
                                 "plugin %s: entry returned no description",
                                 path);
-    if (pl->abi_major != SLUICE_ABI_MAJOR || pl->abi_minor > SLUICE_ABI_MINOR)
+    struct {
+        uint32_t abi_major, abi_minor, struct_size;
+    } head;
+    memcpy(&head, desc, sizeof head);
+    if (head.abi_major != SLUICE_ABI_MAJOR || head.abi_minor > SLUICE_ABI_MINOR)
         return sluice_error_set(
             err, SLUICE_E_UNSUPPORTED,
             "plugin %s was built for ABI %u.%u, this sluice provides ABI "
-            "%u.%u",
-            path, (unsigned)pl->abi_major, (unsigned)pl->abi_minor,
+            "%u.%u: rebuild it with this sluice's <sluice/plugin.h>, or "
+            "upgrade sluice",
+            path, (unsigned)head.abi_major, (unsigned)head.abi_minor,
             SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
+    /* ABI 1.0's struct is the shortest there is: every member up to
+     * n_stages is required. */
     size_t min_plugin = offsetof(sluice_plugin, n_stages) + sizeof(size_t);
-    size_t min_stage = offsetof(sluice_stage, close) + sizeof(void (*)(void));
-    if (pl->struct_size < min_plugin || pl->stage_size < min_stage ||
-        pl->stage_size > 64 * 1024)
+    if (head.struct_size < min_plugin || head.struct_size > 64 * 1024)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                "plugin %s: impossible struct sizes (%u, %u)",
+                                "plugin %s: impossible struct sizes "
+                                "(struct_size %u): use SLUICE_PLUGIN_INIT",
+                                path, (unsigned)head.struct_size);
+    memcpy(copy, desc,
+           head.struct_size < sizeof *copy ? head.struct_size : sizeof *copy);
+    const sluice_plugin *pl = copy;
+    size_t min_stage = offsetof(sluice_stage, close) + sizeof(void (*)(void));
+    if (pl->stage_size < min_stage || pl->stage_size > 64 * 1024)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: impossible struct sizes "
+                                "(struct_size %u, stage_size %u): use "
+                                "SLUICE_PLUGIN_INIT",
                                 path, (unsigned)pl->struct_size,
                                 (unsigned)pl->stage_size);
     if (!pl->stages || pl->n_stages == 0 || pl->n_stages > 256)
@@ -165,11 +185,13 @@ static int load_plugin(loader *l, const char *path, loaded_plugin **out,
     if (!entry) {
         dlclose(dl);
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                "plugin %s has no %s symbol", path,
+                                "plugin %s has no %s symbol: not a sluice "
+                                "plugin", path,
                                 SLUICE_PLUGIN_ENTRY_SYMBOL);
     }
-    const sluice_plugin *pl = entry();
-    int rc = check_plugin(path, pl, err);
+    sluice_plugin desc;
+    const sluice_plugin *pl = &desc;
+    int rc = loader_check_plugin(path, entry(), &desc, err);
     if (rc < 0) {
         dlclose(dl);
         return rc;
@@ -267,9 +289,9 @@ int loader_find(loader *l, const char *name, const loaded_stage **out,
                                 lp->path, name);
     }
     return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                            "stage '%s' not found (no %s.so in "
+                            "stage '%s' not found: no %s.so in "
                             "SLUICE_PLUGIN_PATH, ~/.local/lib/sluice/plugins "
-                            "or %s)",
+                            "or %s",
                             name, name, SLUICE_PLUGIN_DIR);
 }
 

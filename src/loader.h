@@ -46,6 +46,15 @@ typedef void (*loader_list_fn)(void *arg, const loaded_stage *st,
                                int shadowed, const char *load_error);
 void loader_list(loader *l, loader_list_fn fn, void *arg);
 
+/* Checks the description a plugin's entry function returned (ABI
+ * version, struct sizes, stages) and copies it into *copy by its
+ * declared struct_size, so that members an older plugin's struct lacks
+ * read as NULL/0 and nothing beyond its struct is read.  Returns 0 or
+ * SLUICE_E_UNSUPPORTED with a message naming path.  (Exposed for the
+ * unit test.) */
+int loader_check_plugin(const char *path, const void *desc,
+                        sluice_plugin *copy, sluice_error *err);
+
 /* The search directories, in order; NULL-terminated, owned by l. */
 const char *const *loader_dirs(loader *l);
 

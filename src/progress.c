@@ -13,6 +13,7 @@ struct progress {
     int mode;
     blockq *in_q, *out_q;
     const _Atomic uint64_t *total;
+    uint64_t in_base;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -56,6 +57,7 @@ static void clock_str(double s, char *buf, size_t cap)
 static void draw(progress *p, int final)
 {
     uint64_t in = blockq_bytes(p->in_q), out = blockq_bytes(p->out_q);
+    in = in > p->in_base ? in - p->in_base : 0;
     uint64_t total = atomic_load(p->total);
     double el = seconds_since(&p->start);
     char bin[32], bout[32], rate[32], elapsed[32], tail[64] = "";
@@ -65,11 +67,15 @@ static void draw(progress *p, int final)
                    sizeof rate);
     clock_str(el, elapsed, sizeof elapsed);
     if (total > 0 && in <= total) {
+        /* The last line is a summary: how far it got, no ETA. */
         double frac = (double)in / (double)total;
         char eta[32] = "--:--";
-        if (frac > 0.001 && !final)
+        if (frac > 0.001)
             clock_str(el / frac - el, eta, sizeof eta);
-        snprintf(tail, sizeof tail, "  %5.1f%%  ETA %s", frac * 100, eta);
+        if (final)
+            snprintf(tail, sizeof tail, "  %5.1f%%", frac * 100);
+        else
+            snprintf(tail, sizeof tail, "  %5.1f%%  ETA %s", frac * 100, eta);
     }
     char ratio[32] = "";
     if (in > 0)
@@ -115,7 +121,7 @@ static void *progress_thread(void *arg)
 }
 
 progress *progress_start(int mode, blockq *in_q, blockq *out_q,
-                         const _Atomic uint64_t *total)
+                         const _Atomic uint64_t *total, uint64_t in_base)
 {
     if (mode == PROGRESS_OFF || !in_q || !out_q)
         return NULL;
@@ -126,6 +132,7 @@ progress *progress_start(int mode, blockq *in_q, blockq *out_q,
     p->in_q = in_q;
     p->out_q = out_q;
     p->total = total;
+    p->in_base = in_base;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     clock_gettime(CLOCK_MONOTONIC, &p->start);

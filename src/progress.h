@@ -20,9 +20,11 @@ enum progress_mode {
 typedef struct progress progress;
 
 /* in_q: the source's output link; out_q: the sink's input link; total:
- * where the source's announced size appears (0 = unknown). */
+ * where the source's announced size appears (0 = unknown); in_base:
+ * bytes pushed into in_q that are not the source's (the stream header,
+ * when the source feeds the sink directly), left out of "in". */
 progress *progress_start(int mode, blockq *in_q, blockq *out_q,
-                         const _Atomic uint64_t *total);
+                         const _Atomic uint64_t *total, uint64_t in_base);
 /* Stops the thread and ends the line. */
 void progress_stop(progress *p);
 

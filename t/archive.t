@@ -561,6 +561,30 @@ ok "replace: the empty directory became the symlink" test -L rep.dst/d/e/ln
 ok "replace: the file became the directory" test -d rep.dst/d/f
 no_archive_temps rep.dst "replace: no temporary file left"
 
+# ---- progress: -c pre-scans the operands for a percentage and an ETA ---------------
+# The reader starts two seconds late, so the run outlasts the first
+# second (before which nothing is drawn); stderr is a file, not a
+# terminal, so --progress prints a line a second.
+mkdir -p prog.src/d && mkdata prog.src/big 12000000 && mkdata prog.src/d/small 5000
+ln prog.src/big prog.src/d/big.link
+printf 'big\nd\n' >prog.list
+"$S" -cf prog.ref -q -C prog.src . && "$S" -cf prog.ref.T -q -C prog.src -T prog.list
+timeout 60 "$S" -c --progress -f - -C prog.src . 2>prog.err |
+    { sleep 2; cat >prog.slc; }
+like "$(head -n 1 prog.err)" "sluice: * in -> * out *  ?*%  ETA *:*" \
+    "-c --progress: a line with bytes, the percentage and an ETA"
+like "$(tail -n 1 prog.err)" "sluice: 11.* MiB in -> 11.* MiB out  (1.00x) *  100.0%" \
+    "-c --progress: the last line sums up at 100.0%, without an ETA"
+ok "-c --progress: stdout is the archive, byte for byte" cmp -s prog.slc prog.ref
+timeout 60 "$S" -c --progress -f - -C prog.src -T prog.list 2>prog.err |
+    { sleep 2; cat >prog.slc; }
+like "$(cat prog.err)" "*%  ETA *" "-c -T FILE --progress: a percentage too"
+like "$(tail -n 1 prog.err)" "*100.0%" "... and 100.0% at the end"
+ok "-c -T FILE --progress: stdout is the archive" cmp -s prog.slc prog.ref.T
+timeout 60 "$S" -c -q --progress -f - -C prog.src . 2>prog.err |
+    { sleep 2; cat >prog.slc; }
+ok "-c -q --progress: -q silences it" test ! -s prog.err
+
 # ---- usage ------------------------------------------------------------------------
 
 expect_fail 2 "-c without paths" "$S" -cf x.slc

@@ -33,6 +33,11 @@ expect_fail 2 "level -0" "$SLUICE" -0 <data
 expect_fail 2 "level 99" "$SLUICE" -99 <data
 expect_fail 2 "zstd level 20 (the stage allows 1..19)" "$SLUICE" -20 -o out20 <data
 ok "no output file after a refused level" test ! -e out20
+is "$(cat "$ERR")" "sluice: usage: zstd level 20 out of range: 1..19, or negative for fast levels (see sluice --help)" \
+    "the level message gives the range the zstd stage accepts"
+expect_fail 2 "--chain zstd:level=22" "$SLUICE" --chain zstd:level=22 <data
+like "$(cat "$ERR")" "sluice: zstd: level '22' out of range: 1..19, *" \
+    "... and the stage says the same"
 expect_fail 2 "--chain ''" "$SLUICE" --chain '' <data
 expect_fail 2 "--chain 'zstd,'" "$SLUICE" --chain 'zstd,' <data
 expect_fail 2 "--chain with a path-like name" "$SLUICE" --chain ../x <data
@@ -58,6 +63,26 @@ cp "$OUT" dash.slc
 run "$SLUICE" -d -o - dash.slc
 is "$RC" 0 "-o - writes stdout"
 ok "and round-trips" cmp -s "$OUT" data
+
+# ---- --progress: never on stdout; a percentage when the size is known --------
+# The reader starts two seconds late, so the run outlasts the first
+# second (nothing is drawn before); stderr is a file: a line a second.
+mkdata pdata 12000000
+"$SLUICE" -1 -o pdata.slc pdata
+timeout 60 "$SLUICE" -d --progress pdata.slc 2>perr | { sleep 2; cat >pout; }
+ok "-d --progress: stdout is the data, byte for byte" cmp -s pout pdata
+like "$(head -n 1 perr)" "sluice: * in -> * out  (*x)  */s  0:0*  ?*%  ETA *:*" \
+    "-d FILE --progress: bytes, ratio, rate, elapsed, percentage, ETA"
+like "$(tail -n 1 perr)" "sluice: 11.* MiB in -> 11.* MiB out *  100.0%" \
+    "-d FILE --progress: the last line: 100.0% of the file, no ETA"
+nok "-d --progress: no other line on stderr" grep -qv '^sluice: .* in -> ' perr
+timeout 60 "$SLUICE" -1 --progress <pdata 2>perr | { sleep 2; cat >pout.slc; }
+like "$(cat perr)" "*%  ETA *" "-z --progress: stdin a regular file, so a percentage"
+run "$SLUICE" -d -o pout pout.slc
+ok "-z --progress: stdout is the stream" cmp -s pout pdata
+timeout 60 "$SLUICE" -d -q --progress pdata.slc 2>perr | { sleep 2; cat >pout; }
+ok "-d -q --progress: -q silences it" test ! -s perr
+rm -f pdata pdata.slc pout pout.slc perr
 
 # ---- terminals -----------------------------------------------------------------
 # script(1) gives sluice a terminal; util-linux script -e returns the

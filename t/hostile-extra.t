@@ -164,7 +164,7 @@ for case in \
     "4|iter=64000 salt=$salt|no kdf" \
     "4|kdf=pbkdf2-sha256 salt=$salt|no iter" \
     "4|kdf=pbkdf2-sha256 iter=64000|no salt" \
-    "6|kdf=pbkdf2-sha256 iter=64000 salt=$salt mode=ecb|an unknown parameter"; do
+    "4|kdf=pbkdf2-sha256 iter=64000 salt=$salt mode=ecb|an unknown parameter"; do
     want=${case%%|*} rest=${case#*|}
     params=${rest%%|*} desc=${rest#*|}
     aeshdr h.slc "$params"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +146,106 @@ static void on_list(void *arg, const loaded_stage *st, int shadowed,
         a->failing = 1;
 }
 
+/* ---- descriptions are copied by their declared struct_size ------------- */
+
+static int dummy_open(const sluice_stage_args *a, void **c, sluice_error *e)
+{
+    (void)a;
+    (void)c;
+    (void)e;
+    return SLUICE_E_INTERNAL;
+}
+
+static const sluice_stage dummy_stages[] = {
+    {"dummy", "a stage never run", SLUICE_ROLE_TRANSFORM,
+     SLUICE_ROLE_TRANSFORM, 0, dummy_open, NULL, NULL, NULL},
+};
+
+static void test_description_copy(void)
+{
+    sluice_error err = {0};
+    sluice_plugin copy;
+    const size_t min_size = offsetof(sluice_plugin, n_stages) + sizeof(size_t);
+    const sluice_plugin base =
+        SLUICE_PLUGIN_INIT("dummy", "0-test", dummy_stages);
+
+    int rc = loader_check_plugin("exact.so", &base, &copy, &err);
+    is_int(rc, 0, "description: this ABI's own struct is accepted");
+    ok(copy.stages == dummy_stages && copy.n_stages == 1 &&
+           !strcmp(copy.name, "dummy") && copy.stage_size == sizeof(sluice_stage),
+       "description: copied member by member");
+
+    /* A longer struct (members a newer minor might add, at the end): only
+     * what this host knows is copied (ASan would see an overflow). */
+    struct {
+        sluice_plugin p;
+        uint64_t later[8];
+    } longer;
+    memset(&longer, 0xa5, sizeof longer);
+    longer.p = base;
+    longer.p.struct_size = sizeof longer;
+    rc = loader_check_plugin("longer.so", &longer, &copy, &err);
+    is_int(rc, 0, "description: a longer struct is accepted");
+    ok(copy.n_stages == 1 && copy.stages == dummy_stages,
+       "description: its known members are read");
+
+    /* The shortest struct there is, right before an unmapped page: the
+     * loader must not read a byte past struct_size. */
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        bail("mmap: %s", strerror(errno));
+    if (mprotect(map + page, (size_t)page, PROT_NONE) != 0)
+        bail("mprotect: %s", strerror(errno));
+    unsigned char *at = map + page - min_size;
+    sluice_plugin shortest = base;
+    shortest.struct_size = (uint32_t)min_size;
+    memcpy(at, &shortest, min_size);
+    memset(&copy, 0xff, sizeof copy);
+    rc = loader_check_plugin("short.so", at, &copy, &err);
+    is_int(rc, 0, "description: the shortest struct, at the end of mapped "
+                  "memory, is read within its size");
+    ok(copy.n_stages == 1 && copy.stages == dummy_stages,
+       "description: and its members are all there");
+    const unsigned char *tail = (const unsigned char *)&copy + min_size;
+    size_t zero = 1;
+    for (size_t i = 0; i < sizeof copy - min_size; i++)
+        zero &= tail[i] == 0;
+    ok(zero, "description: what it lacks reads as zero (%zu bytes)",
+       sizeof copy - min_size);
+
+    /* Too short, or absurd: refused before anything else is read. */
+    shortest.struct_size = (uint32_t)(min_size - sizeof(size_t));
+    memcpy(at, &shortest, min_size);
+    memset(&err, 0, sizeof err);
+    rc = loader_check_plugin("tooshort.so", at, &copy, &err);
+    is_int(rc, SLUICE_E_UNSUPPORTED, "description: shorter than ABI 1.0's "
+                                     "is refused");
+    like(err.message, "tooshort.so: impossible struct sizes",
+         "description: saying so, with the file");
+    ok(copy.stages == NULL && copy.n_stages == 0,
+       "description: nothing of a refused one is kept");
+    longer.p.struct_size = 1u << 20;
+    memset(&err, 0, sizeof err);
+    rc = loader_check_plugin("huge.so", &longer, &copy, &err);
+    is_int(rc, SLUICE_E_UNSUPPORTED, "description: a struct_size of 1 MiB "
+                                     "is refused");
+    memset(&err, 0, sizeof err);
+    rc = loader_check_plugin("null.so", NULL, &copy, &err);
+    is_int(rc, SLUICE_E_UNSUPPORTED, "description: none at all is refused");
+    like(err.message, "no description", "description: saying so");
+    sluice_plugin newer = base;
+    newer.abi_minor = SLUICE_ABI_MINOR + 1;
+    newer.struct_size = 12; /* irrelevant: the ABI is checked first */
+    memset(&err, 0, sizeof err);
+    rc = loader_check_plugin("newer.so", &newer, &copy, &err);
+    is_int(rc, SLUICE_E_UNSUPPORTED, "description: a newer minor is refused "
+                                     "first");
+    like(err.message, "built for ABI", "description: naming the ABI");
+    munmap(map, (size_t)page * 2);
+}
+
 int main(void)
 {
     const char *plugins_env = getenv("SLUICE_PLUGIN_PATH");
@@ -160,6 +261,7 @@ int main(void)
     char *home = path_join(tmpdir, "home");
     setenv("HOME", home, 1);
     plan_no_plan();
+    test_description_copy();
 
     /* ---- search path -------------------------------------------------- */
     char *both = own(malloc(strlen(plugins) + strlen(testplugins) + 8));

@@ -114,7 +114,7 @@ static int armor_open(const sluice_stage_args *args, void **ctx,
         /* Restore gets exactly what backup recorded, which is nothing:
          * a parameter there was written by a newer armor stage. */
         if (args->direction == SLUICE_REVERSE)
-            return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+            return sluice_error_set(err, SLUICE_E_FORMAT,
                                     "unknown header parameter '%s' (written "
                                     "by a newer armor stage?)",
                                     k);

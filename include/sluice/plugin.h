@@ -186,7 +186,8 @@ typedef struct sluice_api {
      * Record only what the reverse direction needs. */
     int (*record)(sluice_host *host, const char *key, const char *value);
     /* Announces the expected total of bytes this stage will produce
-     * (for progress and ETA); optional. */
+     * (for progress and ETA); optional, heard from the chain's source
+     * only.  May be called from any thread, and again to correct it. */
     void (*progress_total)(sluice_host *host, uint64_t total);
     /* Prints one bare line of listing (tar -v: the names of the entries
      * handled), on stdout when stdout does not carry the stream, else on
@@ -204,7 +205,9 @@ typedef struct sluice_stage_args {
     const sluice_kv *params;
     size_t n_params;
     /* Run-time options that never enter the header: "threads", "path"
-     * (for endpoint stages), "verbose".  Ignore the ones you do not know. */
+     * (for endpoint stages), "verbose", "progress" ("1" when a progress
+     * line is shown, so a source may work out its total for
+     * api->progress_total).  Ignore the ones you do not know. */
     const sluice_kv *options;
     size_t n_options;
     const sluice_api *api;

@@ -97,7 +97,7 @@ static int old_open(const sluice_stage_args *args, void **out,
             continue;
         return sluice_error_set(err, args->direction == SLUICE_FORWARD
                                          ? SLUICE_E_USAGE
-                                         : SLUICE_E_UNSUPPORTED,
+                                         : SLUICE_E_FORMAT,
                                 "unknown parameter '%s'", k);
     }
     old_ctx *c = calloc(1, sizeof *c);
