@@ -955,6 +955,80 @@ static int per_object(coll *k, mentry **v, size_t n, const char *dir,
     return ex;
 }
 
+/* Opens the directory holding path's last component, beneath dfd,
+ * without following any symlink on the way; *last gets that component.
+ * Returns a descriptor (dfd itself for a top-level name) or -1. */
+static int open_parent(int dfd, char *path, const char **last)
+{
+    int fd = dfd;
+    char *c = path;
+    for (char *slash; (slash = strchr(c, '/'));) {
+        *slash = '\0';
+        int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                                     O_CLOEXEC);
+        *slash = '/';
+        if (fd != dfd)
+            close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        c = slash + 1;
+    }
+    *last = c;
+    return fd;
+}
+
+/* Sets the mode, owner (as root) and times of DIR/<e->path> from the
+ * manifest, never following a symlink: whatever a data object put there
+ * (a symlink where the manifest says directory, say), nothing outside DIR
+ * is touched.  The path is canonical (manifest_parse checked it).
+ * Returns -1 when a symlink or non-directory stands in the way or the
+ * entry is a symlink/directory where the manifest says otherwise; 0
+ * otherwise (a missing entry is left to the extraction's report). */
+static int apply_meta(int dfd, const mentry *e, int is_root)
+{
+    struct timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
+    ts[0].tv_nsec = ts[1].tv_nsec = (long)(e->mtime_ns % 1000000000);
+    if (ts[0].tv_nsec < 0) {
+        ts[0].tv_nsec = ts[1].tv_nsec = ts[0].tv_nsec + 1000000000;
+        ts[0].tv_sec = ts[1].tv_sec = ts[0].tv_sec - 1;
+    }
+    if (!strcmp(e->path, ".")) { /* DIR itself, as the user named it */
+        if (is_root)
+            (void)fchown(dfd, e->uid, e->gid);
+        (void)fchmod(dfd, e->mode);
+        (void)futimens(dfd, ts);
+        return 0;
+    }
+    char *p = strdup(e->path);
+    const char *last;
+    int pfd = p ? open_parent(dfd, p, &last) : -1;
+    if (pfd < 0) {
+        int gone = errno == ENOENT; /* not extracted: reported already */
+        free(p);
+        return gone ? 0 : -1;
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (is_root)
+            (void)fchownat(pfd, last, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+        /* glibc: through an O_PATH|O_NOFOLLOW descriptor, EOPNOTSUPP on
+         * a symlink (which has no mode of its own on Linux). */
+        if (e->type != 'l' && !S_ISLNK(st.st_mode))
+            (void)fchmodat(pfd, last, e->mode, AT_SYMLINK_NOFOLLOW);
+        (void)utimensat(pfd, last, ts, AT_SYMLINK_NOFOLLOW);
+        if ((e->type == 'd') != S_ISDIR(st.st_mode) ||
+            (e->type == 'l') != S_ISLNK(st.st_mode))
+            rc = -1;
+    }
+    if (pfd != dfd)
+        close(pfd);
+    free(p);
+    return rc;
+}
+
 static int cmd_restore(coll *k)
 {
     int ex = open_existing(k);
@@ -997,26 +1071,25 @@ static int cmd_restore(coll *k)
     ex = per_object(k, v, n, dir, 0, "restore");
     /* Metadata as of the backup, deepest first: extracting later objects
      * changed the times of the directories earlier ones made. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        say("%s: %s", dir, strerror(errno));
+        ex = worse(ex, EXIT_IO);
+    }
     int is_root = geteuid() == 0;
-    for (size_t i = m.entries.n; i-- > 0;) {
+    for (size_t i = m.entries.n; dfd >= 0 && i-- > 0;) {
         const mentry *e = &m.entries.e[i];
         if (!under(e->path, k->c->args, k->c->n_args))
             continue;
-        size_t pl = strlen(dir) + strlen(e->path) + 2;
-        char *p = malloc(pl);
-        if (!p)
-            continue;
-        snprintf(p, pl, "%s/%s", dir, e->path);
-        if (is_root)
-            (void)lchown(p, e->uid, e->gid);
-        if (e->type != 'l')
-            (void)chmod(p, e->mode);
-        struct timespec ts[2];
-        ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
-        ts[0].tv_nsec = ts[1].tv_nsec = (long)(e->mtime_ns % 1000000000);
-        (void)utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
-        free(p);
+        if (apply_meta(dfd, e, is_root) < 0) {
+            say("restore: %s/%s: not what the manifest says (a symlink "
+                "there or on the way): metadata not applied",
+                dir, e->path);
+            ex = worse(ex, EXIT_FORMAT);
+        }
     }
+    if (dfd >= 0)
+        close(dfd);
     free(v);
     manifest_free(&m);
     return ex;
