@@ -182,20 +182,41 @@ SLUICE_PASSPHRASE=wrong expect_fail 5 "restore with a wrong passphrase" \
 echo "other 1 0" >"$C/LOCK"
 expect_fail 3 "a backup while another holds the LOCK loses" \
     "$SLUICE" backup --to "$C" -z -e -C "$S" .
-like "$(cat "$ERR")" "*locked*" "the message says locked"
+like "$(cat "$ERR")" "*$C: collection is locked by another backup ($C/LOCK: other 1 0)*remove $C/LOCK*" \
+    "one line naming the collection, the LOCK and its holder"
+is "$(line_count "$ERR")" 1 "  exactly one line"
+is "$(cat "$C/LOCK")" "other 1 0" "  the other backup's LOCK is left alone"
 rm "$C/LOCK"
 is "$(tree_hash "$C")" "$before" "collection unchanged by the loser"
+echo released >"$C/LOCK"
+expect_fail 3 "a LOCK saying \"released\" (older sluice) is not taken over" \
+    "$SLUICE" backup --to "$C" -z -e -C "$S" .
+like "$(cat "$ERR")" "*LOCK holds \"released\"*remove it*" "  the message says what to do"
+rm "$C/LOCK"
+is "$(tree_hash "$C")" "$before" "  collection unchanged"
 # Two at once: exactly one wins, the other fails cleanly, nothing breaks.
-("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
-("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
-wait
-rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
-case $rcs in
-"0 3" | "3 0" | "0 0") pass "concurrent backups: each won or lost cleanly ($rcs)" ;;
-*) fail "concurrent backups: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
-esac
-ok "no LOCK left behind" [ ! -e "$C/LOCK" ]
-expect_ok "collection still verifies" "$SLUICE" verify --from "$C" -q
+concurrent() { # concurrent COLLECTION DESC
+    ("$SLUICE" backup --to "$1" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
+    ("$SLUICE" backup --to "$1" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
+    wait
+    rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
+    case $rcs in
+    "0 3" | "3 0" | "0 0") pass "$2: each won or lost cleanly ($rcs)" ;;
+    *) fail "$2: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
+    esac
+    case $rcs in
+    *3*) ok "  the loser says why in one line naming the collection (and the winner's LOCK)" \
+        grep -Eq "^sluice: $1: (collection is locked by another backup \($1/LOCK: [^ ]+ [0-9]+ [0-9]+ [0-9a-f]{16}\)|the collection was created by another backup meanwhile)" \
+        "$T_TMP/c1" "$T_TMP/c2" ;;
+    esac
+    ok "  no LOCK left behind" [ ! -e "$1/LOCK" ]
+    expect_ok "  the collection verifies" "$SLUICE" verify --from "$1" -q
+    run "$SLUICE" backups --from "$1" -q
+    is "$(line_count "$OUT")" "$(($(echo "$rcs" | tr -cd 0 | wc -c) + ${3:-0}))" \
+        "  INDEX lists every winner"
+}
+concurrent "$C" "concurrent backups" 4
+concurrent "$T_TMP/fresh" "concurrent first backups into a new collection"
 
 # ---- damaged and missing objects --------------------------------------------
 D=$T_TMP/dmg
