@@ -552,7 +552,7 @@ static int lock_collection(coll *k, const char *host)
         k->locked = 1;
         return 0;
     }
-    if (!t && rc < 0 && excl) {
+    if (!t && rc < 0) {
         say("%s", putmsg);
         return status_to_exit(rc);
     }

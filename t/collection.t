@@ -7,12 +7,18 @@
 #     size, mtime, content hash, link target);
 #   - a wrong passphrase on append leaves the collection byte-for-byte
 #     unchanged; an unencrypted append to an encrypted collection is
-#     refused; a second backup while the LOCK exists loses;
+#     refused; a second backup while the LOCK exists loses, with one line
+#     naming the collection, the LOCK and its holder; two backups started
+#     at once (into an existing and into a new collection): one wins;
 #   - three destinations, two hosts in different regions: every data
 #     object lies in its host's destination, and both hosts restore from
 #     the default URL alone;
 #   - a damaged object and a missing object are each named by verify and
-#     by restore.
+#     by restore;
+#   - hostile records in an unencrypted collection (paths with "..", "/",
+#     empty or "." parts, %00, duplicates, missing/repeated header lines,
+#     a bad backup id; a symlink where the manifest says directory):
+#     restore refuses or reports them and nothing outside DIR changes.
 # Needs python3 (tree listings).
 . "$(dirname "$0")/lib.sh"
 
