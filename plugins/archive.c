@@ -489,6 +489,7 @@ static const sluice_stage stages[] = {{
     archive_run,
     NULL,
     archive_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

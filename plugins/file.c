@@ -329,16 +329,30 @@ static void file_close(void *ctx)
     free(f);
 }
 
+/* remove() (ABI 1.1): unlinks "path"; not there is fine. */
+static int file_remove(const sluice_stage_args *args, sluice_error *err)
+{
+    const char *path = sluice_kv_get(args->options, args->n_options, "path");
+    if (!path || !*path || !strcmp(path, "-"))
+        return sluice_error_set(err, SLUICE_E_USAGE, "no path to remove");
+    if (unlink(path) < 0 && errno != ENOENT)
+        return sluice_error_set(err, SLUICE_E_IO, "cannot remove %s: %s",
+                                path, strerror(errno));
+    return 0;
+}
+
 static const sluice_stage stages[] = {{
     "file",
     "local file or stdin/stdout; atomic replace of the target on write",
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
-    0,
+    SLUICE_STAGE_EXCLUSIVE, /* exclusive=1: link(), which fails if the
+                               target exists */
     file_open,
     file_run,
     NULL,
     file_close,
+    file_remove,
 }};
 
 static const sluice_plugin plugin =

@@ -303,6 +303,7 @@ static const sluice_stage stages[] = {{
     http_run,
     NULL,
     http_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

@@ -312,6 +312,7 @@ typedef struct s3_ctx {
 
     uint64_t base_part;
     int concurrency;
+    int exclusive; /* sink: create only (If-None-Match: *)             */
 
     /* multipart state, shared with the workers under mu */
     pthread_mutex_t mu;
@@ -343,6 +344,7 @@ typedef struct s3_req {
     const char *query;        /* canonical query string, or ""        */
     char payload_hash[SIGV4_HEX_LEN + 1];
     const char *content_type; /* or NULL                                */
+    int if_none_match;        /* "If-None-Match: *": create only        */
 } s3_req;
 
 static int sign_headers(s3_ctx *s, const char *method, const char *query,
@@ -385,6 +387,8 @@ static int s3_prepare(cc_req *r)
                           &r->headers);
     if (rc == 0 && q->content_type)
         rc = cc_header(&r->headers, "Content-Type", q->content_type);
+    if (rc == 0 && q->if_none_match)
+        rc = cc_header(&r->headers, "If-None-Match", "*");
     return rc;
 }
 
@@ -454,6 +458,11 @@ static int s3_fail(s3_ctx *s, sluice_error *err, const char *doing,
                                 s->display, st, code[0] ? " " : "", code,
                                 s->cfg.key_source);
     }
+    if (http && (st == 412 || st == 409) && s->exclusive)
+        return sluice_error_set(err, SLUICE_E_IO,
+                                "%s exists (%ld %s): not replaced",
+                                s->display, st,
+                                code[0] ? code : "PreconditionFailed");
     if (http && st == 404 && !strcmp(code, "NoSuchBucket"))
         return sluice_error_set(err, SLUICE_E_NETWORK,
                                 "bucket '%s' does not exist (404 "
@@ -675,6 +684,10 @@ static int s3_open(const sluice_stage_args *args, void **out,
             s->concurrency = (int)c;
         }
     }
+    const char *ex = sluice_kv_get(args->options, args->n_options,
+                                   "exclusive");
+    s->exclusive = ex && strcmp(ex, "0") != 0 &&
+                   args->role == SLUICE_ROLE_SINK;
     if (rc == 0 && cc_conn_init(&s->conn, &s->cl) < 0)
         rc = sluice_error_set(err, SLUICE_E_NOMEM, "cannot start libcurl");
     if (rc < 0) {
@@ -742,6 +755,7 @@ static int put_single(s3_ctx *s, const uint8_t *data, size_t len,
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     sigv4_sha256_hex(data, len, q.payload_hash);
     q.content_type = "application/octet-stream";
+    q.if_none_match = s->exclusive;
     q.r.has_body = 1;
     q.r.body = data;
     q.r.body_len = len;
@@ -1141,6 +1155,16 @@ static int run_sink(s3_ctx *s, sluice_input *in, sluice_error *err)
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        if (number == 1 && s->exclusive) {
+            pthread_mutex_lock(&s->mu);
+            sl->number = 0;
+            pthread_mutex_unlock(&s->mu);
+            rc = sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                  "%s: exclusive=1 (create only) is "
+                                  "supported for objects of one part only",
+                                  s->display);
+            break;
+        }
         if (number == 1) {
             char ps[32];
             cc_format_size(want, ps, sizeof ps);
@@ -1235,16 +1259,47 @@ static void s3_close(void *ctx)
     s3_free(s);
 }
 
+/* DELETE of the object (ABI 1.1 remove()): 204, or 404 when it was not
+ * there, are both success. */
+static int s3_remove(const sluice_stage_args *args, sluice_error *err)
+{
+    void *ctx = NULL;
+    int rc = s3_open(args, &ctx, err);
+    if (rc < 0)
+        return rc;
+    s3_ctx *s = ctx;
+    s3_req q;
+    if (s3_req_init(&q, s, "DELETE", "", "DELETE") < 0) {
+        s3_free(s);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    rc = cc_perform(&s->conn, &q.r);
+    if (rc < 0 && q.r.status == 404) {
+        char code[64];
+        cc_xml_tag(q.r.resp, "Code", code, sizeof code);
+        if (strcmp(code, "NoSuchBucket") != 0)
+            rc = 0; /* already gone */
+    }
+    if (rc == SLUICE_E_NETWORK)
+        rc = s3_fail(s, err, "cannot delete", &q.r);
+    if (rc == 0)
+        s->api->log(s->host, SLUICE_LOG_INFO, "deleted %s", s->display);
+    s3_req_free(&q);
+    s3_free(s);
+    return rc;
+}
+
 static const sluice_stage stages[] = {{
     "s3",
     "S3-compatible object storage (AWS, MinIO, Ceph RGW): s3://BUCKET/KEY",
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
-    0,
+    SLUICE_STAGE_EXCLUSIVE,
     s3_open,
     s3_run,
     NULL,
     s3_close,
+    s3_remove,
 }};
 
 static const sluice_plugin plugin = SLUICE_PLUGIN_INIT("s3", "0.1.0", stages);

@@ -259,6 +259,7 @@ static const sluice_stage stages[] = {{
     zstd_run,
     NULL,
     zstd_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

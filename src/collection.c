@@ -193,6 +193,8 @@ typedef struct coll {
     index_t ix;
     loclist locs;
     int have_index;
+    char lock_token[400]; /* what this backup wrote into LOCK        */
+    int locked;
 } coll;
 
 static const char *host_name(const ccli *c)
@@ -469,6 +471,143 @@ static int same_entry(const mentry *a, const mentry *b, int checksum)
            a->ino == b->ino;
 }
 
+/* ---- the lock (doc/FORMAT.md 5.7) ---------------------------------------- */
+
+/* LOCK as it is now, or NULL (absent or unreadable; *rc says). */
+static char *read_lock(coll *k, int *rc)
+{
+    const header *saved = k->o.rchain;
+    k->o.rchain = NULL; /* LOCK is plain */
+    char *t = get_text(k, k->root, "LOCK", rc);
+    k->o.rchain = saved;
+    return t;
+}
+
+/* Its first line, printable, for a message. */
+static void lock_holder(const char *t, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (const char *p = t; *p && *p != '\n' && j + 1 < cap; p++)
+        out[j++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    out[j] = '\0';
+}
+
+/* Creates LOCK holding a token unique to this run ("HOST PID TIME
+ * RANDOM"): atomically where the root allows (a local directory:
+ * link(); s3: PUT with If-None-Match: *), else check, write, wait and
+ * read back.  0, or an exit status after one line on stderr. */
+static int lock_collection(coll *k, const char *host)
+{
+    uint8_t r[8];
+    char rh[17], hs[256];
+    if (getrandom(r, sizeof r, 0) != sizeof r) {
+        uint64_t x = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+        memcpy(r, &x, sizeof r);
+    }
+    hex_encode(r, sizeof r, rh);
+    lock_holder(host, hs, sizeof hs);
+    for (char *p = hs; *p; p++)
+        if (*p == ' ')
+            *p = '_';
+    snprintf(k->lock_token, sizeof k->lock_token, "%s %ld %ld %s\n", hs,
+             (long)getpid(), (long)time(NULL), rh);
+    char *lockf = tmpname(k, "lock");
+    FILE *lf = lockf ? fopen(lockf, "we") : NULL;
+    if (!lf || fputs(k->lock_token, lf) < 0 || fclose(lf) != 0) {
+        say("%s: cannot write: %s", lockf ? lockf : "scratch",
+            strerror(errno));
+        free(lockf);
+        return EXIT_IO;
+    }
+    int excl = os_can_exclusive(&k->o, k->root), rc, grc = 0;
+    char *t = NULL;
+    if (excl) {
+        rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 1);
+    } else {
+        /* No conditional create through this root's stage (http): LOCK
+         * absent or "released" is free; write, wait, read back.  Two
+         * backups that both find it free within a second of each other
+         * can still both go on (doc/FORMAT.md 5.7). */
+        t = read_lock(k, &grc);
+        rc = t && strncmp(t, "released", 8) != 0 ? SLUICE_E_IO : 0;
+        free(t);
+        t = NULL;
+        if (rc == 0)
+            rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 0);
+        if (rc == 0)
+            sleep(1);
+    }
+    unlink(lockf);
+    free(lockf);
+    if (excl && rc == 0) {
+        k->locked = 1;
+        return 0;
+    }
+    char putmsg[sizeof k->o.msg];
+    snprintf(putmsg, sizeof putmsg, "%s", k->o.msg);
+    t = read_lock(k, &grc);
+    if (t && !strcmp(t, k->lock_token)) {
+        /* Ours (an exclusive PUT retried after its answer was lost). */
+        free(t);
+        k->locked = 1;
+        return 0;
+    }
+    if (!t && rc < 0) {
+        say("%s", putmsg);
+        return status_to_exit(rc);
+    }
+    char who[200] = "unreadable";
+    if (t)
+        lock_holder(t, who, sizeof who);
+    free(t);
+    if (!strcmp(who, "released") && excl)
+        say("%s: collection is locked: %s/LOCK holds \"released\" (left by "
+            "an older sluice): remove it; nothing written", k->root,
+            k->root);
+    else
+        say("%s: collection is locked by another backup (%s/LOCK: %s): "
+            "nothing written (%s %s/LOCK if that backup died)", k->root,
+            k->root, who,
+            os_can_delete(&k->o, k->root) ? "remove"
+                                          : "write \"released\" into",
+            k->root);
+    return EXIT_IO;
+}
+
+/* Removes LOCK if it is still this backup's (else leaves it, saying so). */
+static void unlock_collection(coll *k)
+{
+    if (!k->locked)
+        return;
+    k->locked = 0;
+    int rc;
+    char *t = read_lock(k, &rc);
+    if (t && strcmp(t, k->lock_token) != 0) {
+        char who[200];
+        lock_holder(t, who, sizeof who);
+        say("%s/LOCK is no longer this backup's (%s): left alone", k->root,
+            who);
+        free(t);
+        return;
+    }
+    free(t);
+    if (os_can_delete(&k->o, k->root)) {
+        if (os_delete(&k->o, k->root, "LOCK") < 0)
+            say("%s", k->o.msg);
+        return;
+    }
+    char *rel = tmpname(k, "released");
+    FILE *f = rel ? fopen(rel, "we") : NULL;
+    if (f) {
+        fputs("released\n", f);
+        fclose(f);
+        if (os_put_plain(&k->o, k->root, "LOCK", rel, 0) < 0)
+            say("%s", k->o.msg);
+        unlink(rel);
+    }
+    free(rel);
+}
+
 /* The backup proper; d[] (parsed here) is freed by the caller, whatever
  * path this takes out. */
 static int backup_with(coll *k, dest *d)
@@ -539,37 +678,9 @@ static int backup_with(coll *k, dest *d)
         }
     }
 
-    /* The lock: created exclusively, removed at the end. */
-    char *lockf = tmpname(k, "lock");
-    FILE *lf = fopen(lockf, "we");
-    if (lf) {
-        fprintf(lf, "%s %ld %ld\n", host, (long)getpid(), (long)time(NULL));
-        fclose(lf);
-    }
-    int rc, remote = !os_is_local(k->root);
-    if (remote) {
-        /* No conditional put nor delete through the s3/http stages yet:
-         * LOCK holds "released" when free; checked, then overwritten
-         * (a race between the check and the put remains). */
-        const header *saved = k->o.rchain;
-        k->o.rchain = NULL; /* LOCK is plain */
-        char *t = get_text(k, k->root, "LOCK", &rc);
-        k->o.rchain = saved;
-        rc = t && strncmp(t, "released", 8) != 0 ? SLUICE_E_IO : 0;
-        free(t);
-        if (rc == 0)
-            rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 0);
-    } else {
-        rc = os_put_plain(&k->o, k->root, "LOCK", lockf, 1);
-    }
-    unlink(lockf);
-    free(lockf);
-    if (rc < 0) {
-        say("%s: collection is locked: another backup is running (%s "
-            "%s/LOCK if that backup died)", k->root,
-            remote ? "write \"released\" into" : "remove", k->root);
-        return EXIT_IO;
-    }
+    int rc;
+    if ((ex = lock_collection(k, host)))
+        return ex;
 
     manifest prev = {0}, cur = {0};
     char id[400];
@@ -577,7 +688,21 @@ static int backup_with(coll *k, dest *d)
     size_t *order = NULL;
     unsigned *objof = NULL;
     if (absent) {
-        rc = os_put_descriptor(&k->o, k->root, DESCRIPTOR);
+        /* Created only if still absent: another backup may have made the
+         * collection (and released the lock) since open_collection(). */
+        int excl = os_can_exclusive(&k->o, k->root);
+        header *h = NULL;
+        rc = excl ? os_put_descriptor(&k->o, k->root, DESCRIPTOR, 1)
+                  : SLUICE_E_IO;
+        if (rc < 0 && os_read_header(&k->o, k->root, DESCRIPTOR, &h) == 0) {
+            header_free(h);
+            say("%s: the collection was created by another backup "
+                "meanwhile: nothing written; run the backup again", k->root);
+            ex = EXIT_IO;
+            goto unlock;
+        }
+        if (!excl)
+            rc = os_put_descriptor(&k->o, k->root, DESCRIPTOR, 0);
         if (rc < 0) {
             ex = fail_os(k, rc);
             goto unlock;
@@ -784,20 +909,7 @@ static int backup_with(coll *k, dest *d)
     if (!c->quiet)
         printf("%s\n", id);
 unlock:
-    if (remote) {
-        char *rel = tmpname(k, "released");
-        FILE *f = fopen(rel, "we");
-        if (f) {
-            fputs("released\n", f);
-            fclose(f);
-        }
-        if (os_put_plain(&k->o, k->root, "LOCK", rel, 0) < 0)
-            say("%s", k->o.msg);
-        unlink(rel);
-        free(rel);
-    } else if (os_delete(&k->o, k->root, "LOCK") < 0) {
-        say("%s", k->o.msg);
-    }
+    unlock_collection(k);
     free(order);
     free(objof);
     manifest_free(&prev);
@@ -955,6 +1067,80 @@ static int per_object(coll *k, mentry **v, size_t n, const char *dir,
     return ex;
 }
 
+/* Opens the directory holding path's last component, beneath dfd,
+ * without following any symlink on the way; *last gets that component.
+ * Returns a descriptor (dfd itself for a top-level name) or -1. */
+static int open_parent(int dfd, char *path, const char **last)
+{
+    int fd = dfd;
+    char *c = path;
+    for (char *slash; (slash = strchr(c, '/'));) {
+        *slash = '\0';
+        int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                                     O_CLOEXEC);
+        *slash = '/';
+        if (fd != dfd)
+            close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        c = slash + 1;
+    }
+    *last = c;
+    return fd;
+}
+
+/* Sets the mode, owner (as root) and times of DIR/<e->path> from the
+ * manifest, never following a symlink: whatever a data object put there
+ * (a symlink where the manifest says directory, say), nothing outside DIR
+ * is touched.  The path is canonical (manifest_parse checked it).
+ * Returns -1 when a symlink or non-directory stands in the way or the
+ * entry is a symlink/directory where the manifest says otherwise; 0
+ * otherwise (a missing entry is left to the extraction's report). */
+static int apply_meta(int dfd, const mentry *e, int is_root)
+{
+    struct timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
+    ts[0].tv_nsec = ts[1].tv_nsec = (long)(e->mtime_ns % 1000000000);
+    if (ts[0].tv_nsec < 0) {
+        ts[0].tv_nsec = ts[1].tv_nsec = ts[0].tv_nsec + 1000000000;
+        ts[0].tv_sec = ts[1].tv_sec = ts[0].tv_sec - 1;
+    }
+    if (!strcmp(e->path, ".")) { /* DIR itself, as the user named it */
+        if (is_root)
+            (void)fchown(dfd, e->uid, e->gid);
+        (void)fchmod(dfd, e->mode);
+        (void)futimens(dfd, ts);
+        return 0;
+    }
+    char *p = strdup(e->path);
+    const char *last;
+    int pfd = p ? open_parent(dfd, p, &last) : -1;
+    if (pfd < 0) {
+        int gone = errno == ENOENT; /* not extracted: reported already */
+        free(p);
+        return gone ? 0 : -1;
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (is_root)
+            (void)fchownat(pfd, last, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+        /* glibc: through an O_PATH|O_NOFOLLOW descriptor, EOPNOTSUPP on
+         * a symlink (which has no mode of its own on Linux). */
+        if (e->type != 'l' && !S_ISLNK(st.st_mode))
+            (void)fchmodat(pfd, last, e->mode, AT_SYMLINK_NOFOLLOW);
+        (void)utimensat(pfd, last, ts, AT_SYMLINK_NOFOLLOW);
+        if ((e->type == 'd') != S_ISDIR(st.st_mode) ||
+            (e->type == 'l') != S_ISLNK(st.st_mode))
+            rc = -1;
+    }
+    if (pfd != dfd)
+        close(pfd);
+    free(p);
+    return rc;
+}
+
 static int cmd_restore(coll *k)
 {
     int ex = open_existing(k);
@@ -997,26 +1183,25 @@ static int cmd_restore(coll *k)
     ex = per_object(k, v, n, dir, 0, "restore");
     /* Metadata as of the backup, deepest first: extracting later objects
      * changed the times of the directories earlier ones made. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        say("%s: %s", dir, strerror(errno));
+        ex = worse(ex, EXIT_IO);
+    }
     int is_root = geteuid() == 0;
-    for (size_t i = m.entries.n; i-- > 0;) {
+    for (size_t i = m.entries.n; dfd >= 0 && i-- > 0;) {
         const mentry *e = &m.entries.e[i];
         if (!under(e->path, k->c->args, k->c->n_args))
             continue;
-        size_t pl = strlen(dir) + strlen(e->path) + 2;
-        char *p = malloc(pl);
-        if (!p)
-            continue;
-        snprintf(p, pl, "%s/%s", dir, e->path);
-        if (is_root)
-            (void)lchown(p, e->uid, e->gid);
-        if (e->type != 'l')
-            (void)chmod(p, e->mode);
-        struct timespec ts[2];
-        ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
-        ts[0].tv_nsec = ts[1].tv_nsec = (long)(e->mtime_ns % 1000000000);
-        (void)utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
-        free(p);
+        if (apply_meta(dfd, e, is_root) < 0) {
+            say("restore: %s/%s: not what the manifest says (a symlink "
+                "there or on the way): metadata not applied",
+                dir, e->path);
+            ex = worse(ex, EXIT_FORMAT);
+        }
     }
+    if (dfd >= 0)
+        close(dfd);
     free(v);
     manifest_free(&m);
     return ex;

@@ -660,3 +660,30 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     free(r);
     return rc;
 }
+
+int engine_remove(session *s, loader *l, const stage_spec *target,
+                  engine_error *fail)
+{
+    chain_run *r = malloc(sizeof *r);
+    if (!r)
+        return SLUICE_E_NOMEM;
+    run_init(r, s, fail);
+    running_stage *rs;
+    int rc = add_stage(r, l, target->name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
+                       &rs);
+    if (rc == 0 && !rs->ls->vt.remove)
+        rc = fail_msg(r, rs->name, SLUICE_E_UNSUPPORTED,
+                      "cannot remove objects (a plugin built for ABI 1.0)");
+    if (rc == 0) {
+        rs->args.options = target->options;
+        rs->args.n_options = target->n_options;
+        rc = rs->ls->vt.remove(&rs->args, &rs->err);
+        if (rc > 0 || (rc < 0 && rs->err.code == 0))
+            rs->err.code = rc = rc > 0 ? SLUICE_E_INTERNAL : rc;
+        if (rc < 0)
+            set_fail(r, rs->name, &rs->err);
+    }
+    run_cleanup(r);
+    free(r);
+    return rc;
+}

@@ -55,4 +55,10 @@ int engine_run(session *s, loader *l, const engine_job *job,
 int engine_read_header(session *s, loader *l, const stage_spec *source,
                        header **out, engine_error *fail);
 
+/* Removes the object an endpoint stage names (its remove(), ABI 1.1):
+ * 0, SLUICE_E_UNSUPPORTED when the stage has no remove(), or a status
+ * with fail set. */
+int engine_remove(session *s, loader *l, const stage_spec *target,
+                  engine_error *fail);
+
 #endif

@@ -92,7 +92,7 @@ int esc_decode(char *s)
     for (char *r = s; *r; r++) {
         if (*r == '%') {
             int h = hexval(r[1]), l = h < 0 ? -1 : hexval(r[2]);
-            if (l < 0)
+            if (l < 0 || (h == 0 && l == 0)) /* %00 would cut the string */
                 return -1;
             *w++ = (char)(h * 16 + l);
             r += 2;
@@ -151,11 +151,67 @@ static int perr(char *err, size_t cap, const char *what, size_t lineno)
     return -1;
 }
 
+/* A relative, canonical member name: "." or components separated by
+ * single "/", none of them empty, "." or "..".  Restore applies metadata
+ * to DIR/<path>, so anything else could name a file outside DIR. */
+int manifest_path_ok(const char *p)
+{
+    if (!strcmp(p, "."))
+        return 1;
+    if (!*p || *p == '/')
+        return 0;
+    for (const char *c = p;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') ||
+            (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        c += n;
+        if (!*c)
+            return 1;
+        c++; /* the "/"; a trailing one leaves an empty component */
+    }
+}
+
+/* A backup id as object names use it ("backups/<id>/..."): bytes of
+ * [A-Za-z0-9._-], not starting with "." (so never "." or ".."). */
+int manifest_id_ok(const char *id)
+{
+    if (!*id || *id == '.' || strlen(id) > 255)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._-", *p))
+            return 0;
+    return 1;
+}
+
+static int merr(manifest *m, char *err, size_t cap, const char *what,
+                const char *detail, size_t lineno)
+{
+    manifest_free(m);
+    if (detail)
+        snprintf(err, cap, "%s at line %zu: %s", what, lineno, detail);
+    else
+        snprintf(err, cap, "malformed %s at line %zu", what, lineno);
+    return -1;
+}
+
+/* Sets *slot to a copy of v once; a second line for it is an error. */
+static int once(char **slot, int *seen, const char *v)
+{
+    if (*seen)
+        return -1;
+    *seen = 1;
+    *slot = v ? strdup(v) : NULL;
+    return v && !*slot ? -1 : 0;
+}
+
 int manifest_parse(char *text, manifest *m, char *err, size_t cap)
 {
     memset(m, 0, sizeof *m);
     size_t lineno = 0;
-    int ended = 0;
+    int ended = 0, seen_id = 0, seen_host = 0, seen_time = 0,
+        seen_parent = 0;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -172,21 +228,40 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
         size_t n = split(line, f, 20);
         if (n == 0)
             continue;
+        if (ended)
+            return merr(m, err, cap, "manifest", "text after \"end\"",
+                        lineno);
         if (!strcmp(f[0], "id") && n == 2) {
-            m->id = strdup(f[1]);
+            if (!manifest_id_ok(f[1]))
+                return merr(m, err, cap, "id", "not a backup id", lineno);
+            if (once(&m->id, &seen_id, f[1]) < 0)
+                return merr(m, err, cap, "manifest", "a second \"id\" line",
+                            lineno);
         } else if (!strcmp(f[0], "host") && n == 2) {
-            esc_decode(f[1]);
-            m->host = strdup(f[1]);
+            if (esc_decode(f[1]) < 0)
+                return merr(m, err, cap, "host", NULL, lineno);
+            if (once(&m->host, &seen_host, f[1]) < 0)
+                return merr(m, err, cap, "manifest",
+                            "a second \"host\" line", lineno);
         } else if (!strcmp(f[0], "time") && n == 2) {
+            if (seen_time++)
+                return merr(m, err, cap, "manifest",
+                            "a second \"time\" line", lineno);
             m->time = strtoll(f[1], NULL, 10);
         } else if (!strcmp(f[0], "parent") && n == 2) {
-            m->parent = strcmp(f[1], "-") ? strdup(f[1]) : NULL;
+            const char *p = strcmp(f[1], "-") ? f[1] : NULL;
+            if (p && !manifest_id_ok(p))
+                return merr(m, err, cap, "parent", "not a backup id",
+                            lineno);
+            if (once(&m->parent, &seen_parent, p) < 0)
+                return merr(m, err, cap, "manifest",
+                            "a second \"parent\" line", lineno);
         } else if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
             mentry *e = mlist_push(&m->entries);
-            if (!e || strlen(f[1]) != 1)
-                return perr(err, cap, "entry", lineno);
+            if (!e || strlen(f[1]) != 1 || !strchr("fdlcbp", f[1][0]))
+                return merr(m, err, cap, "entry", NULL, lineno);
             e->type = f[1][0];
-            e->mode = (unsigned)strtoul(f[2], NULL, 8);
+            e->mode = (unsigned)strtoul(f[2], NULL, 8) & 07777;
             e->uid = (unsigned)strtoul(f[3], NULL, 10);
             e->gid = (unsigned)strtoul(f[4], NULL, 10);
             e->size = strtoull(f[5], NULL, 10);
@@ -198,29 +273,61 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
             e->rdev = strtoull(f[11], NULL, 10);
             if (strcmp(f[12], "-"))
                 snprintf(e->sha, sizeof e->sha, "%s", f[12]);
+            if (!manifest_id_ok(f[13]))
+                return merr(m, err, cap, "entry",
+                            "its backup is not a backup id", lineno);
             e->bid = strdup(f[13]);
             e->obj = (unsigned)strtoul(f[14], NULL, 10);
             if (esc_decode(f[15]) < 0 || (n == 17 && esc_decode(f[16]) < 0))
-                return perr(err, cap, "entry", lineno);
+                return merr(m, err, cap, "entry", NULL, lineno);
+            if (!manifest_path_ok(f[15]))
+                return merr(m, err, cap, "entry",
+                            "path not relative and canonical (\"..\", "
+                            "leading \"/\", empty or \".\" component)",
+                            lineno);
             e->path = strdup(f[15]);
             e->link = n == 17 ? strdup(f[16]) : NULL;
+            if (!e->bid || !e->path || (n == 17 && !e->link))
+                return merr(m, err, cap, "entry", "out of memory", lineno);
         } else if (!strcmp(f[0], "D") && n == 2) {
             char **g = realloc(m->deleted, (m->n_deleted + 1) * sizeof *g);
-            if (!g || esc_decode(f[1]) < 0)
-                return perr(err, cap, "deletion", lineno);
-            m->deleted = g;
-            m->deleted[m->n_deleted++] = strdup(f[1]);
+            if (g)
+                m->deleted = g;
+            if (!g || esc_decode(f[1]) < 0 || !manifest_path_ok(f[1]))
+                return merr(m, err, cap, "deletion", NULL, lineno);
+            if (!(m->deleted[m->n_deleted] = strdup(f[1])))
+                return merr(m, err, cap, "deletion", "out of memory",
+                            lineno);
+            m->n_deleted++;
         } else if (!strcmp(f[0], "end") && n == 1) {
             ended = 1;
         } else {
-            return perr(err, cap, "manifest line", lineno);
+            return merr(m, err, cap, "manifest line", NULL, lineno);
         }
     }
-    if (!ended || !m->id) {
+    if (!ended) {
+        manifest_free(m);
         snprintf(err, cap, "truncated manifest");
         return -1;
     }
+    if (!m->id || !m->host || !seen_time || !seen_parent) {
+        const char *what = !m->id ? "id" : !m->host ? "host"
+                           : !seen_time ? "time" : "parent";
+        manifest_free(m);
+        snprintf(err, cap, "malformed manifest: no \"%s\" line", what);
+        return -1;
+    }
     mlist_sort(&m->entries);
+    for (size_t i = 1; i < m->entries.n; i++)
+        if (!strcmp(m->entries.e[i - 1].path, m->entries.e[i].path)) {
+            snprintf(err, cap, "malformed manifest: entry %.200s appears "
+                     "twice", m->entries.e[i].path);
+            for (char *c = err; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    *c = '?';
+            manifest_free(m);
+            return -1;
+        }
     return 0;
 }
 
@@ -268,13 +375,17 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
         }
         char *f[12];
         size_t n = split(line, f, 12);
-        if (n != 10 || strcmp(f[0], "B"))
+        if (n != 10 || strcmp(f[0], "B")) {
+            index_free(ix);
             return perr(err, cap, "index line", lineno);
+        }
         ixent *e = index_push(ix);
-        if (!e)
+        if (!e || esc_decode(f[3]) < 0 || esc_decode(f[9]) < 0 ||
+            !manifest_id_ok(f[1]) ||
+            (strcmp(f[8], "-") && !manifest_id_ok(f[8]))) {
+            index_free(ix);
             return perr(err, cap, "index line", lineno);
-        esc_decode(f[3]);
-        esc_decode(f[9]);
+        }
         e->id = strdup(f[1]);
         e->time = strtoll(f[2], NULL, 10);
         e->host = strdup(f[3]);
@@ -284,6 +395,11 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
         e->bytes_stored = strtoull(f[7], NULL, 10);
         e->parent = strcmp(f[8], "-") ? strdup(f[8]) : NULL;
         e->dest = strdup(f[9]);
+        if (!e->id || !e->host || !e->dest ||
+            (strcmp(f[8], "-") && !e->parent)) {
+            index_free(ix);
+            return perr(err, cap, "index line", lineno);
+        }
     }
     return 0;
 }

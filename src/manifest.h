@@ -49,11 +49,18 @@ void manifest_free(manifest *m);
 
 /* Percent-escapes bytes <= 0x20, 0x7f and '%' (a path on one line). */
 void esc_write(FILE *f, const char *s);
-/* Decodes in place; returns 0, or -1 on a malformed escape. */
+/* Decodes in place; returns 0, or -1 on a malformed escape or %00. */
 int esc_decode(char *s);
 
+/* "." or a relative path of components other than "", "." and "..". */
+int manifest_path_ok(const char *path);
+/* A backup id: [A-Za-z0-9._-]+, not starting with ".". */
+int manifest_id_ok(const char *id);
+
 int manifest_write(FILE *f, const manifest *m);
-/* Parses a whole MANIFEST; returns 0 or -1 with a message in err. */
+/* Parses a whole MANIFEST; returns 0 or -1 with a message in err (and m
+ * freed).  Refuses repeated or missing id/host/time/parent lines, entry
+ * paths that manifest_path_ok() refuses, and a path listed twice. */
 int manifest_parse(char *text, manifest *m, char *err, size_t cap);
 
 /* One INDEX line per backup, oldest first. */

@@ -143,6 +143,12 @@ static int put_job(objstore *o, engine_job *job, const char *root,
         free(url);
         return rc;
     }
+    if (exclusive && !os_can_exclusive(o, root)) {
+        snprintf(o->msg, sizeof o->msg, "%s: its stage cannot create an "
+                 "object exclusively", url);
+        free(url);
+        return SLUICE_E_UNSUPPORTED;
+    }
     char *tmp = scratch(o);
     file_spec(&e, &job->sink, tmp);
     rc = run(o, job, url);
@@ -157,6 +163,10 @@ static int put_job(objstore *o, engine_job *job, const char *root,
         up.no_header = 1;
         file_spec(&se, &up.source, tmp);
         endpoint(o, url, &de, &up.sink);
+        if (exclusive) {
+            de.kv[de.n++] = (sluice_kv){"exclusive", "1"};
+            up.sink.n_options = de.n;
+        }
         rc = run(o, &up, url);
     }
     unlink(tmp);
@@ -267,17 +277,60 @@ int os_extract(objstore *o, const char *root, const char *name,
     return rc;
 }
 
+/* The stage behind a remote root, or NULL (o->msg says why). */
+static const loaded_stage *remote_stage(objstore *o, const char *root)
+{
+    ep e;
+    stage_spec spec = {0};
+    endpoint(o, root, &e, &spec);
+    const loaded_stage *ls = NULL;
+    sluice_error err = {0};
+    if (loader_find(o->l, spec.name, &ls, &err) < 0) {
+        snprintf(o->msg, sizeof o->msg, "%s: %s", spec.name, err.message);
+        return NULL;
+    }
+    return ls;
+}
+
+int os_can_exclusive(objstore *o, const char *root)
+{
+    if (os_is_local(root))
+        return 1;
+    const loaded_stage *ls = remote_stage(o, root);
+    return ls && ls->abi_minor >= 1 &&
+           (ls->vt.flags & SLUICE_STAGE_EXCLUSIVE);
+}
+
+int os_can_delete(objstore *o, const char *root)
+{
+    if (os_is_local(root))
+        return 1;
+    const loaded_stage *ls = remote_stage(o, root);
+    return ls && ls->abi_minor >= 1 && ls->vt.remove;
+}
+
 int os_delete(objstore *o, const char *root, const char *name)
 {
-    if (!os_is_local(root))
-        return 1;
     char *url = os_url(root, name);
     if (!url)
         return SLUICE_E_NOMEM;
     int rc = 0;
-    if (unlink(url) < 0 && errno != ENOENT) {
-        snprintf(o->msg, sizeof o->msg, "%s: %s", url, strerror(errno));
-        rc = SLUICE_E_IO;
+    if (os_is_local(root)) {
+        if (unlink(url) < 0 && errno != ENOENT) {
+            snprintf(o->msg, sizeof o->msg, "%s: %s", url, strerror(errno));
+            rc = SLUICE_E_IO;
+        }
+    } else if (!os_can_delete(o, root)) {
+        rc = 1;
+    } else {
+        ep e;
+        stage_spec spec = {0};
+        endpoint(o, url, &e, &spec);
+        engine_error fail = {0};
+        rc = engine_remove(o->s, o->l, &spec, &fail);
+        if (rc < 0)
+            snprintf(o->msg, sizeof o->msg, "%s: %s: %s", url, fail.subject,
+                     fail.err.message);
     }
     free(url);
     return rc;
@@ -301,14 +354,15 @@ int os_read_header(objstore *o, const char *root, const char *name,
     return rc;
 }
 
-int os_put_descriptor(objstore *o, const char *root, const char *name)
+int os_put_descriptor(objstore *o, const char *root, const char *name,
+                      int exclusive)
 {
     engine_job job = {0};
     ep se;
     job.direction = SLUICE_FORWARD;
     job.chain = o->fchain;
     file_spec(&se, &job.source, "/dev/null");
-    return put_job(o, &job, root, name, NULL, 0);
+    return put_job(o, &job, root, name, NULL, exclusive);
 }
 
 int os_check_descriptor(objstore *o, const char *root, const char *name)

@@ -43,10 +43,17 @@ int os_get_file(objstore *o, const char *root, const char *name,
 int os_extract(objstore *o, const char *root, const char *name,
                const char *dir, char **members, size_t n, int list_only);
 /* Copies local file `src` as it is (no chain) to object `name`;
- * exclusive: fail if it exists (local roots only). */
+ * exclusive: create only, atomically; fail if it exists (a remote root
+ * whose stage lacks SLUICE_STAGE_EXCLUSIVE: SLUICE_E_UNSUPPORTED). */
 int os_put_plain(objstore *o, const char *root, const char *name,
                  const char *src, int exclusive);
-/* Removes an object (local roots only; returns 1 if not supported). */
+/* Whether objects under root can be created exclusively / removed: a
+ * local root, or a stage with SLUICE_STAGE_EXCLUSIVE / remove() (ABI
+ * 1.1: s3 has both, http neither). */
+int os_can_exclusive(objstore *o, const char *root);
+int os_can_delete(objstore *o, const char *root);
+/* Removes an object (absent: fine); returns 1 if the root's stage
+ * cannot remove. */
 int os_delete(objstore *o, const char *root, const char *name);
 
 /* Runs the endpoint for root/name as a reverse source, reading only a
@@ -55,7 +62,8 @@ int os_read_header(objstore *o, const char *root, const char *name,
                    header **out);
 /* Writes a descriptor: an empty body under the forward chain, with its
  * sluice/1 header (MAC'd when the chain authenticates). */
-int os_put_descriptor(objstore *o, const char *root, const char *name);
+int os_put_descriptor(objstore *o, const char *root, const char *name,
+                      int exclusive);
 /* Decodes a descriptor with its own header chain (checks the MAC: the
  * passphrase); 0 or a status (SLUICE_E_AUTH: wrong passphrase). */
 int os_check_descriptor(objstore *o, const char *root, const char *name);

@@ -5,8 +5,10 @@
 #     deletions, renames, permission changes); a restore as of each backup
 #     equals the source as it was then, entry by entry;
 #   - a wrong passphrase on append leaves every object unchanged (keys,
-#     sizes and ETags); an unencrypted append is refused; a LOCK held by
-#     another backup makes the append fail;
+#     sizes and ETags); an unencrypted append is refused; LOCK is gone
+#     between backups (DELETE); a LOCK held by another backup makes the
+#     append fail, names its holder and stays as it was (If-None-Match: *);
+#     two backups started at once: one wins, nothing breaks;
 #   - three destinations (three buckets), two hosts in different regions:
 #     every data object lies in its host's bucket; both restore from the
 #     default URL alone;
@@ -151,11 +153,26 @@ like "$(cat "$ERR")" "*passphrase*" "the message says passphrase"
 is "$(bucket_state coll-main coll/)" "$before" "every object unchanged (keys, sizes, ETags)"
 expect_fail 2 "unencrypted append refused" "$SLUICE" backup --to "$C" -z -C "$S" .
 is "$(bucket_state coll-main coll/)" "$before" "still unchanged"
+is "$(keys coll-main | grep -c '^coll/LOCK$')" 0 "no LOCK object between backups (released by DELETE)"
 echo "other 1 0" | s3 cp - "$C/LOCK" >/dev/null
 expect_fail 3 "a backup while the LOCK is held loses" \
     "$SLUICE" backup --to "$C" -z -e -C "$S" .
-like "$(cat "$ERR")" "*locked*" "the message says locked"
-echo released | s3 cp - "$C/LOCK" >/dev/null
+like "$(cat "$ERR")" "*$C: collection is locked by another backup ($C/LOCK: other 1 0)*" \
+    "the message names the collection, the LOCK and its holder"
+is "$(s3 cp "$C/LOCK" - 2>/dev/null)" "other 1 0" "the LOCK is left as it was (If-None-Match: *)"
+s3 rm "$C/LOCK" >/dev/null
+is "$(bucket_state coll-main coll/)" "$before" "every object unchanged by the loser"
+# Two at once: the conditional PUT lets exactly one hold the LOCK.
+("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
+("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
+wait
+rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
+case $rcs in
+"0 3" | "3 0" | "0 0") pass "concurrent backups: each won or lost cleanly ($rcs)" ;;
+*) fail "concurrent backups: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
+esac
+is "$(keys coll-main | grep -c '^coll/LOCK$')" 0 "no LOCK left behind"
+expect_ok "the collection still verifies" "$SLUICE" verify --from "$C" -q
 
 # Damage one object and remove another, in a copy of the collection.
 s3 cp --recursive "$C/" s3://coll-dmg/coll/ >/dev/null

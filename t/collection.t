@@ -7,12 +7,18 @@
 #     size, mtime, content hash, link target);
 #   - a wrong passphrase on append leaves the collection byte-for-byte
 #     unchanged; an unencrypted append to an encrypted collection is
-#     refused; a second backup while the LOCK exists loses;
+#     refused; a second backup while the LOCK exists loses, with one line
+#     naming the collection, the LOCK and its holder; two backups started
+#     at once (into an existing and into a new collection): one wins;
 #   - three destinations, two hosts in different regions: every data
 #     object lies in its host's destination, and both hosts restore from
 #     the default URL alone;
 #   - a damaged object and a missing object are each named by verify and
-#     by restore.
+#     by restore;
+#   - hostile records in an unencrypted collection (paths with "..", "/",
+#     empty or "." parts, %00, duplicates, missing/repeated header lines,
+#     a bad backup id; a symlink where the manifest says directory):
+#     restore refuses or reports them and nothing outside DIR changes.
 # Needs python3 (tree listings).
 . "$(dirname "$0")/lib.sh"
 
@@ -182,20 +188,41 @@ SLUICE_PASSPHRASE=wrong expect_fail 5 "restore with a wrong passphrase" \
 echo "other 1 0" >"$C/LOCK"
 expect_fail 3 "a backup while another holds the LOCK loses" \
     "$SLUICE" backup --to "$C" -z -e -C "$S" .
-like "$(cat "$ERR")" "*locked*" "the message says locked"
+like "$(cat "$ERR")" "*$C: collection is locked by another backup ($C/LOCK: other 1 0)*remove $C/LOCK*" \
+    "one line naming the collection, the LOCK and its holder"
+is "$(line_count "$ERR")" 1 "  exactly one line"
+is "$(cat "$C/LOCK")" "other 1 0" "  the other backup's LOCK is left alone"
 rm "$C/LOCK"
 is "$(tree_hash "$C")" "$before" "collection unchanged by the loser"
+echo released >"$C/LOCK"
+expect_fail 3 "a LOCK saying \"released\" (older sluice) is not taken over" \
+    "$SLUICE" backup --to "$C" -z -e -C "$S" .
+like "$(cat "$ERR")" "*LOCK holds \"released\"*remove it*" "  the message says what to do"
+rm "$C/LOCK"
+is "$(tree_hash "$C")" "$before" "  collection unchanged"
 # Two at once: exactly one wins, the other fails cleanly, nothing breaks.
-("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
-("$SLUICE" backup --to "$C" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
-wait
-rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
-case $rcs in
-"0 3" | "3 0" | "0 0") pass "concurrent backups: each won or lost cleanly ($rcs)" ;;
-*) fail "concurrent backups: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
-esac
-ok "no LOCK left behind" [ ! -e "$C/LOCK" ]
-expect_ok "collection still verifies" "$SLUICE" verify --from "$C" -q
+concurrent() { # concurrent COLLECTION DESC
+    ("$SLUICE" backup --to "$1" -z -e -C "$S" . >"$T_TMP/c1" 2>&1; echo $? >"$T_TMP/c1.rc") &
+    ("$SLUICE" backup --to "$1" -z -e -C "$S" . >"$T_TMP/c2" 2>&1; echo $? >"$T_TMP/c2.rc") &
+    wait
+    rcs="$(cat "$T_TMP/c1.rc") $(cat "$T_TMP/c2.rc")"
+    case $rcs in
+    "0 3" | "3 0" | "0 0") pass "$2: each won or lost cleanly ($rcs)" ;;
+    *) fail "$2: statuses $rcs"; diag_file "$T_TMP/c1" c1; diag_file "$T_TMP/c2" c2 ;;
+    esac
+    case $rcs in
+    *3*) ok "  the loser says why in one line naming the collection (and the winner's LOCK)" \
+        grep -Eq "^sluice: $1: (collection is locked by another backup \($1/LOCK: [^ ]+ [0-9]+ [0-9]+ [0-9a-f]{16}\)|the collection was created by another backup meanwhile)" \
+        "$T_TMP/c1" "$T_TMP/c2" ;;
+    esac
+    ok "  no LOCK left behind" [ ! -e "$1/LOCK" ]
+    expect_ok "  the collection verifies" "$SLUICE" verify --from "$1" -q
+    run "$SLUICE" backups --from "$1" -q
+    is "$(line_count "$OUT")" "$(($(echo "$rcs" | tr -cd 0 | wc -c) + ${3:-0}))" \
+        "  INDEX lists every winner"
+}
+concurrent "$C" "concurrent backups" 4
+concurrent "$T_TMP/fresh" "concurrent first backups into a new collection"
 
 # ---- damaged and missing objects --------------------------------------------
 D=$T_TMP/dmg
@@ -212,6 +239,110 @@ run "$SLUICE" restore --from "$D" --as-of "$ID0" -C "$T_TMP/rd"
 ok "restore fails" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "restore names the damaged object"
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj2")*" "restore names the missing object"
+
+# ---- hostile collection records ---------------------------------------------
+# An unencrypted collection: anyone who can write the storage can edit its
+# plaintext MANIFEST.  Restore must refuse paths that leave DIR and never
+# touch anything outside DIR, whatever the records or data objects say.
+O=$T_TMP/outside
+HS=$T_TMP/hsrc
+H=$T_TMP/hostile
+mkdir -p "$O/vdir" "$HS/sub"
+echo "victim" >"$O/victim"
+echo "inside" >"$O/vdir/x"
+chmod 0600 "$O/victim" "$O/vdir/x"
+chmod 0700 "$O/vdir"
+touch -d 2001-01-01 "$O/victim" "$O/vdir/x" "$O/vdir"
+echo "plain" >"$HS/sub/f"
+ln -s "$O/vdir" "$HS/d"
+expect_ok "an unencrypted collection for the hostile cases" \
+    "$SLUICE" backup --to "$H" -q -C "$HS" .
+HID=$(cut -d' ' -f2 "$H/INDEX" | tail -1)
+HM=$H/backups/$HID/MANIFEST
+ok "its manifest is plain text" grep -q '^E f .* sub/f$' "$HM"
+cp "$HM" "$T_TMP/manifest.orig"
+listing "$O" >"$T_TMP/outside.lst"
+vtime=$(stat -c %Y "$O/victim")
+
+# hostile NAME DESC PYTHON: edits the manifest with the python statement
+# (lines: the list of lines), restores, expects exit 4 naming the MANIFEST,
+# and nothing outside DIR changed.
+hostile() {
+    cp "$T_TMP/manifest.orig" "$HM"
+    python3 - "$HM" "$O" "$3" <<'PY'
+import sys
+p, O, code = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = open(p).read().split("\n")
+exec(code)
+open(p, "w").write("\n".join(lines))
+PY
+    rm -rf "$T_TMP/rh-$1"
+    expect_fail 4 "restore refuses a manifest with $2" \
+        "$SLUICE" restore --from "$H" -C "$T_TMP/rh-$1"
+    like "$(cat "$ERR")" "*backups/$HID/MANIFEST*" "  the message names the object ($1)"
+    same_tree "$T_TMP/outside.lst" "$O" "  nothing outside DIR changed ($1)"
+}
+# An entry line for PATH: a file of mode 0777, owner 0, in object 1.
+E='"E f 0777 0 0 6 1000000000 1 1 1 1 0 - %s 1 %s" % (lines[1].split()[1], '
+hostile dotdot 'an entry "../../outside/victim"' \
+    "lines.insert(-2, $E'../../outside/victim'))"
+hostile dotdot2 'an entry "sub/../../outside/victim"' \
+    "lines.insert(-2, $E'sub/../../outside/victim'))"
+hostile abs 'an absolute entry path' \
+    "lines.insert(-2, $E O + '/victim'))"
+hostile empty 'an empty path component ("sub//f")' \
+    "lines.insert(-2, $E'sub//f'))"
+hostile dot 'a "." component ("./sub")' \
+    "lines.insert(-2, $E'./sub'))"
+hostile trailing 'a trailing "/" ("sub/")' \
+    "lines.insert(-2, $E'sub/'))"
+hostile nul 'a %00 in a path' \
+    "lines.insert(-2, $E'sub/f%00x'))"
+hostile dup 'a path listed twice' \
+    "lines.insert(-2, [l for l in lines if l.endswith(' sub/f')][0])"
+hostile nohost 'no host line' \
+    "lines[:] = [l for l in lines if not l.startswith('host ')]"
+hostile twoids 'a repeated id line' \
+    "lines.insert(2, lines[1])"
+hostile twohosts 'a repeated host line' \
+    "lines.insert(3, 'host other')"
+hostile twoparents 'a repeated parent line' \
+    "lines.insert(5, 'parent -')"
+hostile badbid 'an entry naming backup "../x"' \
+    "lines[-3] = lines[-3].replace(' %s ' % lines[1].split()[1], ' ../x ')"
+
+# A symlink where the manifest says directory: the data object holds the
+# symlink d -> OUTSIDE/vdir; the manifest is edited to say "directory
+# d, mode 0777" and adds d/x.  Restoring must not chmod/chown/utime
+# through the symlink.
+cp "$T_TMP/manifest.orig" "$HM"
+python3 - "$HM" <<'PY'
+import re, sys
+p = sys.argv[1]
+out = []
+for l in open(p).read().split("\n"):
+    f = l.split(" ")
+    if l.startswith("E l ") and f[-2] == "d":
+        f[1], f[2] = "d", "0777"
+        d = " ".join(f[:-1])
+        out.append(d)
+        f[1], f[-2:] = "f", ["d/x"]
+        out.append(" ".join(f[:-1] + ["d/x"]))
+        continue
+    out.append(l)
+open(p, "w").write("\n".join(out))
+PY
+rm -rf "$T_TMP/rh-link"
+run "$SLUICE" restore --from "$H" -C "$T_TMP/rh-link"
+ok "a symlink where the manifest says directory: restore fails ($RC)" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*rh-link/d*" "  the message names the entry"
+same_tree "$T_TMP/outside.lst" "$O" "  nothing outside DIR changed (mode, mtime)"
+is "$(stat -c %a "$O/vdir")" 700 "  the symlink's target keeps its mode"
+is "$(stat -c %Y "$O/victim")" "$vtime" "  the victim keeps its mtime"
+cp "$T_TMP/manifest.orig" "$HM"
+expect_ok "the untouched collection restores" \
+    "$SLUICE" restore --from "$H" -C "$T_TMP/rh-ok"
+is "$(readlink "$T_TMP/rh-ok/d")" "$O/vdir" "  with its symlink"
 
 # ---- locality-aware destinations, two hosts ---------------------------------
 L=$T_TMP/loc

@@ -162,7 +162,7 @@ SLUICE_PLUGIN_PATH=$T_TMP/armor:$plugindir
 export SLUICE_PLUGIN_PATH
 expect_ok "installed sluice stages" "$SL" stages
 like "$(cat "$OUT")" "*
-armor *transform*transform*ABI 1.0*$T_TMP/armor/armor.so*" "lists armor and the file it comes from"
+armor *transform*transform*ABI $(host_abi)*$T_TMP/armor/armor.so*" "lists armor (built for this ABI) and the file it comes from"
 like "$(cat "$OUT")" "*
 zstd *$plugindir/zstd.so*" "and the installed zstd, from the installed plugin directory"
 

@@ -484,6 +484,7 @@ static const sluice_stage stages[] = {{
     armor_run,
     NULL, /* header_mac */
     armor_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 0
+#define SLUICE_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
@@ -115,6 +115,13 @@ enum sluice_role {
 
 /* Stage flags. */
 #define SLUICE_STAGE_HEADER_MAC (1u << 0) /* implements header_mac()      */
+/* ABI 1.1: as a sink, honours the run-time option "exclusive=1": the
+ * target is created only if it does not exist, atomically (no two
+ * exclusive runs on the same target can both succeed); if it exists,
+ * run() fails (SLUICE_E_IO, "... exists") and leaves it as it was.  A
+ * sink without this flag ignores the option, so the host asks for it
+ * only of stages that have the flag. */
+#define SLUICE_STAGE_EXCLUSIVE (1u << 1)
 
 /* A key/value pair.  Keys match [a-z0-9_-]+; values recorded in a header
  * match [A-Za-z0-9._:/+=-]* (the host enforces both). */
@@ -265,6 +272,15 @@ typedef struct sluice_stage {
     /* Frees the context, wiping any key material.  Called once per
      * successful open(), after run() returned (or instead of it). */
     void (*close)(void *ctx);
+
+    /* ---- ABI 1.1 (NULL in plugins built for 1.0: "not supported") ----
+     * Endpoint stages: removes the object the run-time options name (the
+     * same options a sink's open() would get: "url", "path", ...), on the
+     * calling thread, without open()/close().  args->role is
+     * SLUICE_ROLE_SINK, args->direction SLUICE_FORWARD; no params.
+     * Returns 0 when the object is gone (also when it did not exist) or
+     * a status with err set. */
+    int (*remove)(const sluice_stage_args *args, sluice_error *err);
 } sluice_stage;
 
 typedef struct sluice_plugin {

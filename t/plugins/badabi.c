@@ -76,6 +76,7 @@ static const sluice_stage stages[] = {{
     bad_run,
     NULL,
     bad_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin = {

@@ -122,6 +122,7 @@ static const sluice_stage stages[] = {{
     crashing_run,
     NULL,
     crashing_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

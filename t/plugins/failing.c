@@ -124,6 +124,7 @@ static const sluice_stage stages[] = {{
     failing_run,
     NULL,
     failing_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =

@@ -164,6 +164,7 @@ static const sluice_stage stages[] = {{
     ns_run,
     NULL,
     ns_close,
+    NULL, /* remove (ABI 1.1) */
 }};
 
 static const sluice_plugin plugin =
