@@ -71,6 +71,55 @@ static int fail_msg(chain_run *r, const char *subject, int code,
     return set_fail(r, subject, &e);
 }
 
+/* Whether rc is a status the plugin ABI defines (enum sluice_status). */
+static int abi_status(int rc)
+{
+    return rc <= SLUICE_E_USAGE && rc >= SLUICE_E_PIPE;
+}
+
+static const char *status_name(int rc)
+{
+    switch (rc) {
+    case SLUICE_E_USAGE: return "usage error";
+    case SLUICE_E_IO: return "I/O error";
+    case SLUICE_E_FORMAT: return "format error";
+    case SLUICE_E_AUTH: return "authentication error";
+    case SLUICE_E_NOMEM: return "out of memory";
+    case SLUICE_E_UNSUPPORTED: return "unsupported";
+    case SLUICE_E_CANCELED: return "canceled";
+    case SLUICE_E_NETWORK: return "network error";
+    case SLUICE_E_INTERNAL: return "internal error";
+    case SLUICE_E_PIPE: return "broken pipe";
+    default: return "unknown status";
+    }
+}
+
+/* A stage function `fn` (open, run, header_mac) returned rc != 0: records
+ * the failure under the stage's name and returns the status the run ends
+ * with.  A defined negative status wins over whatever the stage put in
+ * err.code, and gets a generic message if the stage set none.  Anything
+ * else (a positive number, an undefined negative one) breaks the ABI: a
+ * plugin failure (exit 6, as for a plugin built for another ABI). */
+static int stage_failed(chain_run *r, running_stage *rs, const char *fn,
+                        int rc)
+{
+    rs->err.message[sizeof rs->err.message - 1] = '\0';
+    if (abi_status(rc)) {
+        rs->err.code = rc;
+        if (!rs->err.message[0])
+            snprintf(rs->err.message, sizeof rs->err.message,
+                     "%s() failed (status %d, %s) without a message", fn, rc,
+                     status_name(rc));
+        return set_fail(r, rs->name, &rs->err);
+    }
+    sluice_error e = {0};
+    sluice_error_set(&e, SLUICE_E_UNSUPPORTED,
+                     "returned %d from %s(), which the plugin ABI does not "
+                     "allow",
+                     rc, fn);
+    return set_fail(r, rs->name, &e);
+}
+
 static void abort_links(void *arg, int status)
 {
     chain_run *r = arg;
@@ -181,8 +230,13 @@ static int open_stage(chain_run *r, running_stage *rs,
     rs->args.options = options;
     rs->args.n_options = n_options;
     int rc = rs->ls->vt.open(&rs->args, &rs->ctx, &rs->err);
-    if (rc < 0)
-        return set_fail(r, rs->name, &rs->err);
+    if (rc != 0) {
+        /* Not opened, so not closed: close() is only for a successful
+         * open().  A failure without a message, or a status the ABI does
+         * not define, still fails. */
+        rs->ctx = NULL;
+        return stage_failed(r, rs, "open", rc);
+    }
     rs->opened = 1;
     if (rs->host.record_error)
         return fail_msg(r, rs->name, SLUICE_E_INTERNAL,
@@ -233,6 +287,24 @@ static void *stage_thread(void *arg)
     chain_run *r = rs->run;
     int rc = rs->ls->vt.run(rs->ctx, rs->has_in ? &rs->in : NULL,
                             rs->has_out ? &rs->out : NULL, &rs->err);
+    rs->err.message[sizeof rs->err.message - 1] = '\0';
+    if (rc > 0 || (rc < 0 && !abi_status(rc))) {
+        /* Neither an end nor a status: the ABI allows neither. */
+        stage_failed(r, rs, "run", rc);
+        engine_abort(r);
+        return NULL;
+    }
+    if (rc != 0 && rs->has_out && rs->out.misuse) {
+        /* The stage's output refused a call that broke the ABI (and
+         * whatever the stage made of that refusal): that is the cause. */
+        sluice_error e = {0};
+        sluice_error_set(&e, SLUICE_E_UNSUPPORTED,
+                         "%s, which the plugin ABI does not allow",
+                         rs->out.misuse);
+        set_fail(r, rs->name, &e);
+        engine_abort(r);
+        return NULL;
+    }
     if (rc == 0 && rs->has_out)
         rc = output_finish(&rs->out);
     if (rc == 0 && rs->has_in)
@@ -245,10 +317,8 @@ static void *stage_thread(void *arg)
         pthread_mutex_unlock(&r->lock);
     }
     if (rc < 0) {
-        if (rc != SLUICE_E_CANCELED) {
-            rs->err.code = rc; /* the returned status wins over err.code */
-            set_fail(r, rs->name, &rs->err);
-        }
+        if (rc != SLUICE_E_CANCELED)
+            stage_failed(r, rs, "run", rc);
         engine_abort(r);
     }
     return NULL;
@@ -322,8 +392,11 @@ static int header_mac_hex(chain_run *r, running_stage **macs, size_t n,
     size_t mac_len = 0;
     int rc = ms->ls->vt.header_mac(ms->ctx, h->signed_bytes, h->signed_len,
                                    mac, &mac_len, &ms->err);
-    if (rc < 0)
-        return set_fail(r, ms->name, &ms->err);
+    if (rc != 0) {
+        /* Never 0 here: that would mean "no stage authenticates", and a
+         * backup would go out without its MAC. */
+        return stage_failed(r, ms, "header_mac", rc);
+    }
     if (mac_len == 0 || mac_len > SLUICE_MAC_MAX)
         return fail_msg(r, ms->name, SLUICE_E_INTERNAL,
                         "returned a MAC of impossible length");
