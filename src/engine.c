@@ -33,6 +33,7 @@ typedef struct running_stage {
     int has_in, has_out;
     pthread_t thread;
     int started;
+    int done;  /* run() and the host's end-of-stream work returned 0 */
     sluice_error err;
 } running_stage;
 
@@ -45,6 +46,7 @@ struct chain_run {
     pthread_mutex_t lock;
     engine_error *fail;
     int failed;
+    running_stage *sink; /* once added */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
 };
 
@@ -120,6 +122,8 @@ static int stage_failed(chain_run *r, running_stage *rs, const char *fn,
     return set_fail(r, rs->name, &e);
 }
 
+/* session_abort's hook; runs under the session's abort_lock, like
+ * new_link, so it sees every link created so far. */
 static void abort_links(void *arg, int status)
 {
     chain_run *r = arg;
@@ -139,13 +143,21 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_lock(&s->abort_lock);
     /* A session may run several jobs (collections): an earlier job's
      * abort must not cancel this one, unless the user asked to stop. */
     if (!atomic_load(&s->signal_number))
         atomic_store(&s->cancelled, 0);
-    pthread_mutex_lock(&s->abort_lock);
     s->on_abort = abort_links;
     s->abort_arg = r;
+    /* A signal may have come at any moment before the hook was in place
+     * (the signal thread stores signal_number before it sets cancelled
+     * and takes the lock): its abort found no hook, or the old run's, and
+     * the reset above may even have undone its flag.  Look again now
+     * that the hook is in place; engine_run then starts nothing, and
+     * new_link aborts any link created once cancelled is set. */
+    if (atomic_load(&s->signal_number))
+        atomic_store(&s->cancelled, 1);
     pthread_mutex_unlock(&s->abort_lock);
 }
 
@@ -209,6 +221,8 @@ static int add_stage(chain_run *r, loader *l, const char *name,
     rs->args.role = role;
     rs->args.api = host_api();
     rs->args.host = &rs->host;
+    if (role == SLUICE_ROLE_SINK)
+        r->sink = rs;
     *out = rs;
     return 0;
 }
@@ -244,11 +258,19 @@ static int open_stage(chain_run *r, running_stage *rs,
     return 0;
 }
 
+/* A new link, registered under the abort lock: an abort (a signal) that
+ * came before is applied to it at once, one that comes later finds it. */
 static blockq *new_link(chain_run *r)
 {
     blockq *q = blockq_new(BLOCK_SIZE, LINK_DEPTH);
-    if (q)
-        r->links[r->n_links++] = q;
+    if (!q)
+        return NULL;
+    pthread_mutex_lock(&r->sess->abort_lock);
+    r->links[r->n_links] = q;
+    r->n_links++;
+    if (atomic_load(&r->sess->cancelled))
+        blockq_abort(q, SLUICE_E_CANCELED);
+    pthread_mutex_unlock(&r->sess->abort_lock);
     return q;
 }
 
@@ -309,6 +331,8 @@ static void *stage_thread(void *arg)
         rc = output_finish(&rs->out);
     if (rc == 0 && rs->has_in)
         rc = drain(&rs->in);
+    if (rc == 0)
+        rs->done = 1;
     if (rc == SLUICE_E_CANCELED && rs->err.message[0]) {
         pthread_mutex_lock(&r->lock);
         if (!r->context[0])
@@ -351,6 +375,14 @@ static void join_threads(chain_run *r)
 static int run_status(chain_run *r)
 {
     int sig = atomic_load(&r->sess->signal_number);
+    /* The sink's run() returned 0: it has made its output visible (a
+     * sink checks api->cancelled before it does, and it saw end of
+     * stream, so every stage before it finished too).  An abort or a
+     * signal after that point came too late to stop anything: the run
+     * succeeded, and sluice must not say otherwise (doc/SECURITY.md
+     * section 4: an interrupted status means an untouched target). */
+    if (!r->failed && r->sink && r->sink->done)
+        return 0;
     if (sig && !r->failed)
         fail_msg(r, "interrupted", SLUICE_E_CANCELED,
                  sig == 2 ? "SIGINT received" : "SIGTERM received");
@@ -677,7 +709,11 @@ int engine_run(session *s, loader *l, const engine_job *job,
         return SLUICE_E_NOMEM;
     }
     run_init(r, s, fail);
-    int rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
+    int rc;
+    if (atomic_load(&s->cancelled))
+        rc = run_status(r); /* a signal came first: start nothing */
+    else
+        rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
                                               : run_reverse(r, l, job);
     run_cleanup(r);
     free(r);
@@ -695,8 +731,10 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     sluice_input in;
     int have_in = 0, not_sluice = 0;
     blockq *q = NULL;
-    int rc = add_stage(r, l, source->name, SLUICE_REVERSE, SLUICE_ROLE_SOURCE,
-                       &src);
+    int rc = atomic_load(&s->cancelled) /* a signal came first */
+                 ? run_status(r)
+                 : add_stage(r, l, source->name, SLUICE_REVERSE,
+                             SLUICE_ROLE_SOURCE, &src);
     if (rc == 0)
         rc = open_stage(r, src, NULL, 0, source->options, source->n_options);
     if (rc == 0 && !(q = new_link(r)))
