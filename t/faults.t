@@ -254,9 +254,10 @@ crash_case() { # crash_case DESC WANT-STATUS ARGS...
     shift 2
     echo precious >out/kept
     run "$SLUICE" "$@"
-    # Under ASan, its SEGV handler reports and exits 1 instead.
+    # Under ASan, its SEGV handler reports and exits 1 instead; UBSan
+    # (halt_on_error) may stop the null store first, also with 1.
     if [ "$san" = 1 ] && [ "$_c_want" = 139 ] && [ "$RC" = 1 ] &&
-        grep -q 'AddressSanitizer: SEGV' "$ERR"; then
+        grep -q -e 'AddressSanitizer: SEGV' -e 'runtime error: store to null pointer' "$ERR"; then
         RC=139
     fi
     is "$RC" "$_c_want" "$_c_d: the process dies of the signal (status $_c_want)"
