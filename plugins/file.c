@@ -5,9 +5,10 @@
  *
  * A sink never leaves a half-written destination: it writes a temporary
  * file next to the target (same directory, so rename is atomic), fsyncs
- * it, and renames it into place only once the whole stream arrived.  On
- * any failure, or when the chain is aborted, the temporary file is
- * removed and the target is untouched.
+ * it, and renames it into place only once the whole stream arrived and
+ * the chain was not aborted meanwhile (api->cancelled, checked just
+ * before the rename).  On any failure, or when the chain is aborted, the
+ * temporary file is removed and the target is untouched.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -259,6 +260,12 @@ static int commit_file(file_ctx *f, sluice_error *err)
                                 strerror(errno));
     }
     f->fd = -1;
+    /* The last moment to stop: an abort that came while the stream was
+     * ending (a signal after its last block, or before the host could
+     * wake this stage) must leave the target untouched.  From here on the
+     * run is complete, and the host reports it so. */
+    if (f->api->cancelled(f->host))
+        return SLUICE_E_CANCELED;
     if (f->exclusive) {
         /* link() fails if the target appeared meanwhile: create-only. */
         if (link(f->tmp_path, f->path) < 0)

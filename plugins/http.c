@@ -198,6 +198,10 @@ static ptrdiff_t stream_read(cc_req *r, uint8_t *buf, size_t max)
         ptrdiff_t n = h->api->read_next(h->in, &p);
         if (n < 0)
             return n; /* aborts the transfer: no final chunk is sent */
+        /* The final chunk completes the upload: not once the chain is
+         * aborted (a signal that came after the last block). */
+        if (n == 0 && h->api->cancelled(h->host))
+            return SLUICE_E_CANCELED;
         if (n == 0)
             h->in_eof = 1;
         h->pend = p;
@@ -236,6 +240,8 @@ static int run_sink(http_ctx *h, sluice_input *in, sluice_error *err)
     r.url = h->url;
     r.arg = h;
     r.what = "PUT";
+    if ((size_t)n < HTTP_FIRST && h->api->cancelled(h->host))
+        return SLUICE_E_CANCELED; /* all read, but aborted: no PUT */
     if ((size_t)n < HTTP_FIRST) {
         r.has_body = 1;
         r.body = h->first;

@@ -47,12 +47,14 @@ typedef struct ccli {
 static int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int say(const char *fmt, ...)
 {
+    /* Messages carry stage errors and names from the storage: one line,
+     * no control characters (host_print_line). */
+    char text[4000];
     va_list ap;
     va_start(ap, fmt);
-    fputs("sluice: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    host_print_line(text);
     return 0;
 }
 

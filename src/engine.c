@@ -33,6 +33,7 @@ typedef struct running_stage {
     int has_in, has_out;
     pthread_t thread;
     int started;
+    int done;  /* run() and the host's end-of-stream work returned 0 */
     sluice_error err;
 } running_stage;
 
@@ -45,6 +46,7 @@ struct chain_run {
     pthread_mutex_t lock;
     engine_error *fail;
     int failed;
+    running_stage *sink; /* once added */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
 };
 
@@ -71,6 +73,57 @@ static int fail_msg(chain_run *r, const char *subject, int code,
     return set_fail(r, subject, &e);
 }
 
+/* Whether rc is a status the plugin ABI defines (enum sluice_status). */
+static int abi_status(int rc)
+{
+    return rc <= SLUICE_E_USAGE && rc >= SLUICE_E_PIPE;
+}
+
+static const char *status_name(int rc)
+{
+    switch (rc) {
+    case SLUICE_E_USAGE: return "usage error";
+    case SLUICE_E_IO: return "I/O error";
+    case SLUICE_E_FORMAT: return "format error";
+    case SLUICE_E_AUTH: return "authentication error";
+    case SLUICE_E_NOMEM: return "out of memory";
+    case SLUICE_E_UNSUPPORTED: return "unsupported";
+    case SLUICE_E_CANCELED: return "canceled";
+    case SLUICE_E_NETWORK: return "network error";
+    case SLUICE_E_INTERNAL: return "internal error";
+    case SLUICE_E_PIPE: return "broken pipe";
+    default: return "unknown status";
+    }
+}
+
+/* A stage function `fn` (open, run, header_mac) returned rc != 0: records
+ * the failure under the stage's name and returns the status the run ends
+ * with.  A defined negative status wins over whatever the stage put in
+ * err.code, and gets a generic message if the stage set none.  Anything
+ * else (a positive number, an undefined negative one) breaks the ABI: a
+ * plugin failure (exit 6, as for a plugin built for another ABI). */
+static int stage_failed(chain_run *r, running_stage *rs, const char *fn,
+                        int rc)
+{
+    rs->err.message[sizeof rs->err.message - 1] = '\0';
+    if (abi_status(rc)) {
+        rs->err.code = rc;
+        if (!rs->err.message[0])
+            snprintf(rs->err.message, sizeof rs->err.message,
+                     "%s() failed (status %d, %s) without a message", fn, rc,
+                     status_name(rc));
+        return set_fail(r, rs->name, &rs->err);
+    }
+    sluice_error e = {0};
+    sluice_error_set(&e, SLUICE_E_UNSUPPORTED,
+                     "returned %d from %s(), which the plugin ABI does not "
+                     "allow",
+                     rc, fn);
+    return set_fail(r, rs->name, &e);
+}
+
+/* session_abort's hook; runs under the session's abort_lock, like
+ * new_link, so it sees every link created so far. */
 static void abort_links(void *arg, int status)
 {
     chain_run *r = arg;
@@ -90,13 +143,21 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_lock(&s->abort_lock);
     /* A session may run several jobs (collections): an earlier job's
      * abort must not cancel this one, unless the user asked to stop. */
     if (!atomic_load(&s->signal_number))
         atomic_store(&s->cancelled, 0);
-    pthread_mutex_lock(&s->abort_lock);
     s->on_abort = abort_links;
     s->abort_arg = r;
+    /* A signal may have come at any moment before the hook was in place
+     * (the signal thread stores signal_number before it sets cancelled
+     * and takes the lock): its abort found no hook, or the old run's, and
+     * the reset above may even have undone its flag.  Look again now
+     * that the hook is in place; engine_run then starts nothing, and
+     * new_link aborts any link created once cancelled is set. */
+    if (atomic_load(&s->signal_number))
+        atomic_store(&s->cancelled, 1);
     pthread_mutex_unlock(&s->abort_lock);
 }
 
@@ -160,6 +221,8 @@ static int add_stage(chain_run *r, loader *l, const char *name,
     rs->args.role = role;
     rs->args.api = host_api();
     rs->args.host = &rs->host;
+    if (role == SLUICE_ROLE_SINK)
+        r->sink = rs;
     *out = rs;
     return 0;
 }
@@ -181,8 +244,13 @@ static int open_stage(chain_run *r, running_stage *rs,
     rs->args.options = options;
     rs->args.n_options = n_options;
     int rc = rs->ls->vt.open(&rs->args, &rs->ctx, &rs->err);
-    if (rc < 0)
-        return set_fail(r, rs->name, &rs->err);
+    if (rc != 0) {
+        /* Not opened, so not closed: close() is only for a successful
+         * open().  A failure without a message, or a status the ABI does
+         * not define, still fails. */
+        rs->ctx = NULL;
+        return stage_failed(r, rs, "open", rc);
+    }
     rs->opened = 1;
     if (rs->host.record_error)
         return fail_msg(r, rs->name, SLUICE_E_INTERNAL,
@@ -190,11 +258,19 @@ static int open_stage(chain_run *r, running_stage *rs,
     return 0;
 }
 
+/* A new link, registered under the abort lock: an abort (a signal) that
+ * came before is applied to it at once, one that comes later finds it. */
 static blockq *new_link(chain_run *r)
 {
     blockq *q = blockq_new(BLOCK_SIZE, LINK_DEPTH);
-    if (q)
-        r->links[r->n_links++] = q;
+    if (!q)
+        return NULL;
+    pthread_mutex_lock(&r->sess->abort_lock);
+    r->links[r->n_links] = q;
+    r->n_links++;
+    if (atomic_load(&r->sess->cancelled))
+        blockq_abort(q, SLUICE_E_CANCELED);
+    pthread_mutex_unlock(&r->sess->abort_lock);
     return q;
 }
 
@@ -233,10 +309,30 @@ static void *stage_thread(void *arg)
     chain_run *r = rs->run;
     int rc = rs->ls->vt.run(rs->ctx, rs->has_in ? &rs->in : NULL,
                             rs->has_out ? &rs->out : NULL, &rs->err);
+    rs->err.message[sizeof rs->err.message - 1] = '\0';
+    if (rc > 0 || (rc < 0 && !abi_status(rc))) {
+        /* Neither an end nor a status: the ABI allows neither. */
+        stage_failed(r, rs, "run", rc);
+        engine_abort(r);
+        return NULL;
+    }
+    if (rc != 0 && rs->has_out && rs->out.misuse) {
+        /* The stage's output refused a call that broke the ABI (and
+         * whatever the stage made of that refusal): that is the cause. */
+        sluice_error e = {0};
+        sluice_error_set(&e, SLUICE_E_UNSUPPORTED,
+                         "%s, which the plugin ABI does not allow",
+                         rs->out.misuse);
+        set_fail(r, rs->name, &e);
+        engine_abort(r);
+        return NULL;
+    }
     if (rc == 0 && rs->has_out)
         rc = output_finish(&rs->out);
     if (rc == 0 && rs->has_in)
         rc = drain(&rs->in);
+    if (rc == 0)
+        rs->done = 1;
     if (rc == SLUICE_E_CANCELED && rs->err.message[0]) {
         pthread_mutex_lock(&r->lock);
         if (!r->context[0])
@@ -245,10 +341,8 @@ static void *stage_thread(void *arg)
         pthread_mutex_unlock(&r->lock);
     }
     if (rc < 0) {
-        if (rc != SLUICE_E_CANCELED) {
-            rs->err.code = rc; /* the returned status wins over err.code */
-            set_fail(r, rs->name, &rs->err);
-        }
+        if (rc != SLUICE_E_CANCELED)
+            stage_failed(r, rs, "run", rc);
         engine_abort(r);
     }
     return NULL;
@@ -281,6 +375,14 @@ static void join_threads(chain_run *r)
 static int run_status(chain_run *r)
 {
     int sig = atomic_load(&r->sess->signal_number);
+    /* The sink's run() returned 0: it has made its output visible (a
+     * sink checks api->cancelled before it does, and it saw end of
+     * stream, so every stage before it finished too).  An abort or a
+     * signal after that point came too late to stop anything: the run
+     * succeeded, and sluice must not say otherwise (doc/SECURITY.md
+     * section 4: an interrupted status means an untouched target). */
+    if (!r->failed && r->sink && r->sink->done)
+        return 0;
     if (sig && !r->failed)
         fail_msg(r, "interrupted", SLUICE_E_CANCELED,
                  sig == 2 ? "SIGINT received" : "SIGTERM received");
@@ -325,8 +427,11 @@ static int header_mac_hex(chain_run *r, running_stage **macs, size_t n,
     size_t mac_len = 0;
     int rc = ms->ls->vt.header_mac(ms->ctx, h->signed_bytes, h->signed_len,
                                    mac, &mac_len, &ms->err);
-    if (rc < 0)
-        return set_fail(r, ms->name, &ms->err);
+    if (rc != 0) {
+        /* Never 0 here: that would mean "no stage authenticates", and a
+         * backup would go out without its MAC. */
+        return stage_failed(r, ms, "header_mac", rc);
+    }
     if (mac_len == 0 || mac_len > SLUICE_MAC_MAX)
         return fail_msg(r, ms->name, SLUICE_E_INTERNAL,
                         "returned a MAC of impossible length");
@@ -610,7 +715,11 @@ int engine_run(session *s, loader *l, const engine_job *job,
         return SLUICE_E_NOMEM;
     }
     run_init(r, s, fail);
-    int rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
+    int rc;
+    if (atomic_load(&s->cancelled))
+        rc = run_status(r); /* a signal came first: start nothing */
+    else
+        rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
                                               : run_reverse(r, l, job);
     run_cleanup(r);
     free(r);
@@ -628,8 +737,10 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     sluice_input in;
     int have_in = 0, not_sluice = 0;
     blockq *q = NULL;
-    int rc = add_stage(r, l, source->name, SLUICE_REVERSE, SLUICE_ROLE_SOURCE,
-                       &src);
+    int rc = atomic_load(&s->cancelled) /* a signal came first */
+                 ? run_status(r)
+                 : add_stage(r, l, source->name, SLUICE_REVERSE,
+                             SLUICE_ROLE_SOURCE, &src);
     if (rc == 0)
         rc = open_stage(r, src, NULL, 0, source->options, source->n_options);
     if (rc == 0 && !(q = new_link(r)))

@@ -41,18 +41,46 @@ void host_init(sluice_host *h, session *s, const char *stage_name)
     h->stage_name = stage_name;
 }
 
-void host_report(const char *subject, const char *message)
+/* Makes s[0..len) printable on one line: control characters (C0, DEL,
+ * and C1 encoded in UTF-8, which some terminals obey as well) become
+ * spaces, so no message can break the one-line rule or drive the
+ * terminal with escape sequences. */
+static void one_line(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            s[i] = ' ';
+        } else if (c == 0xc2 && i + 1 < len &&
+                   (unsigned char)s[i + 1] >= 0x80 &&
+                   (unsigned char)s[i + 1] <= 0x9f) {
+            s[i] = ' ';
+            s[i + 1] = ' ';
+            i++;
+        }
+    }
+}
+
+void host_print_line(const char *text)
 {
     /* One write per line so lines from several threads never interleave. */
-    char line[SLUICE_ERROR_MAX + 128];
-    int n = snprintf(line, sizeof line, "sluice: %s: %s\n", subject, message);
+    char line[4096];
+    int n = snprintf(line, sizeof line, "sluice: %s", text);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof line) {
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
+    if ((size_t)n >= sizeof line - 1)
+        n = sizeof line - 2;
+    one_line(line, (size_t)n);
+    line[n] = '\n';
+    line[n + 1] = '\0';
     fputs(line, stderr);
+}
+
+void host_report(const char *subject, const char *message)
+{
+    char text[SLUICE_ERROR_MAX + 128];
+    snprintf(text, sizeof text, "%s: %s", subject, message);
+    host_print_line(text);
 }
 
 static void api_log(sluice_host *h, int level, const char *fmt, ...)
@@ -65,10 +93,7 @@ static void api_log(sluice_host *h, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* No newline or control character may break the one-line rule. */
-    for (char *p = msg; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
+    /* host_report keeps it on one line, without control characters. */
     host_report(h->stage_name, msg);
 }
 

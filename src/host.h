@@ -46,7 +46,10 @@ void host_init(sluice_host *h, session *s, const char *stage_name);
 /* The one API table handed to every stage. */
 const sluice_api *host_api(void);
 
-/* Prints "sluice: <subject>: <message>" on stderr (one line). */
+/* Prints "sluice: <subject>: <message>" on stderr: one line, whatever
+ * the message holds (control characters become spaces). */
 void host_report(const char *subject, const char *message);
+/* Prints "sluice: <text>" on stderr, made one line in the same way. */
+void host_print_line(const char *text);
 
 #endif

@@ -429,7 +429,11 @@ int main(int argc, char **argv)
     session_cleanup(&s);
     loader_free(l);
     fflush(stdout);
-    if (sig)
+    /* Interrupted: die of the signal, as a filter would.  But a signal
+     * that came after the sink made its output visible came too late to
+     * stop anything (engine_run then returns 0): a status of 128+N always
+     * means the target was left untouched. */
+    if (sig && ex != EXIT_OK && ex != EXIT_INCOMPLETE)
         die_of_signal(sig);
     return ex;
 }

@@ -144,6 +144,7 @@ uint8_t *output_reserve(sluice_output *out, size_t min, size_t *avail)
     if (out->status < 0)
         return NULL;
     if (min > SLUICE_RESERVE_MAX || min > blockq_block_size(out->q)) {
+        out->misuse = "asked reserve() for more than SLUICE_RESERVE_MAX bytes";
         out->status = SLUICE_E_INTERNAL;
         return NULL;
     }
@@ -168,8 +169,11 @@ int output_commit(sluice_output *out, size_t len)
 {
     if (out->status < 0)
         return out->status;
-    if (!out->cur || len > out->cur->cap - out->cur->len)
+    if (!out->cur || len > out->cur->cap - out->cur->len) {
+        out->misuse = out->cur ? "committed more than reserve() offered"
+                               : "called commit() without a reservation";
         return out->status = SLUICE_E_INTERNAL;
+    }
     out->cur->len += len;
     if (out->cur->len == out->cur->cap)
         return push_current(out);

@@ -22,6 +22,7 @@ struct sluice_output {
     blockq *q;
     block *cur;          /* block being filled                         */
     int status;          /* < 0 once failed                            */
+    const char *misuse;  /* the call that broke the ABI, if one did    */
 };
 
 void input_init(sluice_input *in, blockq *q);

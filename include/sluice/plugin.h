@@ -254,11 +254,15 @@ typedef struct sluice_stage {
 
     /* Moves the whole stream, on a thread of its own.  Returns 0 after
      * end of input has been read and all output written; a sink makes its
-     * output durable/visible only then.  On error, returns the status (a
-     * sink discards what it wrote).  On SLUICE_E_CANCELED from the host,
-     * returns it; a message set then is context, not an error: the host
-     * appends it to the cause's line ("...; archive: extraction stopped
-     * after restoring a/b").  SLUICE_E_PIPE likewise needs no message. */
+     * output durable/visible only then, and checks api->cancelled just
+     * before it does (if set: discard, return SLUICE_E_CANCELED).  On
+     * error, returns the status (a sink discards what it wrote).  open,
+     * run and header_mac return 0 or a negative SLUICE_E_* status and
+     * nothing else: the host fails the run on any other value.  On
+     * SLUICE_E_CANCELED from the host, returns it; a message set then is
+     * context, not an error: the host appends it to the cause's line
+     * ("...; archive: extraction stopped after restoring a/b").
+     * SLUICE_E_PIPE likewise needs no message. */
     int (*run)(void *ctx, sluice_input *in, sluice_output *out,
                sluice_error *err);
 
