@@ -1590,7 +1590,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     int rc = 0;
     s.r = arch_reader_open(c, in, err);
     if (!s.r)
-        return err->code ? err->code : SLUICE_E_FORMAT;
+        return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
     s.pool = pool_start(&s);
     for (;;) {
         if (c->api->cancelled(c->host)) {

@@ -129,7 +129,7 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
     c->out = out;
     struct archive *a = arch_reader_open(c, in, err);
     if (!a)
-        return err->code ? err->code : SLUICE_E_FORMAT;
+        return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
     int rc = 0;
     for (;;) {
         if (c->api->cancelled(c->host)) {

@@ -197,6 +197,7 @@ typedef struct coll {
     int have_index;
     char lock_token[400]; /* what this backup wrote into LOCK        */
     int locked;
+    int said_interrupted; /* "interrupted" was said (once)            */
 } coll;
 
 static const char *host_name(const ccli *c)
@@ -219,9 +220,12 @@ static char *tmpname(coll *k, const char *base)
     return p;
 }
 
+static int interrupted(coll *k);
+
 static int fail_os(coll *k, int rc)
 {
-    say("%s", k->o.msg);
+    if (!interrupted(k)) /* else it said so, once */
+        say("%s", k->o.msg);
     return status_to_exit(rc);
 }
 
@@ -612,6 +616,34 @@ static void unlock_collection(coll *k)
 
 /* The backup proper; d[] (parsed here) is freed by the caller, whatever
  * path this takes out. */
+/* Removes the objects of backup `id` that a failed backup wrote (best
+ * effort: a stage that cannot delete, or a signal, leaves them; they are
+ * unreferenced, and the next backup gets another id). */
+static void discard_backup(coll *k, const char *droot, const char *id,
+                           unsigned n_data, int with_manifest)
+{
+    char name[512];
+    int left = 0;
+    for (unsigned ob = 1; ob <= n_data; ob++) {
+        snprintf(name, sizeof name, "backups/%s/data-%u", id, ob);
+        left |= os_delete(&k->o, droot, name) != 0;
+    }
+    if (with_manifest) {
+        snprintf(name, sizeof name, "backups/%s/MANIFEST", id);
+        left |= os_delete(&k->o, k->root, name) != 0;
+    }
+    /* A local collection also has the backup's directory (or two). */
+    const char *roots[2] = {droot, k->root};
+    for (int i = 0; i < 2; i++)
+        if (os_is_local(roots[i])) {
+            snprintf(name, sizeof name, "%s/backups/%s", roots[i], id);
+            (void)rmdir(name);
+        }
+    if (left)
+        say("backup: the objects written so far (backups/%s/) could not "
+            "all be removed; nothing refers to them", id);
+}
+
 static int backup_with(coll *k, dest *d)
 {
     ccli *c = k->c;
@@ -689,6 +721,12 @@ static int backup_with(coll *k, dest *d)
     uint64_t bytes_in = 0, stored = 0, files = 0;
     size_t *order = NULL;
     unsigned *objof = NULL;
+    /* What this backup has written so far, removed again if it fails
+     * before the INDEX names it (the INDEX is the commit point). */
+    unsigned written = 0;
+    int wrote_manifest = 0, committing = 0;
+    const char *droot = k->root;
+    id[0] = '\0';
     if (absent) {
         /* Created only if still absent: another backup may have made the
          * collection (and released the lock) since open_collection(). */
@@ -741,8 +779,7 @@ static int backup_with(coll *k, dest *d)
             }
         free(copy);
     }
-    const char *droot = strcmp(tag, "default") ? loc_url(&k->locs, tag)
-                                               : k->root;
+    droot = strcmp(tag, "default") ? loc_url(&k->locs, tag) : k->root;
 
     const char *parent = NULL;
     for (size_t i = k->ix.n; i-- > 0;)
@@ -878,6 +915,7 @@ static int backup_with(coll *k, dest *d)
             ex = fail_os(k, rc);
             goto unlock;
         }
+        written = ob;
         stored += sz;
     }
     {
@@ -889,6 +927,7 @@ static int backup_with(coll *k, dest *d)
             ex = fail_os(k, rc);
             goto unlock;
         }
+        wrote_manifest = 1;
         stored += sz;
     }
     ixent *b = index_push(&k->ix);
@@ -902,6 +941,9 @@ static int backup_with(coll *k, dest *d)
     b->bytes_in = bytes_in;
     b->bytes_stored = stored;
     rc = put_text(k, k->root, "LOCALITIES", w_locs, &k->locs, NULL);
+    /* From here a failure may still have stored the INDEX (a PUT whose
+     * answer was lost): nothing this backup wrote may be removed. */
+    committing = 1;
     if (rc == 0)
         rc = put_text(k, k->root, "INDEX", w_index, &k->ix, NULL);
     if (rc < 0) {
@@ -911,6 +953,8 @@ static int backup_with(coll *k, dest *d)
     if (!c->quiet)
         printf("%s\n", id);
 unlock:
+    if (ex && !committing && id[0])
+        discard_backup(k, droot, id, written, wrote_manifest);
     unlock_collection(k);
     free(order);
     free(objof);
@@ -1040,12 +1084,26 @@ static int under(const char *path, char **sel, int n)
 
 static int worse(int a, int b) { return a ? a : b; }
 
+/* SIGINT or SIGTERM came: every run from now on fails at once, so a loop
+ * over objects stops instead of reporting each of them; collection_main
+ * then dies of the signal. */
+static int interrupted(coll *k)
+{
+    int sig = atomic_load(&k->o.s->signal_number);
+    if (sig && !k->said_interrupted) {
+        k->said_interrupted = 1;
+        say("%s: interrupted: %s received", k->c->cmd,
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    return sig != 0;
+}
+
 /* Runs one job per data object: extract (or list) the members needed. */
 static int per_object(coll *k, mentry **v, size_t n, const char *dir,
                       int list_only, const char *verb)
 {
     int ex = 0;
-    for (size_t a = 0; a < n;) {
+    for (size_t a = 0; a < n && !interrupted(k);) {
         size_t b = a;
         while (b < n && !strcmp(v[b]->bid, v[a]->bid) &&
                v[b]->obj == v[a]->obj)
@@ -1059,6 +1117,10 @@ static int per_object(coll *k, mentry **v, size_t n, const char *dir,
         int rc = members ? os_extract(&k->o, data_root(k, v[a]->bid), name,
                                       dir, members, b - a, list_only)
                          : SLUICE_E_NOMEM;
+        if (rc < 0 && interrupted(k)) {
+            free(members);
+            return EXIT_INCOMPLETE;
+        }
         if (rc < 0) {
             say("%s: damaged or missing object: %s", verb, k->o.msg);
             ex = worse(ex, status_to_exit(rc));
@@ -1183,6 +1245,11 @@ static int cmd_restore(coll *k)
         v[j] = x;
     }
     ex = per_object(k, v, n, dir, 0, "restore");
+    if (interrupted(k)) {
+        free(v);
+        manifest_free(&m);
+        return ex;
+    }
     /* Metadata as of the backup, deepest first: extracting later objects
      * changed the times of the directories earlier ones made. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1217,7 +1284,7 @@ static int cmd_verify(coll *k)
     /* Every object any manifest names, with the members it must hold. */
     manifest *ms = calloc(k->ix.n + 1, sizeof *ms);
     size_t total = 0, bad = 0, nobj = 0;
-    for (size_t i = 0; ms && i < k->ix.n; i++) {
+    for (size_t i = 0; ms && i < k->ix.n && !interrupted(k); i++) {
         int e = load_manifest(k, k->ix.e[i].id, &ms[i]);
         if (e) {
             bad++;
@@ -1250,7 +1317,7 @@ static int cmd_verify(coll *k)
         }
     int e2 = per_object(k, v, n, NULL, 1, "verify");
     ex = worse(ex, e2);
-    if (!k->c->quiet)
+    if (!k->c->quiet && !interrupted(k))
         printf("%zu backups, %zu objects checked%s\n", k->ix.n, nobj,
                ex ? ": DAMAGED (see above)" : ", all authentic and complete");
     for (size_t i = 0; ms && i < k->ix.n; i++)

@@ -344,6 +344,55 @@ expect_ok "the untouched collection restores" \
     "$SLUICE" restore --from "$H" -C "$T_TMP/rh-ok"
 is "$(readlink "$T_TMP/rh-ok/d")" "$O/vdir" "  with its symlink"
 
+# ---- interrupted: SIGINT during backup, SIGTERM during verify ---------------
+# A signal stops the whole command at once with one line and 128+N; a
+# backup it stops leaves the collection as it was (no INDEX entry, and
+# the objects it had written removed again).
+G=$T_TMP/sigcoll
+mkdir -p "$T_TMP/sigsrc"
+for i in 1 2 3 4 5 6 7 8; do mkdata "$T_TMP/sigsrc/f$i" 6000000; done
+expect_ok "signals: a first backup" "$SLUICE" backup -e -q --to "$G" \
+    --object-size 2M -C "$T_TMP/sigsrc" .
+cp "$G/INDEX" "$T_TMP/sig.index"
+ls "$G/backups" >"$T_TMP/sig.before"
+n_int=0
+for d in 0.02 0.15 0.4; do
+    touch "$T_TMP/sigsrc"/f*
+    "$SLUICE" backup -e --to "$G" --object-size 2M -C "$T_TMP/sigsrc" . \
+        >/dev/null 2>"$T_TMP/sig.err" &
+    pid=$!
+    wait_started $pid
+    sleep $d
+    kill -INT $pid 2>/dev/null
+    wait_exit $pid 60
+    if [ "$RC" = 130 ]; then
+        n_int=$((n_int + 1))
+        ok "SIGINT ${d}s into a backup: one line, says interrupted" \
+            eval '[ "$(wc -l <"$T_TMP/sig.err")" = 1 ] && grep -q "interrupted: SIGINT received" "$T_TMP/sig.err"'
+        ok "SIGINT ${d}s into a backup: INDEX unchanged" cmp -s "$G/INDEX" "$T_TMP/sig.index"
+        ls "$G/backups" >"$T_TMP/sig.after"
+        ok "SIGINT ${d}s into a backup: nothing left under backups/" \
+            cmp -s "$T_TMP/sig.before" "$T_TMP/sig.after"
+    else
+        is "$RC" 0 "SIGINT ${d}s into a backup: exit 130, or 0 when it had finished"
+        cp "$G/INDEX" "$T_TMP/sig.index"
+        ls "$G/backups" >"$T_TMP/sig.before"
+    fi
+done
+ok "at least one backup was interrupted ($n_int)" test "$n_int" -ge 1
+expect_ok "the interrupted collection verifies" "$SLUICE" verify -q --from "$G"
+"$SLUICE" verify --from "$G" >/dev/null 2>"$T_TMP/sig.err" &
+pid=$!
+wait_started $pid
+kill -TERM $pid 2>/dev/null
+wait_exit $pid 60
+if [ "$RC" = 143 ]; then
+    ok "SIGTERM during verify: exit 143, one line, no object called damaged" \
+        eval '[ "$(wc -l <"$T_TMP/sig.err")" = 1 ] && grep -q "verify: interrupted: SIGTERM received" "$T_TMP/sig.err"'
+else
+    is "$RC" 0 "SIGTERM during verify: exit 143, or 0 when it had finished"
+fi
+
 # ---- locality-aware destinations, two hosts ---------------------------------
 L=$T_TMP/loc
 mkdir -p "$T_TMP/ha" "$T_TMP/hb"
