@@ -411,6 +411,15 @@ static int load_manifest(coll *k, const char *id, manifest *m)
         say("%s/%s: %s", k->root, name, err);
         return EXIT_FORMAT;
     }
+    /* Every object of a collection is sealed with one key, so a MANIFEST
+     * moved or copied from another backup still authenticates: its own
+     * id says where it belongs. */
+    if (strcmp(m->id, id)) {
+        say("%s/%s: holds the manifest of backup %s (moved or swapped)",
+            k->root, name, m->id);
+        manifest_free(m);
+        return EXIT_FORMAT;
+    }
     return 0;
 }
 

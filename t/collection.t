@@ -240,6 +240,20 @@ ok "restore fails" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "restore names the damaged object"
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj2")*" "restore names the missing object"
 
+# Swapped manifests: each authenticates (one key for the collection), but
+# its own id no longer matches where it lies.
+W=$T_TMP/swap
+cp -a "$C" "$W"
+cp "$W/backups/$ID0/MANIFEST" "$T_TMP/m0"
+cp "$W/backups/$ID1/MANIFEST" "$W/backups/$ID0/MANIFEST"
+cp "$T_TMP/m0" "$W/backups/$ID1/MANIFEST"
+run "$SLUICE" restore --from "$W" --as-of "$ID1" -C "$T_TMP/rw"
+is "$RC" 4 "swapped manifests: restore refuses (exit 4)"
+like "$(cat "$ERR")" "*$ID1/MANIFEST: holds the manifest of backup $ID0 (moved or swapped)*" \
+    "swapped manifests: says which and why"
+run "$SLUICE" verify --from "$W"
+is "$RC" 4 "swapped manifests: verify fails (exit 4)"
+
 # ---- hostile collection records ---------------------------------------------
 # An unencrypted collection: anyone who can write the storage can edit its
 # plaintext MANIFEST.  Restore must refuse paths that leave DIR and never
