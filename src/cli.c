@@ -122,7 +122,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fputs("sluice: usage: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputs(" (see sluice --help)\n", stderr);
+    fputs(": see sluice --help\n", stderr);
     return -1;
 }
 

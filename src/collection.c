@@ -71,7 +71,7 @@ enum {
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "sluice: usage: %s (see sluice --help)\n", msg);
+    fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
     return EXIT_USAGE;
 }
 
@@ -160,7 +160,7 @@ static int parse(ccli *c, int argc, char **argv)
         case O_INSECURE: c->insecure = 1; break;
         default:
             fprintf(stderr, "sluice: usage: %s: unknown or incomplete "
-                            "option '%s' (see sluice --help)\n",
+                            "option '%s': see sluice --help\n",
                     c->cmd, argv[optind - 1]);
             return EXIT_USAGE;
         }
@@ -1353,7 +1353,8 @@ int collection_main(int argc, char **argv)
     loader *l = loader_new();
     signal_watch sw;
     if (!l || signals_start(&sw, &s) < 0) {
-        fputs("sluice: cannot start: out of resources\n", stderr);
+        fputs("sluice: startup: cannot start: out of memory or threads\n",
+              stderr);
         return EXIT_INTERNAL;
     }
     coll k;

@@ -76,7 +76,7 @@ static int endpoint_for(const char *target, stage_spec *spec, kvlist *opts,
 
 static int fail_usage(const char *msg)
 {
-    fprintf(stderr, "sluice: usage: %s (see sluice --help)\n", msg);
+    fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
     return EXIT_USAGE;
 }
 
@@ -253,7 +253,8 @@ int main(int argc, char **argv)
     loader *l = loader_new();
     signal_watch sw;
     if (!l || signals_start(&sw, &s) < 0) {
-        fputs("sluice: cannot start: out of resources\n", stderr);
+        fputs("sluice: startup: cannot start: out of memory or threads\n",
+              stderr);
         return EXIT_INTERNAL;
     }
 

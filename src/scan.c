@@ -86,7 +86,7 @@ static int visit(walk *w, const char *name, const char *disk, int is_root)
             free(p);
             return -1;
         }
-        fprintf(stderr, "sluice: backup: %s: %s (skipped)\n", p,
+        fprintf(stderr, "sluice: backup: %s: %s: skipped\n", p,
                 strerror(errno));
         free(p);
         return 0;

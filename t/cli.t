@@ -33,7 +33,7 @@ expect_fail 2 "level -0" "$SLUICE" -0 <data
 expect_fail 2 "level 99" "$SLUICE" -99 <data
 expect_fail 2 "zstd level 20 (the stage allows 1..19)" "$SLUICE" -20 -o out20 <data
 ok "no output file after a refused level" test ! -e out20
-is "$(cat "$ERR")" "sluice: usage: zstd level 20 out of range: 1..19, or negative for fast levels (see sluice --help)" \
+is "$(cat "$ERR")" "sluice: usage: zstd level 20 out of range: 1..19, or negative for fast levels: see sluice --help" \
     "the level message gives the range the zstd stage accepts"
 expect_fail 2 "--chain zstd:level=22" "$SLUICE" --chain zstd:level=22 <data
 like "$(cat "$ERR")" "sluice: zstd: level '22' out of range: 1..19, *" \
