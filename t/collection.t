@@ -332,6 +332,11 @@ hostile splitjunk 'a malformed split field' \
     "lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100:'))"
 hostile splitv1 'a split field in a sluice-manifest/1' \
     "lines[0] = 'sluice-manifest/1'; lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100'))"
+# A version-1 manifest (as written before split files) is still read.
+sed '1s|^sluice-manifest/2$|sluice-manifest/1|' "$T_TMP/manifest.orig" >"$HM"
+is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
+expect_ok "  is still restored" "$SLUICE" restore --from "$H" -C "$T_TMP/rv1" sub
+is "$(cat "$T_TMP/rv1/sub/f")" "plain" "  its contents"
 
 # A symlink where the manifest says directory: the data object holds the
 # symlink d -> OUTSIDE/vdir; the manifest is edited to say "directory
