@@ -40,7 +40,29 @@ typedef struct file_ctx {
     int committed;
     int exclusive;      /* sink: create only; fail if the target exists */
     mode_t keep_mode;   /* mode of the target being replaced, or 0    */
+    int ranged;         /* source: offset/length given                */
+    uint64_t offset, left; /* source range: where, and bytes to read  */
 } file_ctx;
+
+/* A decimal option value, digits only; 0 absent, -1 malformed. */
+static int range_opt(const sluice_stage_args *args, const char *key,
+                     uint64_t *out)
+{
+    const char *v = sluice_kv_get(args->options, args->n_options, key);
+    if (!v)
+        return 0;
+    uint64_t x = 0;
+    if (!*v)
+        return -1;
+    for (const char *p = v; *p; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (*p < '0' || *p > '9' || x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 1;
+}
 
 /* A target that exists and is not a regular file (/dev/null, a FIFO, a
  * tape) is written in place: replacing it by a file would be wrong.  A
@@ -111,6 +133,20 @@ static int file_open(const sluice_stage_args *args, void **out,
     f->role = args->role;
     f->fd = -1;
     int rc = 0;
+    uint64_t len = UINT64_MAX;
+    int ro = range_opt(args, "offset", &f->offset),
+        rl = range_opt(args, "length", &len);
+    if (ro < 0 || rl < 0 || ((ro || rl) && (args->role != SLUICE_ROLE_SOURCE ||
+                                           !strcmp(path, "-") ||
+                                           f->offset > INT64_MAX))) {
+        free(f->path);
+        free(f);
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "offset=/length= take a decimal number, "
+                                "and only for a source file (not stdin)");
+    }
+    f->ranged = ro || rl;
+    f->left = len;
     const char *ex = sluice_kv_get(args->options, args->n_options, "exclusive");
     f->exclusive = ex && strcmp(ex, "0") != 0 && args->role == SLUICE_ROLE_SINK;
     struct stat ex_st;
@@ -157,11 +193,24 @@ static int file_open(const sluice_stage_args *args, void **out,
         if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
             !S_ISBLK(st.st_mode))
             f->pollable = 1;
-        if (args->role == SLUICE_ROLE_SOURCE && S_ISREG(st.st_mode)) {
-            (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-            args->api->progress_total(args->host, (uint64_t)st.st_size);
+        if (f->ranged && !S_ISREG(st.st_mode)) {
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "%s: offset=/length= need a regular file",
+                                  path);
+        } else if (f->ranged && lseek(f->fd, (off_t)f->offset, SEEK_SET) < 0) {
+            rc = sluice_error_set(err, SLUICE_E_IO, "cannot seek in %s: %s",
+                                  path, strerror(errno));
+        } else if (args->role == SLUICE_ROLE_SOURCE && S_ISREG(st.st_mode)) {
+            (void)posix_fadvise(f->fd, (off_t)f->offset, 0,
+                                POSIX_FADV_SEQUENTIAL);
+            uint64_t total = (uint64_t)st.st_size;
+            total = total > f->offset ? total - f->offset : 0;
+            args->api->progress_total(args->host, f->ranged && total > f->left
+                                                      ? f->left : total);
         }
     }
+    if (rc < 0 && f->ranged && f->fd >= 0)
+        close(f->fd);
     if (rc < 0) {
         free(f->path);
         free(f);
@@ -198,10 +247,14 @@ static const char *display_name(const file_ctx *f)
 static int run_source(file_ctx *f, sluice_output *out, sluice_error *err)
 {
     for (;;) {
+        if (f->ranged && f->left == 0)
+            return 0;
         size_t avail;
         uint8_t *p = f->api->reserve(out, SLUICE_RESERVE_MAX, &avail);
         if (!p)
             return SLUICE_E_CANCELED;
+        if (f->ranged && avail > f->left)
+            avail = (size_t)f->left;
         int rc = wait_ready(f, POLLIN);
         if (rc < 0)
             return rc;
@@ -211,8 +264,16 @@ static int run_source(file_ctx *f, sluice_output *out, sluice_error *err)
         if (n < 0)
             return sluice_error_set(err, SLUICE_E_IO, "cannot read %s: %s",
                                     display_name(f), strerror(errno));
+        if (n == 0 && f->ranged && f->left != UINT64_MAX)
+            return sluice_error_set(err, SLUICE_E_IO,
+                                    "%s ends before offset %llu + length: "
+                                    "it changed while being read",
+                                    display_name(f),
+                                    (unsigned long long)f->offset);
         if (n == 0)
             return 0;
+        if (f->ranged && f->left != UINT64_MAX)
+            f->left -= (uint64_t)n;
         rc = f->api->commit(out, (size_t)n);
         if (rc < 0)
             return rc;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "objstore.h"
 #include "progress.h"
 #include "scan.h"
+#include "sha256.h"
 #include "status.h"
 #include "util.h"
 
@@ -653,6 +655,36 @@ static void discard_backup(coll *k, const char *droot, const char *id,
             "all be removed; nothing refers to them", id);
 }
 
+/* Stores split file e as its chunk objects data-<e->obj>...; *written
+ * and *stored follow.  0 or an exit status (said). */
+static int put_split(coll *k, const char *droot, const char *id,
+                     const mentry *e, unsigned *written, uint64_t *stored)
+{
+    const char *dir = k->c->directory;
+    char *src = dir && e->disk[0] != '/' ? NULL : strdup(e->disk);
+    if (!src && (src = malloc(strlen(dir) + strlen(e->disk) + 2)))
+        sprintf(src, "%s/%s", dir, e->disk);
+    if (!src)
+        return EXIT_INTERNAL;
+    int ex = 0;
+    for (unsigned j = 0; j < e->nchunks; j++) {
+        uint64_t off = (uint64_t)j * e->chunk;
+        uint64_t len = e->size - off < e->chunk ? e->size - off : e->chunk;
+        char name[512];
+        uint64_t sz = 0;
+        snprintf(name, sizeof name, "backups/%s/data-%u", id, e->obj + j);
+        int rc = os_put_range(&k->o, droot, name, src, off, len, &sz);
+        if (rc < 0) {
+            ex = fail_os(k, rc);
+            break;
+        }
+        *written = e->obj + j;
+        *stored += sz;
+    }
+    free(src);
+    return ex;
+}
+
 static int backup_with(coll *k, dest *d)
 {
     ccli *c = k->c;
@@ -843,6 +875,8 @@ static int backup_with(coll *k, dest *d)
         if (p && same_entry(e, p, c->checksum)) {
             e->bid = strdup(p->bid);
             e->obj = p->obj;
+            e->nchunks = p->nchunks; /* a split file: its chunk objects */
+            e->chunk = p->chunk;
         } else {
             objof[i] = 1; /* to store */
         }
@@ -861,12 +895,39 @@ static int backup_with(coll *k, dest *d)
             objof[order[j]] = 1;
         a = b;
     }
-    /* Pack into objects of at most object_size (one larger file alone). */
+    /* Pack into objects of at most object_size (about: 512 bytes of tar
+     * header a member).  A regular file of one link larger than that is
+     * split: raw chunk objects of object_size bytes of it (the last: the
+     * rest), numbered on from the objects before; a tar object after
+     * them starts anew.  Hard-linked files stay whole in one tar object
+     * (one larger than object_size if they are). */
     unsigned nobj = 0;
     uint64_t fill = 0;
+    int fresh = 0;
     for (size_t i = 0; i < E->n; i++) {
         if (objof[i] != 1 || E->e[i].bid)
             continue;
+        mentry *big = &E->e[i];
+        if (big->type == 'f' && big->nlink <= 1 &&
+            big->size > c->object_size) {
+            uint64_t nc = (big->size - 1) / c->object_size + 1;
+            if (nc > UINT_MAX - nobj) {
+                say("backup: %s: %" PRIu64 " bytes need more than 2^32 "
+                    "objects of --object-size %" PRIu64, big->path,
+                    big->size, c->object_size);
+                ex = EXIT_USAGE;
+                goto unlock;
+            }
+            big->bid = strdup(id);
+            big->obj = nobj + 1;
+            big->nchunks = (unsigned)nc;
+            big->chunk = c->object_size;
+            nobj += (unsigned)nc;
+            fresh = 1;
+            files++;
+            bytes_in += big->size;
+            continue;
+        }
         /* the unit: entry i, plus its hard links */
         size_t unit[4096], nu = 0;
         uint64_t usize = E->e[i].size + 512;
@@ -876,9 +937,11 @@ static int backup_with(coll *k, dest *d)
                 if (objof[j] == 1 && !E->e[j].bid && E->e[j].type == 'f' &&
                     E->e[j].dev == E->e[i].dev && E->e[j].ino == E->e[i].ino)
                     unit[nu++] = j;
-        if (nobj == 0 || (fill > 0 && fill + usize > c->object_size)) {
+        if (nobj == 0 || fresh ||
+            (fill > 0 && fill + usize > c->object_size)) {
             nobj++;
             fill = 0;
+            fresh = 0;
         }
         fill += usize;
         for (size_t u = 0; u < nu; u++) {
@@ -899,8 +962,19 @@ static int backup_with(coll *k, dest *d)
             cur.deleted = g;
             cur.deleted[cur.n_deleted++] = strdup(prev.entries.e[i].path);
         }
-    /* Write the data objects. */
+    /* Write the data objects: tar objects, and the chunks of split files
+     * (whose numbers follow entry order, as assigned above). */
+    size_t si = 0; /* the next split file this backup stores */
     for (unsigned ob = 1; ob <= nobj; ob++) {
+        while (si < E->n && (!E->e[si].nchunks || strcmp(E->e[si].bid, id)))
+            si++;
+        if (si < E->n && E->e[si].obj == ob) {
+            mentry *e = &E->e[si++];
+            if ((ex = put_split(k, droot, id, e, &written, &stored)))
+                goto unlock;
+            ob += e->nchunks - 1;
+            continue;
+        }
         char *list = tmpname(k, "list");
         FILE *f = fopen(list, "we");
         for (size_t i = 0; f && i < E->n; i++)
@@ -1140,6 +1214,100 @@ static int per_object(coll *k, mentry **v, size_t n, const char *dir,
     return ex;
 }
 
+/* Fetches the chunk objects of split file e in order, decoding each
+ * into scratch and checking it holds the bytes the manifest says (all
+ * but the last: e->chunk; the total: e->size; with --checksum, the
+ * SHA-256); appends them to out unless it is -1 (verify).  0, or an
+ * exit status after one line per problem ("verb: ..."). */
+static int split_fetch(coll *k, const mentry *e, int out, const char *verb)
+{
+    const char *root = data_root(k, e->bid);
+    char *scratch = tmpname(k, "chunk");
+    if (!scratch)
+        return EXIT_INTERNAL;
+    sha256_ctx sc;
+    sha256_init(&sc);
+    uint64_t total = 0;
+    int ex = 0;
+    static char buf[65536];
+    for (unsigned j = 0; j < e->nchunks && !ex; j++) {
+        char name[512];
+        snprintf(name, sizeof name, "backups/%s/data-%u", e->bid,
+                 e->obj + j);
+        int rc = os_get_file(&k->o, root, name, scratch);
+        if (rc < 0) {
+            if (interrupted(k)) {
+                ex = EXIT_INCOMPLETE;
+                break;
+            }
+            say("%s: damaged or missing object: %s", verb, k->o.msg);
+            ex = status_to_exit(rc);
+            break;
+        }
+        uint64_t want = j + 1 < e->nchunks ? e->chunk
+                                           : e->size - (uint64_t)j * e->chunk;
+        uint64_t got = 0;
+        int in = open(scratch, O_RDONLY | O_CLOEXEC), rerr = errno;
+        ssize_t r = in < 0 ? -1 : 0;
+        while (in >= 0 && got <= want &&
+               (r = read(in, buf, sizeof buf)) > 0) {
+            got += (uint64_t)r; /* past want: stop, reported below */
+            sha256_update(&sc, buf, (size_t)r);
+            for (ssize_t w = 0, d; out >= 0 && w < r; w += d)
+                if ((d = write(out, buf + w, (size_t)(r - w))) < 0) {
+                    if (errno == EINTR) {
+                        d = 0;
+                        continue;
+                    }
+                    say("%s: %s: cannot write: %s", verb, e->path,
+                        strerror(errno));
+                    ex = EXIT_IO;
+                    break;
+                }
+            if (ex)
+                break;
+        }
+        if (r < 0)
+            rerr = errno;
+        if (in >= 0)
+            close(in);
+        unlink(scratch);
+        if (!ex && r < 0) {
+            say("%s: %s: cannot read: %s", verb, scratch, strerror(rerr));
+            ex = EXIT_IO;
+        }
+        if (!ex && got != want) {
+            char *url = os_url(root, name);
+            say("%s: damaged object: %s: holds %s%" PRIu64 " bytes of %s "
+                "(chunk %u of %u), the manifest says %" PRIu64, verb,
+                url ? url : name, got > want ? "at least " : "", got,
+                e->path, j + 1, e->nchunks, want);
+            free(url);
+            ex = EXIT_FORMAT;
+        }
+        total += got;
+    }
+    free(scratch);
+    if (!ex && total != e->size) { /* cannot happen after the checks */
+        say("%s: %s: %" PRIu64 " bytes in its chunks, the manifest says %"
+            PRIu64, verb, e->path, total, e->size);
+        ex = EXIT_FORMAT;
+    }
+    if (!ex && e->sha[0]) {
+        uint8_t d[32];
+        char hex[65];
+        sha256_final(&sc, d);
+        hex_encode(d, sizeof d, hex);
+        if (strcmp(hex, e->sha)) {
+            say("%s: %s: its chunk objects (backups/%s/data-%u..%u) do not "
+                "hold the contents backed up (SHA-256 differs)", verb,
+                e->path, e->bid, e->obj, e->obj + e->nchunks - 1);
+            ex = EXIT_FORMAT;
+        }
+    }
+    return ex;
+}
+
 /* Opens the directory holding path's last component, beneath dfd,
  * without following any symlink on the way; *last gets that component.
  * Returns a descriptor (dfd itself for a top-level name) or -1. */
@@ -1214,6 +1382,65 @@ static int apply_meta(int dfd, const mentry *e, int is_root)
     return rc;
 }
 
+/* Restores split file e: a new temporary file beside DIR/<e->path>
+ * (reached without following symlinks), the chunks appended in order,
+ * renamed into place once all are there and the size is right. */
+static int restore_split(coll *k, int dfd, const mentry *e)
+{
+    const char *dir = k->c->directory, *last;
+    char *p = strdup(e->path);
+    int pfd = p ? open_parent(dfd, p, &last) : -1;
+    if (pfd < 0) {
+        say("restore: %s/%s: its directory is missing, or a symlink or "
+            "non-directory stands in the way: not restored", dir, e->path);
+        free(p);
+        return EXIT_FORMAT;
+    }
+    char tmp[64];
+    int fd = -1;
+    for (int t = 0; t < 64 && fd < 0; t++) {
+        uint8_t r[6];
+        char rh[13];
+        if (getrandom(r, sizeof r, 0) != sizeof r)
+            memset(r, t, sizeof r);
+        hex_encode(r, sizeof r, rh);
+        snprintf(tmp, sizeof tmp, ".sluice-split-%s", rh);
+        fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                  O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    int ex = 0;
+    if (fd < 0) {
+        say("restore: %s/%s: cannot create a file beside it: %s", dir,
+            e->path, strerror(errno));
+        ex = EXIT_IO;
+    } else {
+        ex = split_fetch(k, e, fd, "restore");
+        if (!ex && fsync(fd) < 0) {
+            say("restore: %s/%s: cannot sync: %s", dir, e->path,
+                strerror(errno));
+            ex = EXIT_IO;
+        }
+        if (close(fd) < 0 && !ex) {
+            say("restore: %s/%s: cannot close: %s", dir, e->path,
+                strerror(errno));
+            ex = EXIT_IO;
+        }
+        if (!ex && renameat(pfd, tmp, pfd, last) < 0) {
+            say("restore: %s/%s: cannot rename into place: %s", dir,
+                e->path, strerror(errno));
+            ex = EXIT_IO;
+        }
+        if (ex)
+            (void)unlinkat(pfd, tmp, 0);
+    }
+    if (pfd != dfd)
+        close(pfd);
+    free(p);
+    return ex;
+}
+
 static int cmd_restore(coll *k)
 {
     int ex = open_existing(k);
@@ -1231,14 +1458,28 @@ static int cmd_restore(coll *k)
         manifest_free(&m);
         return EXIT_IO;
     }
+    /* v: the members of tar objects to extract; sp: split files. */
     mentry **v = malloc((m.entries.n + 1) * sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; v && i < m.entries.n; i++)
-        if (under(m.entries.e[i].path, k->c->args, k->c->n_args))
-            v[n++] = &m.entries.e[i];
-    if (k->c->n_args && n == 0) {
+    mentry **sp = malloc((m.entries.n + 1) * sizeof *sp);
+    size_t n = 0, nsp = 0;
+    for (size_t i = 0; v && sp && i < m.entries.n; i++)
+        if (under(m.entries.e[i].path, k->c->args, k->c->n_args)) {
+            if (m.entries.e[i].nchunks)
+                sp[nsp++] = &m.entries.e[i];
+            else
+                v[n++] = &m.entries.e[i];
+        }
+    if (!v || !sp) {
+        say("restore: out of memory");
+        free(v);
+        free(sp);
+        manifest_free(&m);
+        return EXIT_INTERNAL;
+    }
+    if (k->c->n_args && n + nsp == 0) {
         say("restore: no such path in backup %s", b->id);
         free(v);
+        free(sp);
         manifest_free(&m);
         return EXIT_USAGE;
     }
@@ -1256,16 +1497,29 @@ static int cmd_restore(coll *k)
     ex = per_object(k, v, n, dir, 0, "restore");
     if (interrupted(k)) {
         free(v);
+        free(sp);
         manifest_free(&m);
         return ex;
     }
-    /* Metadata as of the backup, deepest first: extracting later objects
-     * changed the times of the directories earlier ones made. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         say("%s: %s", dir, strerror(errno));
         ex = worse(ex, EXIT_IO);
     }
+    /* Split files, once the tar objects made their directories. */
+    for (size_t i = 0; dfd >= 0 && i < nsp; i++) {
+        int e = restore_split(k, dfd, sp[i]);
+        ex = worse(ex, e);
+        if (interrupted(k)) {
+            close(dfd);
+            free(v);
+            free(sp);
+            manifest_free(&m);
+            return worse(ex, EXIT_INCOMPLETE);
+        }
+    }
+    /* Metadata as of the backup, deepest first: extracting later objects
+     * changed the times of the directories earlier ones made. */
     int is_root = geteuid() == 0;
     for (size_t i = m.entries.n; dfd >= 0 && i-- > 0;) {
         const mentry *e = &m.entries.e[i];
@@ -1281,6 +1535,7 @@ static int cmd_restore(coll *k)
     if (dfd >= 0)
         close(dfd);
     free(v);
+    free(sp);
     manifest_free(&m);
     return ex;
 }
@@ -1302,11 +1557,16 @@ static int cmd_verify(coll *k)
         total += ms[i].entries.n;
     }
     mentry **v = malloc((total + 1) * sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; v && i < k->ix.n; i++)
+    mentry **sp = malloc((total + 1) * sizeof *sp);
+    size_t n = 0, nsp = 0;
+    for (size_t i = 0; v && sp && i < k->ix.n; i++)
         for (size_t j = 0; j < ms[i].entries.n; j++) {
             mentry *e = &ms[i].entries.e[j];
-            if (!strcmp(e->bid, ms[i].id)) /* stored by this backup */
+            if (strcmp(e->bid, ms[i].id)) /* stored by an older backup */
+                continue;
+            if (e->nchunks)
+                sp[nsp++] = e, nobj += e->nchunks;
+            else
                 v[n++] = e;
         }
     qsort_r(v, n, sizeof *v, cmp_group, NULL);
@@ -1326,6 +1586,9 @@ static int cmd_verify(coll *k)
         }
     int e2 = per_object(k, v, n, NULL, 1, "verify");
     ex = worse(ex, e2);
+    /* Split files: every chunk decoded (authenticated), sizes checked. */
+    for (size_t i = 0; i < nsp && !interrupted(k); i++)
+        ex = worse(ex, split_fetch(k, sp[i], -1, "verify"));
     if (!k->c->quiet && !interrupted(k))
         printf("%zu backups, %zu objects checked%s\n", k->ix.n, nobj,
                ex ? ": DAMAGED (see above)" : ", all authentic and complete");
@@ -1333,6 +1596,7 @@ static int cmd_verify(coll *k)
         manifest_free(&ms[i]);
     free(ms);
     free(v);
+    free(sp);
     return ex;
 }
 

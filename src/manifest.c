@@ -106,7 +106,7 @@ int esc_decode(char *s)
 
 int manifest_write(FILE *f, const manifest *m)
 {
-    fprintf(f, "sluice-manifest/1\nid %s\nhost ", m->id);
+    fprintf(f, "sluice-manifest/2\nid %s\nhost ", m->id);
     esc_write(f, m->host);
     fprintf(f, "\ntime %" PRId64 "\nparent %s\n", m->time,
             m->parent ? m->parent : "-");
@@ -114,10 +114,13 @@ int manifest_write(FILE *f, const manifest *m)
         const mentry *e = &m->entries.e[i];
         fprintf(f,
                 "E %c %04o %u %u %" PRIu64 " %" PRId64 " %" PRId64
-                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %s %u ",
+                " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %s %u",
                 e->type, e->mode, e->uid, e->gid, e->size, e->mtime_ns,
                 e->ctime_ns, e->ino, e->dev, e->nlink, e->rdev,
                 e->sha[0] ? e->sha : "-", e->bid, e->obj);
+        if (e->nchunks)
+            fprintf(f, ":%u:%" PRIu64, e->nchunks, e->chunk);
+        fputc(' ', f);
         esc_write(f, e->path);
         if (e->link) {
             fputc(' ', f);
@@ -206,8 +209,57 @@ static int once(char **slot, int *seen, const char *v)
     return v && !*slot ? -1 : 0;
 }
 
+/* A decimal number of digits only, 1..max; advances *s past it. */
+static int num(const char **s, uint64_t max, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (max - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v == 0)
+        return -1;
+    *s = p;
+    *out = v;
+    return 0;
+}
+
+/* The object field: "N" (a member of tar object data-N), or, version 2,
+ * "N:C:S" (a split regular file in raw chunk objects data-N ..
+ * data-(N+C-1), each holding S bytes of it but the last, which holds the
+ * rest: C is exactly ceil(size / S)).  NULL, or what is wrong. */
+static const char *parse_obj(const char *s, int version, mentry *e)
+{
+    uint64_t n, c, sz;
+    if (num(&s, UINT32_MAX, &n) < 0)
+        return "object number not 1..4294967295";
+    e->obj = (unsigned)n;
+    if (!*s)
+        return NULL;
+    if (version < 2 || *s != ':')
+        return "malformed object number";
+    s++;
+    if (num(&s, UINT32_MAX, &c) < 0 || *s++ != ':' ||
+        num(&s, UINT64_MAX, &sz) < 0 || *s)
+        return "malformed split object field (N:COUNT:CHUNK)";
+    if (e->type != 'f')
+        return "split object field on an entry that is not a regular file";
+    if (c - 1 > UINT32_MAX - n)
+        return "split file's objects beyond data-4294967295";
+    if (e->size == 0 || (e->size - 1) / sz + 1 != c)
+        return "split file's chunk count and size do not cover its size";
+    e->nchunks = (unsigned)c;
+    e->chunk = sz;
+    return NULL;
+}
+
 int manifest_parse(char *text, manifest *m, char *err, size_t cap)
 {
+    int version = 1;
     memset(m, 0, sizeof *m);
     size_t lineno = 0;
     int ended = 0, seen_id = 0, seen_host = 0, seen_time = 0,
@@ -218,9 +270,11 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
         lineno++;
         char *f[20];
         if (lineno == 1) {
-            if (strcmp(line, "sluice-manifest/1") != 0) {
-                snprintf(err, cap, "not a sluice-manifest/1 (or a newer "
-                                   "format version)");
+            if (!strcmp(line, "sluice-manifest/2")) {
+                version = 2;
+            } else if (strcmp(line, "sluice-manifest/1") != 0) {
+                snprintf(err, cap, "not a sluice-manifest/1 or /2 (or a "
+                                   "newer format version)");
                 return -1;
             }
             continue;
@@ -277,7 +331,9 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
                 return merr(m, err, cap, "entry",
                             "its backup is not a backup id", lineno);
             e->bid = strdup(f[13]);
-            e->obj = (unsigned)strtoul(f[14], NULL, 10);
+            const char *why = parse_obj(f[14], version, e);
+            if (why)
+                return merr(m, err, cap, "entry", why, lineno);
             if (esc_decode(f[15]) < 0 || (n == 17 && esc_decode(f[16]) < 0))
                 return merr(m, err, cap, "entry", NULL, lineno);
             if (!manifest_path_ok(f[15]))

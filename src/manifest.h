@@ -2,7 +2,7 @@
  * manifest.h - the text records of a backup collection (doc/FORMAT.md
  * section 5): a backup's MANIFEST (the full listing of the tree as of the
  * backup, each entry naming the backup and data object holding its
- * contents, plus the paths deleted since the previous backup), the INDEX
+ * contents, or the chunk objects of a split file, plus the paths deleted since the previous backup), the INDEX
  * of backups and the LOCALITIES of the collection's destinations.
  */
 #ifndef SLUICE_MANIFEST_H
@@ -25,7 +25,11 @@ typedef struct mentry {
     char *link;        /* symlink target, else NULL                      */
     char sha[65];      /* SHA-256 of the contents (--checksum), or ""    */
     char *bid;         /* backup holding the entry's data                */
-    unsigned obj;      /* its data object number                         */
+    unsigned obj;      /* its data object number (split: the first one)  */
+    unsigned nchunks;  /* 0: a member of tar object `obj`; else a split
+                          file: raw chunk objects obj .. obj+nchunks-1   */
+    uint64_t chunk;    /* split: the file bytes in each chunk object but
+                          the last (which holds the rest, 1..chunk)      */
 } mentry;
 
 typedef struct mlist {
@@ -58,9 +62,13 @@ int manifest_path_ok(const char *path);
 int manifest_id_ok(const char *id);
 
 int manifest_write(FILE *f, const manifest *m);
-/* Parses a whole MANIFEST; returns 0 or -1 with a message in err (and m
- * freed).  Refuses repeated or missing id/host/time/parent lines, entry
- * paths that manifest_path_ok() refuses, and a path listed twice. */
+/* Writes sluice-manifest/2 (split files: object field "N:C:S"). */
+/* Parses a whole MANIFEST (sluice-manifest/1 or /2); returns 0 or -1 with
+ * a message in err (and m freed).  Refuses repeated or missing
+ * id/host/time/parent lines, entry paths that manifest_path_ok() refuses,
+ * a path listed twice, an object number that is not 1..2^32-1, and a
+ * split-file field (version 2 only) whose count and chunk size do not
+ * exactly cover the entry's size or whose objects overflow. */
 int manifest_parse(char *text, manifest *m, char *err, size_t cap);
 
 /* One INDEX line per backup, oldest first. */

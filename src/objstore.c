@@ -187,6 +187,25 @@ int os_put_file(objstore *o, const char *root, const char *name,
     return put_job(o, &job, root, name, stored, 0);
 }
 
+int os_put_range(objstore *o, const char *root, const char *name,
+                 const char *src, uint64_t offset, uint64_t length,
+                 uint64_t *stored)
+{
+    engine_job job = {0};
+    ep se;
+    char off[24], len[24];
+    snprintf(off, sizeof off, "%llu", (unsigned long long)offset);
+    snprintf(len, sizeof len, "%llu", (unsigned long long)length);
+    job.direction = SLUICE_FORWARD;
+    job.chain = o->fchain;
+    job.no_header = 1;
+    file_spec(&se, &job.source, src);
+    se.kv[se.n++] = (sluice_kv){"offset", off};
+    se.kv[se.n++] = (sluice_kv){"length", len};
+    job.source.n_options = se.n;
+    return put_job(o, &job, root, name, stored, 0);
+}
+
 int os_put_plain(objstore *o, const char *root, const char *name,
                  const char *src, int exclusive)
 {

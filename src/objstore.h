@@ -30,6 +30,12 @@ char *os_url(const char *root, const char *name);
 /* Encodes local file `src` into object `name`; *stored = its size. */
 int os_put_file(objstore *o, const char *root, const char *name,
                 const char *src, uint64_t *stored);
+/* Encodes bytes offset .. offset+length-1 of local regular file `src`
+ * (the file stage's offset=/length= options: fails if the file is
+ * shorter) into object `name`: a chunk of a split file. */
+int os_put_range(objstore *o, const char *root, const char *name,
+                 const char *src, uint64_t offset, uint64_t length,
+                 uint64_t *stored);
 /* Archives the NUL-separated paths listed in `list` (relative to dir),
  * without recursion, into object `name`. */
 int os_put_archive(objstore *o, const char *root, const char *name,

@@ -18,7 +18,11 @@
 #   - hostile records in an unencrypted collection (paths with "..", "/",
 #     empty or "." parts, %00, duplicates, missing/repeated header lines,
 #     a bad backup id; a symlink where the manifest says directory):
-#     restore refuses or reports them and nothing outside DIR changes.
+#     restore refuses or reports them and nothing outside DIR changes;
+#   - large files split into chunk objects (--object-size): object sizes,
+#     byte-exact restore, as of an older backup, reuse by an incremental,
+#     verify/restore naming damaged and missing chunks, a restore of
+#     another path fetching none, the encrypted variant.
 # Needs python3 (tree listings).
 . "$(dirname "$0")/lib.sh"
 
@@ -324,6 +328,29 @@ hostile twoparents 'a repeated parent line' \
     "lines.insert(5, 'parent -')"
 hostile badbid 'an entry naming backup "../x"' \
     "lines[-3] = lines[-3].replace(' %s ' % lines[1].split()[1], ' ../x ')"
+# Object fields (sluice-manifest/2 "N:COUNT:CHUNK" for a split file).
+S='"E %s 0644 0 0 %s 1 1 1 1 1 0 - %s %s sub/g" % ('
+hostile obj0 'object number 0' \
+    "lines.insert(-2, $S'f', 6, lines[1].split()[1], '0'))"
+hostile objbig 'an object number beyond 2^32-1' \
+    "lines.insert(-2, $S'f', 6, lines[1].split()[1], '4294967296'))"
+hostile splitcount 'a split count not covering the size' \
+    "lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:2:100'))"
+hostile splitzero 'a split chunk size of 0' \
+    "lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:0'))"
+hostile splitwrap 'split objects beyond data-4294967295' \
+    "lines.insert(-2, $S'f', 300, lines[1].split()[1], '4294967295:3:100'))"
+hostile splitdir 'a split field on a directory' \
+    "lines.insert(-2, $S'd', 300, lines[1].split()[1], '1:3:100'))"
+hostile splitjunk 'a malformed split field' \
+    "lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100:'))"
+hostile splitv1 'a split field in a sluice-manifest/1' \
+    "lines[0] = 'sluice-manifest/1'; lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100'))"
+# A version-1 manifest (as written before split files) is still read.
+sed '1s|^sluice-manifest/2$|sluice-manifest/1|' "$T_TMP/manifest.orig" >"$HM"
+is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
+expect_ok "  is still restored" "$SLUICE" restore --from "$H" -C "$T_TMP/rv1" sub
+is "$(cat "$T_TMP/rv1/sub/f")" "plain" "  its contents"
 
 # A symlink where the manifest says directory: the data object holds the
 # symlink d -> OUTSIDE/vdir; the manifest is edited to say "directory
@@ -449,5 +476,144 @@ expect_ok "verify from the default URL alone" \
 run "$SLUICE" backups --from "$L/default"
 is "$(cut -d' ' -f3,4 "$OUT" | tr '\n' ',')" \
     "alpha full,beta full,alpha incremental," "each host its own chain"
+
+# ---- large files: split into chunk objects ----------------------------------
+# A regular file (one link) larger than --object-size is stored as raw chunk
+# objects of at most object-size bytes each (MANIFEST field "N:COUNT:CHUNK",
+# sluice-manifest/2); hard-linked files stay whole in a tar object.
+SS=$T_TMP/ssrc
+SC=$T_TMP/scoll
+mkdir -p "$SS/big" "$SS/other"
+mkdata "$SS/big/file" 307200
+echo "small" >"$SS/other/small"
+mkdata "$SS/hl" 200000
+ln "$SS/hl" "$SS/hl2"
+sbackup() { # sbackup DESC COLLECTION [OPTIONS...]: from $SS; the id: $OUT
+    _d=$1
+    _c=$2
+    shift 2
+    expect_ok "$_d" "$SLUICE" backup --to "$_c" --object-size 128K \
+        -C "$SS" "$@" .
+}
+# The object field of PATH's entry in a MANIFEST.
+objfield() { awk -v p="$2" '$1 == "E" && $NF == p { print $(NF-1) }' "$1"; }
+sbackup "backup of a 300 KiB file with --object-size 128K" "$SC"
+SID0=$(cat "$OUT")
+listing "$SS" >"$T_TMP/sl0"
+SM0=$SC/backups/$SID0/MANIFEST
+is "$(head -1 "$SM0")" "sluice-manifest/2" "the manifest is version 2"
+f0=$(objfield "$SM0" big/file)
+like "$f0" "[0-9]*:3:131072" "the file is in 3 chunk objects of 128 KiB ($f0)"
+n0=${f0%%:*}
+is "$(fsize "$SC/backups/$SID0/data-$n0") $(fsize "$SC/backups/$SID0/data-$((n0 + 1))") $(fsize "$SC/backups/$SID0/data-$((n0 + 2))")" \
+    "131072 131072 45056" "chunk objects hold at most object-size bytes"
+ok "the chunks are the file's bytes in order" sh -c \
+    "cat '$SC/backups/$SID0/data-$n0' '$SC/backups/$SID0/data-$((n0 + 1))' '$SC/backups/$SID0/data-$((n0 + 2))' | cmp -s - '$SS/big/file'"
+hlf=$(objfield "$SM0" hl)
+case $hlf in
+*:* | '') fail "hard-linked files stay whole in one tar object ($hlf)" ;;
+*) pass "hard-linked files stay whole in one tar object ($hlf)" ;;
+esac
+expect_ok "restore of split files" "$SLUICE" restore --from "$SC" -C "$T_TMP/sr0"
+same_tree "$T_TMP/sl0" "$T_TMP/sr0" "restore equals the source, split file byte-exact"
+nok "no temporary file left beside it" sh -c "ls -A '$T_TMP/sr0/big' | grep -q sluice"
+echo "outside" >"$T_TMP/split-victim"
+rm "$T_TMP/sr0/big/file"
+ln -s "$T_TMP/split-victim" "$T_TMP/sr0/big/file"
+expect_ok "restore of a split file over a symlink" \
+    "$SLUICE" restore --from "$SC" -C "$T_TMP/sr0" big/file
+is "$(cat "$T_TMP/split-victim")" "outside" "  the symlink's target is untouched"
+ok "  the symlink is replaced by the file" sh -c \
+    "[ ! -L '$T_TMP/sr0/big/file' ] && cmp -s '$T_TMP/sr0/big/file' '$SS/big/file'"
+
+sleep 1
+mkdata "$SS/big/file" 330000
+sbackup "incremental: the split file changed (--checksum)" "$SC" --checksum
+SID1=$(cat "$OUT")
+listing "$SS" >"$T_TMP/sl1"
+like "$(objfield "$SC/backups/$SID1/MANIFEST" big/file)" "[0-9]*:3:131072" \
+    "the changed file: 3 new chunk objects"
+sleep 1
+echo "changed" >"$SS/other/small"
+sbackup "incremental: the split file unchanged" "$SC"
+SID2=$(cat "$OUT")
+listing "$SS" >"$T_TMP/sl2"
+f1=$(objfield "$SC/backups/$SID1/MANIFEST" big/file)
+SM2=$SC/backups/$SID2/MANIFEST
+ok "the unchanged split file points at the older backup's chunks" \
+    grep -q "^E f .* $SID1 $f1 big/file\$" "$SM2"
+is "$(ls "$SC/backups/$SID2" | grep -c '^data-')" 1 \
+    "  and no new chunk object is stored (one tar object)"
+ok "  that one object is small" [ "$(fsize "$SC/backups/$SID2/data-1")" -lt 131072 ]
+i=0
+for id in "$SID0" "$SID1" "$SID2"; do
+    rm -rf "$T_TMP/sr$i"
+    expect_ok "restore as of split backup $i" \
+        "$SLUICE" restore --from "$SC" --as-of "$id" -C "$T_TMP/sr$i"
+    same_tree "$T_TMP/sl$i" "$T_TMP/sr$i" \
+        "restore as of split backup $i equals the source as it was then"
+    i=$((i + 1))
+done
+expect_ok "verify decodes every chunk" "$SLUICE" verify --from "$SC"
+like "$(cat "$OUT")" "3 backups, 1[0-9] objects checked, all authentic*" \
+    "  and counts chunk objects ($(cat "$OUT"))"
+
+# Damaged and missing chunks.
+SD=$T_TMP/sdmg
+cp -a "$SC" "$SD"
+truncate -s 100000 "$SD/backups/$SID0/data-$((n0 + 1))"
+n1=${f1%%:*}
+rm "$SD/backups/$SID1/data-$((n1 + 2))"
+run "$SLUICE" verify --from "$SD"
+ok "verify fails on damaged chunks" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*$SID0/data-$((n0 + 1)): holds 100000 bytes of big/file*" \
+    "verify names the truncated chunk object"
+like "$(cat "$ERR")" "*$SID1/data-$((n1 + 2))*" "verify names the missing chunk object"
+expect_fail 4 "restore of the truncated chunk fails" \
+    "$SLUICE" restore --from "$SD" --as-of "$SID0" -C "$T_TMP/srd" big
+like "$(cat "$ERR")" "*$SID0/data-$((n0 + 1))*" "  naming it"
+ok "  leaving no file and no temporary" \
+    [ -z "$(ls -A "$T_TMP/srd/big")" ]
+run "$SLUICE" restore --from "$SD" --as-of "$SID2" -C "$T_TMP/srm" big/file
+ok "restore of a missing chunk fails" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*$SID1/data-$((n1 + 2))*" "  naming it"
+# --checksum: a changed byte in a plain chunk is found by its SHA-256.
+cp -a "$SC" "$T_TMP/sflip"
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[7]^=1; open(p,"wb").write(b)' \
+    "$T_TMP/sflip/backups/$SID1/data-$n1"
+run "$SLUICE" verify --from "$T_TMP/sflip"
+ok "verify: a flipped bit in a plain chunk of a --checksum backup" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*big/file*$SID1/data-$n1..*SHA-256*" "  is named"
+# Restoring another path fetches no chunk: with every chunk gone, it works.
+rm -f "$SD/backups/$SID0/data-$n0" "$SD/backups/$SID0/data-$((n0 + 1))" \
+    "$SD/backups/$SID0/data-$((n0 + 2))" "$SD/backups/$SID1/data-$n1" \
+    "$SD/backups/$SID1/data-$((n1 + 1))"
+expect_ok "restore of another path with every chunk object gone" \
+    "$SLUICE" restore --from "$SD" --as-of "$SID2" -C "$T_TMP/sro" other/small
+is "$(cat "$T_TMP/sro/other/small")" "changed" "  restores it"
+ok "  and not the split file" [ ! -e "$T_TMP/sro/big" ]
+
+# Encrypted and compressed: chunks through the collection's chain.
+SE=$T_TMP/senc
+sbackup "encrypted backup of a split file (-z -e)" "$SE" -z -e
+SIDE=$(cat "$OUT")
+rm -rf "$T_TMP/sre"
+expect_ok "encrypted restore" "$SLUICE" restore --from "$SE" -C "$T_TMP/sre"
+same_tree "$T_TMP/sl2" "$T_TMP/sre" "encrypted restore equals the source"
+ok "chunk objects are not the plain bytes" sh -c \
+    "! cmp -s '$SE/backups/$SIDE/data-2' '$SS/big/file'"
+expect_ok "encrypted verify" "$SLUICE" verify --from "$SE" -q
+rm -rf "$T_TMP/sm"
+expect_ok "the encrypted manifest decodes" "$SLUICE" restore --from "$SE" -C "$T_TMP/sm" other/small
+fe=$(ls "$SE/backups/$SIDE" | grep '^data-' | sort -t- -k2 -n | sed -n 2p)
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' \
+    "$SE/backups/$SIDE/$fe"
+run "$SLUICE" verify --from "$SE"
+ok "verify fails on a tampered encrypted chunk" [ "$RC" -ne 0 ]
+like "$(cat "$ERR")" "*$SIDE/$fe*" "  naming it ($fe)"
+rm -rf "$T_TMP/sre2"
+run "$SLUICE" restore --from "$SE" -C "$T_TMP/sre2" big/file
+ok "restore of it fails" [ "$RC" -ne 0 ]
+ok "  leaving no file and no temporary" [ -z "$(ls -A "$T_TMP/sre2/big")" ]
 
 done_testing
