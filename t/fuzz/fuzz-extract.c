@@ -486,7 +486,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = st->run(ctx, &in, NULL, &err);
     guard_on = 0;
     mh_check_result("archive run", rc, &err);
-    if (rc < 0 && strstr(err.message, "INTERNAL ERROR"))
+    /* (Unless the input itself spells it, in a member name: libFuzzer
+     * learns strstr's needle and writes it into names.) */
+    if (rc < 0 && strstr(err.message, "INTERNAL ERROR") &&
+        !memmem(data, size, "INTERNAL ERROR", 14))
         mh_bug("libarchive API misuse reached the message: %s", err.message);
     if (rc == SLUICE_E_CANCELED)
         mh_bug("archive returned CANCELED but nothing cancelled it");

@@ -120,7 +120,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             BUG("failure %d without subject or message", rc);
         if (strchr(fail.err.message, '\n') || strchr(fail.subject, '\n'))
             BUG("failure message spans lines: %s", fail.err.message);
-        if (strstr(fail.err.message, "INTERNAL ERROR"))
+        /* (Unless the input itself spells it, in a member name:
+         * libFuzzer learns strstr's needle and writes it into names.) */
+        if (strstr(fail.err.message, "INTERNAL ERROR") &&
+            !memmem(data, size, "INTERNAL ERROR", 14))
             BUG("libarchive API misuse reached the message: %s",
                 fail.err.message);
     }
