@@ -1223,13 +1223,17 @@ static int split_fetch(coll *k, const mentry *e, int out, const char *verb)
 {
     const char *root = data_root(k, e->bid);
     char *scratch = tmpname(k, "chunk");
-    if (!scratch)
+    uint8_t *buf = malloc(65536);
+    if (!scratch || !buf) {
+        free(scratch);
+        free(buf);
         return EXIT_INTERNAL;
+    }
+    const size_t buf_size = 65536;
     sha256_ctx sc;
     sha256_init(&sc);
     uint64_t total = 0;
     int ex = 0;
-    static char buf[65536];
     for (unsigned j = 0; j < e->nchunks && !ex; j++) {
         char name[512];
         snprintf(name, sizeof name, "backups/%s/data-%u", e->bid,
@@ -1250,7 +1254,7 @@ static int split_fetch(coll *k, const mentry *e, int out, const char *verb)
         int in = open(scratch, O_RDONLY | O_CLOEXEC), rerr = errno;
         ssize_t r = in < 0 ? -1 : 0;
         while (in >= 0 && got <= want &&
-               (r = read(in, buf, sizeof buf)) > 0) {
+               (r = read(in, buf, buf_size)) > 0) {
             got += (uint64_t)r; /* past want: stop, reported below */
             sha256_update(&sc, buf, (size_t)r);
             for (ssize_t w = 0, d; out >= 0 && w < r; w += d)
@@ -1288,6 +1292,7 @@ static int split_fetch(coll *k, const mentry *e, int out, const char *verb)
         total += got;
     }
     free(scratch);
+    free(buf);
     if (!ex && total != e->size) { /* cannot happen after the checks */
         say("%s: %s: %" PRIu64 " bytes in its chunks, the manifest says %"
             PRIu64, verb, e->path, total, e->size);
