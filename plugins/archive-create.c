@@ -199,6 +199,17 @@ static int feed(cr_state *s, const void *p, size_t n)
     return 0;
 }
 
+/* The file ended `missing` bytes early: said, and the run is marked
+ * incomplete; the writer pads the entry with zeros in finish_entry. */
+static void shrank(cr_state *s, int64_t missing)
+{
+    char esc[1024];
+    arch_escape(s->name, esc, sizeof esc);
+    warn(s, "%s: file shrank by %lld bytes while being read; padded with "
+            "zeros", esc, (long long)missing);
+    s->c->api->mark_incomplete(s->c->host);
+}
+
 /* Reads a file without holes straight into the output blocks: pread
  * into reserved space, then libarchive is fed that very space and
  * write_cb commits it in place (pax passes the data of an entry
@@ -227,11 +238,7 @@ static int copy_direct(cr_state *s, int fd, int64_t size)
             return 0;
         }
         if (n == 0) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
-            warn(s, "%s: file shrank by %lld bytes while being read; "
-                    "padded with zeros", esc, (long long)(size - pos));
-            s->c->api->mark_incomplete(s->c->host);
+            shrank(s, size - pos);
             return 0;
         }
         s->direct = dst;
@@ -289,11 +296,7 @@ static int copy_data(cr_state *s, int fd, int64_t size, region *regs,
                 break;
             }
             if (n == 0) {
-                char esc[1024];
-                arch_escape(s->name, esc, sizeof esc);
-                warn(s, "%s: file shrank by %lld bytes while being read; "
-                        "padded with zeros", esc, (long long)(size - pos));
-                s->c->api->mark_incomplete(s->c->host);
+                shrank(s, size - pos);
                 short_read = 1;
                 break;
             }

@@ -1624,6 +1624,7 @@ int collection_main(int argc, char **argv)
     if (!l || signals_start(&sw, &s) < 0) {
         fputs("sluice: startup: cannot start: out of memory or threads\n",
               stderr);
+        loader_free(l);
         return EXIT_INTERNAL;
     }
     coll k;

@@ -493,8 +493,10 @@ int loc_parse(char *text, loclist *ll, char *err, size_t cap)
         }
         char *f[3];
         if (split(line, f, 3) != 2 || esc_decode(f[0]) < 0 ||
-            esc_decode(f[1]) < 0 || loc_set(ll, f[0], f[1]) < 0)
+            esc_decode(f[1]) < 0 || loc_set(ll, f[0], f[1]) < 0) {
+            loc_free(ll);
             return perr(err, cap, "locality line", lineno);
+        }
     }
     return 0;
 }
