@@ -183,6 +183,15 @@ static void hosts(void)
     is_str(verdicts(12), "-0-0-0-0-1-1", "only db judged, the rest left alone");
     is_str(out[0].why, "host vm not selected", "... saying so");
     retention_free(out, 12);
+
+    /* Two backups in one second: the later in INDEX order is the newer. */
+    mk(0, "vm", utc(2026, 11, 27, 12, 0), -1, NULL);
+    mk(1, "vm", utc(2026, 11, 27, 12, 0), -1, NULL);
+    memset(&p, 0, sizeof p);
+    p.last = 1;
+    ok(apply(2, &p, utc(2026, 12, 1, 0, 0)) == 0 &&
+           !strcmp(verdicts(2), "01"), "equal times: INDEX order decides");
+    retention_free(out, 2);
 }
 
 static void chains(void)

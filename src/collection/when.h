@@ -7,7 +7,9 @@
  * NUMBER UNIT pairs, units y (years), m (months), w (weeks = 7 days),
  * d (days), h (hours), each at most once and in that order: "7d", "12h",
  * "2w", "1y2m3d".  Numbers are decimal, 0..100000; a duration whose every
- * number is 0 is refused (it would keep nothing).  Going back by a
+ * number is 0 is refused (it would keep nothing).  restic has no "w" and
+ * takes units in any order, a repeated one replacing the earlier; here
+ * "3d1y" and "1d1d" are refused as the likely typos they are.  Going back by a
  * duration is calendar arithmetic in UTC, like restic's AddDate: years,
  * months and days on the calendar date (Mar 31 minus 1m is Mar 3, as
  * timegm normalises Feb 31), then hours as 3600 s each.
