@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "aesgcm-encinfo.h"
 #include "aesgcm-object.h"
 
 #ifndef PACKAGE_VERSION
@@ -117,13 +118,28 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
         if (rc < 0)
             return rc;
     }
+    /* A bare object of the reference system: its salt is in the
+     * ENCRYPTION-INFO file beside it, not in a header. */
+    const char *ei =
+        sluice_kv_get(a->options, a->n_options, "encryption-info");
+    if (ei && sa)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "give the salt or encryption-info=, not "
+                                "both");
+    if (ei && kdf && it) {
+        int rc = encinfo_read_file(ei, salt, err);
+        if (rc < 0)
+            return rc;
+        sa = "";
+    }
     if (!kdf || !it || !sa)
         return sluice_error_set(err, SLUICE_E_FORMAT, "header lacks %s=",
                                 !kdf  ? "kdf"
                                 : !it ? "iter"
                                       : "salt");
+    /* An unknown kdf is a header no sluice writes: corrupt input. */
     if (strcmp(kdf, AESGCM_KDF_NAME) != 0)
-        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+        return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "unknown kdf '%.40s': only %s is supported",
                                 kdf, AESGCM_KDF_NAME);
     int rc = aesgcm_parse_iter(it, AESGCM_ITER_MIN, AESGCM_ITER_MAX, iter);
@@ -135,7 +151,7 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
                                 "iter=%.40s: outside the accepted range "
                                 "[%u, %u]",
                                 it, AESGCM_ITER_MIN, AESGCM_ITER_MAX);
-    if (aesgcm_parse_salt(sa, salt) != AESGCM_OK)
+    if (!ei && aesgcm_parse_salt(sa, salt) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "salt=%.40s: not %d lowercase hex digits", sa,
                                 AESGCM_SALT_HEX_LEN);
@@ -144,12 +160,39 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
 
 /* ---- open: keys --------------------------------------------------------- */
 
-/* Asks the host for the passphrase and derives both keys from it; the
- * passphrase itself never outlives this function. */
-static int derive_keys(aes_stage *st, unsigned pass_flags,
-                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
-                       sluice_error *err)
+/* Whether the host's table has the ABI 1.2 services (secret cache,
+ * budget).  A plugin built for 1.2 loads only in a 1.2 host, but the
+ * table is what says so. */
+static int host_has_v12(const sluice_api *api)
 {
+    return api->struct_size >= offsetof(sluice_api, charge) + sizeof api->charge;
+}
+
+/* What the key depends on besides the passphrase: the cache's id. */
+static size_t key_id(const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                     uint8_t id[SLUICE_SECRET_MAX])
+{
+    size_t n = sizeof AESGCM_KDF_NAME; /* with its NUL */
+    memcpy(id, AESGCM_KDF_NAME, n);
+    for (int i = 3; i >= 0; i--)
+        id[n++] = (uint8_t)(iter >> (8 * i));
+    memcpy(id + n, salt, AESGCM_SALT_LEN);
+    return n + AESGCM_SALT_LEN;
+}
+
+/* Asks the host for the passphrase and runs PBKDF2; the passphrase never
+ * outlives this function.  The work is charged to the run's budget
+ * first, so a hostile header is refused before it costs anything. */
+static int run_kdf(aes_stage *st, unsigned pass_flags,
+                   const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                   sluice_error *err)
+{
+    if (host_has_v12(st->api)) {
+        int rc = st->api->charge(st->host, SLUICE_RESOURCE_KDF_ITER, iter,
+                                 err);
+        if (rc < 0)
+            return rc;
+    }
     char pass[PASSPHRASE_MAX];
     size_t len = 0;
     int rc =
@@ -166,13 +209,37 @@ static int derive_keys(aes_stage *st, unsigned pass_flags,
                                 len ? "passphrase length out of range"
                                     : "empty passphrase");
     }
-    st->api->log(st->host, SLUICE_LOG_DEBUG,
-                 "deriving the key (%s, %u iterations)", AESGCM_KDF_NAME, iter);
     rc = aesgcm_kdf(pass, len, salt, iter, st->key);
     OPENSSL_cleanse(pass, sizeof pass);
-    if (rc == AESGCM_OK)
-        rc = aesgcm_header_mac_key(st->key, st->mac_key);
     if (rc != AESGCM_OK)
+        return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                "key derivation failed (OpenSSL)");
+    /* Counted by tests: one line per PBKDF2 actually run. */
+    st->api->log(st->host, SLUICE_LOG_DEBUG, "key derived (%s, %u iterations)",
+                 AESGCM_KDF_NAME, iter);
+    return 0;
+}
+
+/* Both keys for (salt, iter): from the session's cache when this session
+ * derived it already (a collection opens one stage per object), else
+ * by PBKDF2, then cached. */
+static int derive_keys(aes_stage *st, unsigned pass_flags,
+                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                       sluice_error *err)
+{
+    uint8_t id[SLUICE_SECRET_MAX];
+    size_t id_len = key_id(salt, iter, id);
+    int v12 = host_has_v12(st->api);
+    if (!v12 || st->api->secret_get(st->host, id, id_len, st->key,
+                                    sizeof st->key) != 1) {
+        int rc = run_kdf(st, pass_flags, salt, iter, err);
+        if (rc < 0)
+            return rc;
+        if (v12) /* a full cache only means deriving again next time */
+            (void)st->api->secret_put(st->host, id, id_len, st->key,
+                                      sizeof st->key);
+    }
+    if (aesgcm_header_mac_key(st->key, st->mac_key) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "key derivation failed (OpenSSL)");
     return 0;
@@ -512,11 +579,24 @@ static int aes_run(void *ctx, sluice_input *in, sluice_output *out,
 
 /* ---- plugin entry ------------------------------------------------------- */
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"iter", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "PBKDF2 iterations (default 64000; 64000..10000000 on backup)"},
+    {"salt", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "32 hex digits: the KDF salt (backup: random unless given)"},
+    {"kdf", SLUICE_KEY_PARAM | SLUICE_KEY_REVERSE,
+     "key derivation function: pbkdf2-sha256"},
+    {"encryption-info", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "file holding the salt as the reference system's ENCRYPTION-INFO"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {
     {"aes-256-gcm",
      "AES-256-GCM encryption and authentication (PBKDF2 passphrase)",
      SLUICE_ROLE_TRANSFORM, SLUICE_ROLE_TRANSFORM, SLUICE_STAGE_HEADER_MAC,
-     aes_open, aes_run, aes_header_mac, aes_close, NULL}};
+     aes_open, aes_run, aes_header_mac, aes_close, NULL, keys}};
 
 static const sluice_plugin plugin =
     SLUICE_PLUGIN_INIT("aes-256-gcm", PACKAGE_VERSION, stages);

@@ -249,6 +249,15 @@ static void zstd_close(void *ctx)
     free(z);
 }
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"level", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "compression level: 1..19, or negative for fast levels (default 3)"},
+    {"threads", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "compression threads: 0 = all cores (default)"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "zstd",
     "Zstandard compression, multithreaded (libzstd)",
@@ -260,6 +269,7 @@ static const sluice_stage stages[] = {{
     NULL,
     zstd_close,
     NULL, /* remove (ABI 1.1) */
+    keys,
 }};
 
 static const sluice_plugin plugin =

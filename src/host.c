@@ -18,6 +18,15 @@ void session_init(session *s)
     atomic_init(&s->cancelled, 0);
     atomic_init(&s->signal_number, 0);
     pthread_mutex_init(&s->abort_lock, NULL);
+    s->secrets = secretcache_new(); /* NULL: every derivation is done */
+    atomic_init(&s->spent_memory, 0);
+    atomic_init(&s->spent_kdf_iter, 0);
+}
+
+void session_budget_reset(session *s)
+{
+    atomic_store(&s->spent_memory, 0);
+    atomic_store(&s->spent_kdf_iter, 0);
 }
 
 void session_abort(session *s, int status)
@@ -32,6 +41,8 @@ void session_abort(session *s, int status)
 void session_cleanup(session *s)
 {
     passphrase_wipe(&s->passphrase);
+    secretcache_free(s->secrets);
+    s->secrets = NULL;
 }
 
 void host_init(sluice_host *h, session *s, const char *stage_name)
@@ -151,6 +162,73 @@ static void api_listing(sluice_host *h, const char *line)
     free(sb.data);
 }
 
+static int api_secret_get(sluice_host *h, const void *id, size_t id_len,
+                          void *secret, size_t len)
+{
+    return secretcache_get(h->sess->secrets, h->stage_name, id, id_len,
+                           secret, len);
+}
+
+static int api_secret_put(sluice_host *h, const void *id, size_t id_len,
+                          const void *secret, size_t len)
+{
+    return secretcache_put(h->sess->secrets, h->stage_name, id, id_len,
+                           secret, len) < 0
+               ? SLUICE_E_NOMEM
+               : 0;
+}
+
+static int over_budget(sluice_host *h, int resource, uint64_t limit,
+                       sluice_error *err)
+{
+    int fwd = h->direction == SLUICE_FORWARD;
+    int code = fwd ? SLUICE_E_USAGE : SLUICE_E_FORMAT;
+    const char *who = fwd ? "the chain needs" : "the stream's header asks for";
+    if (resource == SLUICE_RESOURCE_MEMORY)
+        return sluice_error_set(err, code,
+                                "%s more than the memory budget (%llu MiB "
+                                "for all stages): raise it with "
+                                "--max-memory",
+                                who, (unsigned long long)(limit >> 20));
+    return sluice_error_set(err, code,
+                            "%s more key-derivation work than the budget "
+                            "(%llu iterations for all stages): raise it "
+                            "with --max-kdf-iter",
+                            who, (unsigned long long)limit);
+}
+
+/* Lock-free: stages charge from their own threads (a decoder allocating
+ * its window), and a refused charge leaves the account as it was. */
+static int api_charge(sluice_host *h, int resource, int64_t amount,
+                      sluice_error *err)
+{
+    session *s = h->sess;
+    _Atomic int64_t *spent;
+    uint64_t limit;
+    if (resource == SLUICE_RESOURCE_MEMORY) {
+        spent = &s->spent_memory;
+        limit = s->budget_memory ? s->budget_memory : BUDGET_MEMORY_DEFAULT;
+    } else if (resource == SLUICE_RESOURCE_KDF_ITER) {
+        spent = &s->spent_kdf_iter;
+        limit = s->budget_kdf_iter ? s->budget_kdf_iter
+                                   : BUDGET_KDF_ITER_DEFAULT;
+    } else {
+        return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                "charged unknown resource %d", resource);
+    }
+    if (limit > INT64_MAX)
+        limit = INT64_MAX;
+    int64_t cur = atomic_load(spent), next;
+    do {
+        if (amount > 0 && (uint64_t)amount > limit - (uint64_t)cur)
+            return over_budget(h, resource, limit, err);
+        next = cur + amount;
+        if (next < 0)
+            next = 0;
+    } while (!atomic_compare_exchange_weak(spent, &cur, next));
+    return 0;
+}
+
 static const sluice_api api_table = {
     .struct_size = sizeof(sluice_api),
     .abi_major = SLUICE_ABI_MAJOR,
@@ -167,6 +245,9 @@ static const sluice_api api_table = {
     .record = api_record,
     .progress_total = api_progress_total,
     .listing = api_listing,
+    .secret_get = api_secret_get,
+    .secret_put = api_secret_put,
+    .charge = api_charge,
 };
 
 const sluice_api *host_api(void)

@@ -14,7 +14,6 @@
 #include "cli.h"
 #include "collection.h"
 #include "config.h"
-#include "encinfo.h"
 #include "engine.h"
 #include "host.h"
 #include "loader.h"
@@ -178,21 +177,24 @@ static void print_header(const header *h)
 }
 
 /* decrypt-object: the aes-256-gcm stage's header line, rebuilt from
- * --salt or --encryption-info, for an object that has no header. */
-static int raw_object_chain(const cli *c, header *chain)
+ * --salt, for an object that has no header.  With --encryption-info
+ * the stage reads the salt from that file itself (its run-time option
+ * encryption-info=): the core knows nothing of that format. */
+#define SALT_HEX_LEN 32
+static int raw_object_chain(const cli *c, header *chain, kvlist *tr_opts)
 {
-    uint8_t salt[ENCINFO_SALT_LEN];
-    char salt_hex[2 * ENCINFO_SALT_LEN + 1];
+    char salt_hex[SALT_HEX_LEN + 1];
     sluice_error err = {0};
+    sluice_kv params[] = {
+        {"kdf", "pbkdf2-sha256"},
+        {"iter", c->kdf_iter ? c->kdf_iter : "64000"},
+        {"salt", salt_hex},
+    };
     if (c->encryption_info) {
-        if (encinfo_read_file(c->encryption_info, salt, &err) < 0) {
-            host_report(c->encryption_info, err.message);
-            return status_to_exit(err.code);
-        }
-        hex_encode(salt, sizeof salt, salt_hex);
+        kv_add(tr_opts, "encryption-info", c->encryption_info);
     } else {
         size_t n = strlen(c->salt);
-        if (n != 2 * ENCINFO_SALT_LEN ||
+        if (n != SALT_HEX_LEN ||
             strspn(c->salt, "0123456789abcdefABCDEF") != n)
             return fail_usage("--salt needs 32 hex digits (16 bytes)");
         for (size_t i = 0; i <= n; i++)
@@ -200,12 +202,8 @@ static int raw_object_chain(const cli *c, header *chain)
                                      ? c->salt[i] - 'A' + 'a'
                                      : c->salt[i]);
     }
-    sluice_kv params[] = {
-        {"kdf", "pbkdf2-sha256"},
-        {"iter", c->kdf_iter ? c->kdf_iter : "64000"},
-        {"salt", salt_hex},
-    };
-    if (header_add_stage(chain, "aes-256-gcm", params, 3, &err) < 0) {
+    if (header_add_stage(chain, "aes-256-gcm", params,
+                         c->encryption_info ? 2 : 3, &err) < 0) {
         host_report("usage", err.message);
         return EXIT_USAGE;
     }
@@ -301,10 +299,11 @@ int main(int argc, char **argv)
                 ex = fail_usage("decrypt-object takes no -z, -e or --chain");
                 break;
             }
-            ex = raw_object_chain(&c, chain);
+            ex = raw_object_chain(&c, chain, &tr_opts);
             if (ex)
                 break;
             job.chain = chain;
+            job.n_transform_options = tr_opts.n;
         } else if (fwd) {
             ex = build_chain(&c, chain, level_buf, sizeof level_buf);
             if (ex)
