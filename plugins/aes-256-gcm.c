@@ -40,6 +40,12 @@ typedef struct aes_stage {
     int direction;
     uint8_t key[AESGCM_KEY_LEN];     /* AES-256 key, from the passphrase */
     uint8_t mac_key[AESGCM_KEY_LEN]; /* header MAC key, from key          */
+    /* Reverse: the derivation, charged and checked at open(), is done
+     * when the key is first needed (header_mac or run), so a header
+     * asking for too much work in all is refused before any is done. */
+    int pending;
+    uint8_t salt[AESGCM_SALT_LEN];
+    uint32_t iter;
 } aes_stage;
 
 /* ---- open: parameters --------------------------------------------------- */
@@ -180,69 +186,94 @@ static size_t key_id(const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
     return n + AESGCM_SALT_LEN;
 }
 
-/* Asks the host for the passphrase and runs PBKDF2; the passphrase never
- * outlives this function.  The work is charged to the run's budget
- * first, so a hostile header is refused before it costs anything. */
-static int run_kdf(aes_stage *st, unsigned pass_flags,
-                   const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
-                   sluice_error *err)
+/* Fetches the passphrase into pass[PASSPHRASE_MAX]; *len its length. */
+static int get_passphrase(aes_stage *st, unsigned flags, char *pass,
+                          size_t *len, sluice_error *err)
 {
-    if (host_has_v12(st->api)) {
-        int rc = st->api->charge(st->host, SLUICE_RESOURCE_KDF_ITER, iter,
+    int rc = st->api->passphrase(st->host, flags, pass, PASSPHRASE_MAX, len,
                                  err);
-        if (rc < 0)
-            return rc;
-    }
-    char pass[PASSPHRASE_MAX];
-    size_t len = 0;
-    int rc =
-        st->api->passphrase(st->host, pass_flags, pass, sizeof pass, &len, err);
     if (rc < 0) {
-        OPENSSL_cleanse(pass, sizeof pass);
         if (err && !err->message[0])
             sluice_error_set(err, rc, "cannot get the passphrase");
         return rc;
     }
-    if (len == 0 || len > sizeof pass) {
-        OPENSSL_cleanse(pass, sizeof pass);
-        return sluice_error_set(err, len ? SLUICE_E_INTERNAL : SLUICE_E_USAGE,
-                                len ? "passphrase length out of range"
-                                    : "empty passphrase");
-    }
-    rc = aesgcm_kdf(pass, len, salt, iter, st->key);
-    OPENSSL_cleanse(pass, sizeof pass);
-    if (rc != AESGCM_OK)
-        return sluice_error_set(err, SLUICE_E_INTERNAL,
-                                "key derivation failed (OpenSSL)");
-    /* Counted by tests: one line per PBKDF2 actually run. */
-    st->api->log(st->host, SLUICE_LOG_DEBUG, "key derived (%s, %u iterations)",
-                 AESGCM_KDF_NAME, iter);
+    if (*len == 0 || *len > PASSPHRASE_MAX)
+        return sluice_error_set(err, *len ? SLUICE_E_INTERNAL : SLUICE_E_USAGE,
+                                *len ? "passphrase length out of range"
+                                     : "empty passphrase");
     return 0;
 }
 
-/* Both keys for (salt, iter): from the session's cache when this session
- * derived it already (a collection opens one stage per object), else
- * by PBKDF2, then cached. */
-static int derive_keys(aes_stage *st, unsigned pass_flags,
-                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
-                       sluice_error *err)
+/* Runs PBKDF2 for (st->salt, st->iter) into st->key and caches the key
+ * for the session; the passphrase never outlives this function. */
+static int run_kdf(aes_stage *st, unsigned pass_flags, sluice_error *err)
 {
-    uint8_t id[SLUICE_SECRET_MAX];
-    size_t id_len = key_id(salt, iter, id);
-    int v12 = host_has_v12(st->api);
-    if (!v12 || st->api->secret_get(st->host, id, id_len, st->key,
-                                    sizeof st->key) != 1) {
-        int rc = run_kdf(st, pass_flags, salt, iter, err);
-        if (rc < 0)
-            return rc;
-        if (v12) /* a full cache only means deriving again next time */
-            (void)st->api->secret_put(st->host, id, id_len, st->key,
-                                      sizeof st->key);
+    char pass[PASSPHRASE_MAX];
+    size_t len = 0;
+    int rc = get_passphrase(st, pass_flags, pass, &len, err);
+    if (rc == 0 && aesgcm_kdf(pass, len, st->salt, st->iter, st->key) !=
+                       AESGCM_OK)
+        rc = sluice_error_set(err, SLUICE_E_INTERNAL,
+                              "key derivation failed (OpenSSL)");
+    OPENSSL_cleanse(pass, sizeof pass);
+    if (rc < 0)
+        return rc;
+    /* Counted by tests: one line per PBKDF2 actually run. */
+    st->api->log(st->host, SLUICE_LOG_DEBUG, "key derived (%s, %u iterations)",
+                 AESGCM_KDF_NAME, st->iter);
+    if (host_has_v12(st->api)) { /* a full cache: derive again next time */
+        uint8_t id[SLUICE_SECRET_MAX];
+        size_t id_len = key_id(st->salt, st->iter, id);
+        (void)st->api->secret_put(st->host, id, id_len, st->key,
+                                  sizeof st->key);
     }
     if (aesgcm_header_mac_key(st->key, st->mac_key) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "key derivation failed (OpenSSL)");
     return 0;
+}
+
+/* Both keys for (salt, iter): from the session's cache when this session
+ * derived them already (a collection opens one stage per object), else
+ * by PBKDF2 - charged to the run's budget first.  lazy (restore): only
+ * charge and make sure there is a passphrase now (prompting here, not
+ * on a run thread); ensure_key derives when the key is needed. */
+static int derive_keys(aes_stage *st, unsigned pass_flags,
+                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                       int lazy, sluice_error *err)
+{
+    memcpy(st->salt, salt, AESGCM_SALT_LEN);
+    st->iter = iter;
+    if (host_has_v12(st->api)) {
+        uint8_t id[SLUICE_SECRET_MAX];
+        size_t id_len = key_id(salt, iter, id);
+        if (st->api->secret_get(st->host, id, id_len, st->key,
+                                sizeof st->key) == 1)
+            return aesgcm_header_mac_key(st->key, st->mac_key) == AESGCM_OK
+                       ? 0
+                       : sluice_error_set(err, SLUICE_E_INTERNAL,
+                                          "key derivation failed (OpenSSL)");
+        int rc = st->api->charge(st->host, SLUICE_RESOURCE_KDF_ITER, iter,
+                                 err);
+        if (rc < 0)
+            return rc;
+    }
+    if (!lazy)
+        return run_kdf(st, pass_flags, err);
+    char pass[PASSPHRASE_MAX];
+    size_t len = 0;
+    int rc = get_passphrase(st, pass_flags, pass, &len, err);
+    OPENSSL_cleanse(pass, sizeof pass);
+    st->pending = rc == 0;
+    return rc;
+}
+
+static int ensure_key(aes_stage *st, sluice_error *err)
+{
+    if (!st->pending)
+        return 0;
+    st->pending = 0;
+    return run_kdf(st, 0, err);
 }
 
 /* Forward: the header line gets kdf, iter and salt, in that order. */
@@ -277,7 +308,7 @@ static int open_forward(aes_stage *st, const sluice_stage_args *a,
     if (!have_salt && RAND_bytes(salt, sizeof salt) != 1)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "no random bytes for the salt (OpenSSL)");
-    rc = derive_keys(st, SLUICE_PASSPHRASE_CONFIRM, salt, iter, err);
+    rc = derive_keys(st, SLUICE_PASSPHRASE_CONFIRM, salt, iter, 0, err);
     if (rc < 0)
         return rc;
     return record_params(st, iter, salt, err);
@@ -291,7 +322,7 @@ static int open_reverse(aes_stage *st, const sluice_stage_args *a,
     int rc = reverse_params(a, &iter, salt, err);
     if (rc < 0)
         return rc;
-    return derive_keys(st, 0, salt, iter, err);
+    return derive_keys(st, 0, salt, iter, 1, err);
 }
 
 /* The host tables must be recent enough to hold every entry we call. */
@@ -347,6 +378,9 @@ static int aes_header_mac(void *ctx, const uint8_t *header, size_t len,
                           uint8_t *mac, size_t *mac_len, sluice_error *err)
 {
     aes_stage *st = ctx;
+    int rc = ensure_key(st, err);
+    if (rc < 0)
+        return rc;
     if (aesgcm_header_mac(st->mac_key, header, len, mac) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "cannot compute the header MAC (OpenSSL)");
@@ -559,12 +593,15 @@ static int decrypt_stream(dec_run *r, sluice_input *in, sluice_error *err)
 static int decrypt_run(aes_stage *st, sluice_input *in, sluice_output *out,
                        sluice_error *err)
 {
+    int rc = ensure_key(st, err);
+    if (rc < 0)
+        return rc;
     dec_run r = {st, NULL, out, NULL, 0};
     r.d = aesgcm_dec_new(st->key, AESGCM_V1_MAX);
     if (!r.d)
         return sluice_error_set(err, SLUICE_E_NOMEM,
                                 "cannot set up the cipher (OpenSSL)");
-    int rc = decrypt_stream(&r, in, err);
+    rc = decrypt_stream(&r, in, err);
     aesgcm_dec_free(r.d);
     return rc;
 }

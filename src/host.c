@@ -23,6 +23,56 @@ void session_init(session *s)
     atomic_init(&s->spent_kdf_iter, 0);
 }
 
+/* A whole decimal number with an optional binary suffix; 0 on success. */
+static int parse_amount(const char *v, int suffixes, uint64_t *out)
+{
+    uint64_t x = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    if (p == v)
+        return -1;
+    static const char units[] = "KMGT";
+    const char *u = *p && suffixes ? strchr(units, *p & ~0x20) : NULL;
+    if (u && *u) {
+        for (const char *q = units; q <= u; q++) {
+            if (x > UINT64_MAX / 1024)
+                return -1;
+            x *= 1024;
+        }
+        p++;
+        if (*p == 'i' && p[1] == 'B')
+            p += 2;
+        else if (*p == 'B')
+            p++;
+    }
+    if (*p || x == 0)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int session_set_budget(session *s, const char *memory, const char *kdf_iter,
+                       sluice_error *err)
+{
+    if (memory && parse_amount(memory, 1, &s->budget_memory) < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "--max-memory: '%.40s' is not a size (a "
+                                "positive number of bytes, or with K, M, G "
+                                "or T)",
+                                memory);
+    if (kdf_iter && parse_amount(kdf_iter, 0, &s->budget_kdf_iter) < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "--max-kdf-iter: '%.40s' is not a positive "
+                                "whole number",
+                                kdf_iter);
+    return 0;
+}
+
 void session_budget_reset(session *s)
 {
     atomic_store(&s->spent_memory, 0);

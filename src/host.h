@@ -56,6 +56,12 @@ void session_cleanup(session *s);
 /* Aborts whatever runs now: sets the cancelled flag, wakes every stage. */
 void session_abort(session *s, int status);
 
+/* Sets the budget from --max-memory SIZE (bytes, or with a K, M, G or
+ * T suffix: powers of 1024) and --max-kdf-iter N; either may be NULL
+ * (the default).  0, or SLUICE_E_USAGE with err naming the option. */
+int session_set_budget(session *s, const char *memory, const char *kdf_iter,
+                       sluice_error *err);
+
 /* Starts the budget afresh: called at the start of every engine run. */
 void session_budget_reset(session *s);
 

@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "progress.h"
 #include "signals.h"
+#include "stagelist.h"
 #include "status.h"
 #include "util.h"
 
@@ -112,56 +113,6 @@ static int build_chain(const cli *c, header *chain, char *level_buf,
     return 0;
 }
 
-typedef struct print_ctx {
-    int n;
-} print_ctx;
-
-/* "source+sink" etc.: the roles a stage plays in one direction. */
-static void roles_str(unsigned roles, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s%s%s%s%s",
-             roles & SLUICE_ROLE_SOURCE ? "source" : "",
-             (roles & SLUICE_ROLE_SOURCE) && (roles & ~SLUICE_ROLE_SOURCE)
-                 ? "+" : "",
-             roles & SLUICE_ROLE_TRANSFORM ? "transform" : "",
-             (roles & SLUICE_ROLE_TRANSFORM) && (roles & SLUICE_ROLE_SINK)
-                 ? "+" : "",
-             roles & SLUICE_ROLE_SINK ? "sink" : "");
-}
-
-static void print_stage(void *arg, const loaded_stage *st, int shadowed,
-                        const char *load_error)
-{
-    print_ctx *pc = arg;
-    pc->n++;
-    if (load_error) {
-        printf("%-12s %s\n", "(unusable)", load_error);
-        return;
-    }
-    char fwd[40], rev[40];
-    roles_str(st->vt.forward_roles, fwd, sizeof fwd);
-    roles_str(st->vt.reverse_roles, rev, sizeof rev);
-    printf("%-12s %-16s %-16s ABI %u.%u  %s%s\n    %s\n", st->vt.name, fwd,
-           rev, st->abi_major, st->abi_minor, st->path,
-           shadowed ? "  (shadowed by an earlier directory)" : "",
-           st->vt.summary ? st->vt.summary : "");
-}
-
-static int cmd_stages(loader *l)
-{
-    print_ctx pc = {0};
-    printf("%-12s %-16s %-16s\n", "STAGE", "BACKUP", "RESTORE");
-    loader_list(l, print_stage, &pc);
-    if (pc.n == 0) {
-        fprintf(stderr, "sluice: stages: no plugins found in");
-        for (const char *const *d = loader_dirs(l); *d; d++)
-            fprintf(stderr, " %s", *d);
-        fputc('\n', stderr);
-        return EXIT_PLUGIN;
-    }
-    return EXIT_OK;
-}
-
 static void print_header(const header *h)
 {
     printf("format:  sluice/1\n");
@@ -248,6 +199,13 @@ int main(int argc, char **argv)
         s.progress_mode = PROGRESS_LINES;
     s.passphrase.file = c.passphrase_file;
     s.passphrase.fd = c.passphrase_fd;
+    sluice_error budget_err = {0};
+    if (session_set_budget(&s, c.max_memory, c.max_kdf_iter,
+                           &budget_err) < 0) {
+        host_report("usage", budget_err.message);
+        session_cleanup(&s);
+        return EXIT_USAGE;
+    }
     loader *l = loader_new();
     signal_watch sw;
     if (!l || signals_start(&sw, &s) < 0) {
@@ -270,7 +228,7 @@ int main(int argc, char **argv)
 
     switch (c.mode) {
     case MODE_STAGES:
-        ex = cmd_stages(l);
+        ex = stagelist_print(l, c.n_args ? c.args[0] : NULL, c.verbose);
         break;
     case MODE_INSPECT: {
         stage_spec src = {0};
