@@ -112,10 +112,10 @@ const char *stagekeys_closest(const sluice_key *keys, unsigned flags,
             best = keys->key;
         }
     }
-    /* A typo: a third of the letters wrong at most, and never more than
-     * two edits. */
+    /* A typo: one edit, or two in a key of four letters or more (a
+     * swap of two letters counts two: "itre" for "iter"). */
     size_t len = strlen(key);
-    return best && best_d <= 2 && best_d * 3 <= len + 1 ? best : NULL;
+    return best && (best_d <= 1 || (best_d == 2 && len >= 4)) ? best : NULL;
 }
 
 static int unknown(const sluice_key *keys, unsigned flags, const char *what,
