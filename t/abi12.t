@@ -97,4 +97,18 @@ like "$(cat "$ERR")" "sluice: aes-256-gcm: *ENCRYPTION-INFO*" "... refused by th
 expect_fail 3 "a missing ENCRYPTION-INFO" \
     "$SLUICE" decrypt-object --encryption-info nosuch -o back3 bare.obj
 
+# A collection makes an engine run per object and record, in one session.
+mkdir tree
+for i in 1 2 3 4 5 6; do mkdata tree/f$i 70000; done
+run "$SLUICE" backup --to "$T_TMP/coll" -e --object-size 100K -vv -C tree .
+is "$RC" 0 "collection backup -e"
+diag "$(find coll -type f | wc -l) objects"
+is "$(grep -c 'key derived' "$ERR")" 1 "... derives the key once for all its objects"
+mkdir back.tree
+run "$SLUICE" restore --from "$T_TMP/coll" -vv -C back.tree
+is "$RC" 0 "collection restore"
+is "$(grep -c 'key derived' "$ERR")" 1 "... derives the key once"
+run "$SLUICE" verify --from "$T_TMP/coll" -vv
+is "$(grep -c 'key derived' "$ERR")" 1 "verify derives the key once"
+
 done_testing
