@@ -49,6 +49,7 @@ struct chain_run {
     int failed;
     running_stage *sink; /* once added */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
+    run_budget budget; /* api->charge: what this run's stages spent */
 };
 
 static int set_fail(chain_run *r, const char *subject, const sluice_error *e)
@@ -144,7 +145,7 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
     pthread_mutex_init(&r->lock, NULL);
-    session_budget_reset(s);
+    run_budget_init(&r->budget);
     pthread_mutex_lock(&s->abort_lock);
     /* A session may run several jobs (collections): an earlier job's
      * abort must not cancel this one, unless the user asked to stop. */
@@ -220,6 +221,7 @@ static int add_stage(chain_run *r, loader *l, const char *name,
     rs->name = ls->vt.name;
     host_init(&rs->host, r->sess, rs->name);
     rs->host.direction = direction;
+    rs->host.budget = &r->budget;
     rs->args.struct_size = sizeof rs->args;
     rs->args.direction = direction;
     rs->args.role = role;

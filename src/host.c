@@ -19,8 +19,6 @@ void session_init(session *s)
     atomic_init(&s->signal_number, 0);
     pthread_mutex_init(&s->abort_lock, NULL);
     s->secrets = secretcache_new(); /* NULL: every derivation is done */
-    atomic_init(&s->spent_memory, 0);
-    atomic_init(&s->spent_kdf_iter, 0);
 }
 
 /* A whole decimal number with an optional binary suffix; 0 on success. */
@@ -73,10 +71,10 @@ int session_set_budget(session *s, const char *memory, const char *kdf_iter,
     return 0;
 }
 
-void session_budget_reset(session *s)
+void run_budget_init(run_budget *b)
 {
-    atomic_store(&s->spent_memory, 0);
-    atomic_store(&s->spent_kdf_iter, 0);
+    atomic_init(&b->memory, 0);
+    atomic_init(&b->kdf_iter, 0);
 }
 
 void session_abort(session *s, int status)
@@ -255,11 +253,14 @@ static int api_charge(sluice_host *h, int resource, int64_t amount,
     session *s = h->sess;
     _Atomic int64_t *spent;
     uint64_t limit;
+    if (!h->budget)
+        return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                "charge() outside an engine run");
     if (resource == SLUICE_RESOURCE_MEMORY) {
-        spent = &s->spent_memory;
+        spent = &h->budget->memory;
         limit = s->budget_memory ? s->budget_memory : BUDGET_MEMORY_DEFAULT;
     } else if (resource == SLUICE_RESOURCE_KDF_ITER) {
-        spent = &s->spent_kdf_iter;
+        spent = &h->budget->kdf_iter;
         limit = s->budget_kdf_iter ? s->budget_kdf_iter
                                    : BUDGET_KDF_ITER_DEFAULT;
     } else {

@@ -37,14 +37,20 @@ typedef struct session {
     secretcache *secrets;     /* api->secret_get/put; NULL: none     */
     uint64_t budget_memory;   /* bytes per engine run; 0 = default    */
     uint64_t budget_kdf_iter; /* KDF iterations per run; 0 = default  */
-    _Atomic int64_t spent_memory; /* charged in the current run       */
-    _Atomic int64_t spent_kdf_iter;
 } session;
+
+/* What the stages of one engine run have charged (api->charge).  Each
+ * run has its own, so runs of one session may go on at the same time. */
+typedef struct run_budget {
+    _Atomic int64_t memory;
+    _Atomic int64_t kdf_iter;
+} run_budget;
 
 struct sluice_host {
     session *sess;
     const char *stage_name;
     int direction;             /* SLUICE_FORWARD or SLUICE_REVERSE     */
+    run_budget *budget;        /* the run's; NULL: nothing can be charged */
     header_stage *record_into; /* forward open() only                  */
     int record_error;          /* a record() call was refused          */
     _Atomic uint64_t total;    /* progress_total(), read by progress.c */
@@ -62,8 +68,8 @@ void session_abort(session *s, int status);
 int session_set_budget(session *s, const char *memory, const char *kdf_iter,
                        sluice_error *err);
 
-/* Starts the budget afresh: called at the start of every engine run. */
-void session_budget_reset(session *s);
+/* An empty account, for the start of an engine run. */
+void run_budget_init(run_budget *b);
 
 void host_init(sluice_host *h, session *s, const char *stage_name);
 

@@ -123,8 +123,11 @@ static void test_charge(void)
     session s;
     session_init(&s);
     sluice_host h;
+    run_budget b;
+    run_budget_init(&b);
     host_init(&h, &s, "zstd");
     h.direction = SLUICE_REVERSE;
+    h.budget = &b;
     const sluice_api *api = host_api();
     sluice_error err = {0};
     ok(api->struct_size >= offsetof(sluice_api, charge) + sizeof api->charge,
@@ -144,7 +147,7 @@ static void test_charge(void)
     is_int(api->charge(&h, SLUICE_RESOURCE_KDF_ITER, 1001, &err),
            SLUICE_E_USAGE, "backup over the KDF budget: a usage error");
     like(err.message, "--max-kdf-iter", "... naming --max-kdf-iter");
-    session_budget_reset(&s);
+    run_budget_init(&b);
     is_int(api->charge(&h, SLUICE_RESOURCE_KDF_ITER, 1000, &err), 0,
            "a new run starts with a full budget");
     ok(session_set_budget(&s, "1X", NULL, &err) < 0 &&
