@@ -40,8 +40,8 @@ FUZZ_LINK = $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer
 FUZZ_SHLINK = $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -fPIC -shared
 
 FUZZ_CORE = $(top_srcdir)/src/block.c $(top_srcdir)/src/stream.c \
-	$(top_srcdir)/src/chainspec.c $(top_srcdir)/src/encinfo.c \
-	$(top_srcdir)/src/engine.c $(top_srcdir)/src/header.c \
+	$(top_srcdir)/src/chainspec.c $(top_srcdir)/src/engine.c \
+	$(top_srcdir)/src/secretcache.c $(top_srcdir)/src/stagekeys.c $(top_srcdir)/src/header.c \
 	$(top_srcdir)/src/host.c $(top_srcdir)/src/loader.c \
 	$(top_srcdir)/src/passphrase.c $(top_srcdir)/src/progress.c \
 	$(top_srcdir)/src/status.c $(top_srcdir)/src/util.c
@@ -51,7 +51,7 @@ FUZZ_ARCHIVE = $(top_srcdir)/plugins/archive.c \
 	$(top_srcdir)/plugins/archive-extract.c \
 	$(top_srcdir)/plugins/archive-list.c
 FUZZ_AES = $(top_srcdir)/plugins/aes-256-gcm.c \
-	$(top_srcdir)/plugins/aesgcm-object.c
+	$(top_srcdir)/plugins/aesgcm-object.c $(top_srcdir)/plugins/aesgcm-encinfo.c
 # Every call of the archive stage that can change the file system goes
 # through a checking wrapper in fuzz-extract.c.
 FUZZ_EXTRACT_WRAP = -Wl,--wrap=openat -Wl,--wrap=mkdirat \

@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "aesgcm-encinfo.h"
 #include "aesgcm-object.h"
 
 #ifndef PACKAGE_VERSION
@@ -39,6 +40,12 @@ typedef struct aes_stage {
     int direction;
     uint8_t key[AESGCM_KEY_LEN];     /* AES-256 key, from the passphrase */
     uint8_t mac_key[AESGCM_KEY_LEN]; /* header MAC key, from key          */
+    /* Reverse: the derivation, charged and checked at open(), is done
+     * when the key is first needed (header_mac or run), so a header
+     * asking for too much work in all is refused before any is done. */
+    int pending;
+    uint8_t salt[AESGCM_SALT_LEN];
+    uint32_t iter;
 } aes_stage;
 
 /* ---- open: parameters --------------------------------------------------- */
@@ -117,13 +124,28 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
         if (rc < 0)
             return rc;
     }
+    /* A bare object of the reference system: its salt is in the
+     * ENCRYPTION-INFO file beside it, not in a header. */
+    const char *ei =
+        sluice_kv_get(a->options, a->n_options, "encryption-info");
+    if (ei && sa)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "give the salt or encryption-info=, not "
+                                "both");
+    if (ei && kdf && it) {
+        int rc = encinfo_read_file(ei, salt, err);
+        if (rc < 0)
+            return rc;
+        sa = "";
+    }
     if (!kdf || !it || !sa)
         return sluice_error_set(err, SLUICE_E_FORMAT, "header lacks %s=",
                                 !kdf  ? "kdf"
                                 : !it ? "iter"
                                       : "salt");
+    /* An unknown kdf is a header no sluice writes: corrupt input. */
     if (strcmp(kdf, AESGCM_KDF_NAME) != 0)
-        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+        return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "unknown kdf '%.40s': only %s is supported",
                                 kdf, AESGCM_KDF_NAME);
     int rc = aesgcm_parse_iter(it, AESGCM_ITER_MIN, AESGCM_ITER_MAX, iter);
@@ -135,7 +157,7 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
                                 "iter=%.40s: outside the accepted range "
                                 "[%u, %u]",
                                 it, AESGCM_ITER_MIN, AESGCM_ITER_MAX);
-    if (aesgcm_parse_salt(sa, salt) != AESGCM_OK)
+    if (!ei && aesgcm_parse_salt(sa, salt) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "salt=%.40s: not %d lowercase hex digits", sa,
                                 AESGCM_SALT_HEX_LEN);
@@ -144,38 +166,114 @@ static int reverse_params(const sluice_stage_args *a, uint32_t *iter,
 
 /* ---- open: keys --------------------------------------------------------- */
 
-/* Asks the host for the passphrase and derives both keys from it; the
- * passphrase itself never outlives this function. */
-static int derive_keys(aes_stage *st, unsigned pass_flags,
-                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
-                       sluice_error *err)
+/* Whether the host's table has the ABI 1.2 services (secret cache,
+ * budget).  A plugin built for 1.2 loads only in a 1.2 host, but the
+ * table is what says so. */
+static int host_has_v12(const sluice_api *api)
 {
-    char pass[PASSPHRASE_MAX];
-    size_t len = 0;
-    int rc =
-        st->api->passphrase(st->host, pass_flags, pass, sizeof pass, &len, err);
+    return api->struct_size >= offsetof(sluice_api, charge) + sizeof api->charge;
+}
+
+/* What the key depends on besides the passphrase: the cache's id. */
+static size_t key_id(const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                     uint8_t id[SLUICE_SECRET_MAX])
+{
+    size_t n = sizeof AESGCM_KDF_NAME; /* with its NUL */
+    memcpy(id, AESGCM_KDF_NAME, n);
+    for (int i = 3; i >= 0; i--)
+        id[n++] = (uint8_t)(iter >> (8 * i));
+    memcpy(id + n, salt, AESGCM_SALT_LEN);
+    return n + AESGCM_SALT_LEN;
+}
+
+/* Fetches the passphrase into pass[PASSPHRASE_MAX]; *len its length. */
+static int get_passphrase(aes_stage *st, unsigned flags, char *pass,
+                          size_t *len, sluice_error *err)
+{
+    int rc = st->api->passphrase(st->host, flags, pass, PASSPHRASE_MAX, len,
+                                 err);
     if (rc < 0) {
-        OPENSSL_cleanse(pass, sizeof pass);
         if (err && !err->message[0])
             sluice_error_set(err, rc, "cannot get the passphrase");
         return rc;
     }
-    if (len == 0 || len > sizeof pass) {
-        OPENSSL_cleanse(pass, sizeof pass);
-        return sluice_error_set(err, len ? SLUICE_E_INTERNAL : SLUICE_E_USAGE,
-                                len ? "passphrase length out of range"
-                                    : "empty passphrase");
-    }
-    st->api->log(st->host, SLUICE_LOG_DEBUG,
-                 "deriving the key (%s, %u iterations)", AESGCM_KDF_NAME, iter);
-    rc = aesgcm_kdf(pass, len, salt, iter, st->key);
+    if (*len == 0 || *len > PASSPHRASE_MAX)
+        return sluice_error_set(err, *len ? SLUICE_E_INTERNAL : SLUICE_E_USAGE,
+                                *len ? "passphrase length out of range"
+                                     : "empty passphrase");
+    return 0;
+}
+
+/* Runs PBKDF2 for (st->salt, st->iter) into st->key and caches the key
+ * for the session; the passphrase never outlives this function. */
+static int run_kdf(aes_stage *st, unsigned pass_flags, sluice_error *err)
+{
+    char pass[PASSPHRASE_MAX];
+    size_t len = 0;
+    int rc = get_passphrase(st, pass_flags, pass, &len, err);
+    if (rc == 0 && aesgcm_kdf(pass, len, st->salt, st->iter, st->key) !=
+                       AESGCM_OK)
+        rc = sluice_error_set(err, SLUICE_E_INTERNAL,
+                              "key derivation failed (OpenSSL)");
     OPENSSL_cleanse(pass, sizeof pass);
-    if (rc == AESGCM_OK)
-        rc = aesgcm_header_mac_key(st->key, st->mac_key);
-    if (rc != AESGCM_OK)
+    if (rc < 0)
+        return rc;
+    /* Counted by tests: one line per PBKDF2 actually run. */
+    st->api->log(st->host, SLUICE_LOG_DEBUG, "key derived (%s, %u iterations)",
+                 AESGCM_KDF_NAME, st->iter);
+    if (host_has_v12(st->api)) { /* a full cache: derive again next time */
+        uint8_t id[SLUICE_SECRET_MAX];
+        size_t id_len = key_id(st->salt, st->iter, id);
+        (void)st->api->secret_put(st->host, id, id_len, st->key,
+                                  sizeof st->key);
+    }
+    if (aesgcm_header_mac_key(st->key, st->mac_key) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "key derivation failed (OpenSSL)");
     return 0;
+}
+
+/* Both keys for (salt, iter): from the session's cache when this session
+ * derived them already (a collection opens one stage per object), else
+ * by PBKDF2 - charged to the run's budget first.  lazy (restore): only
+ * charge and make sure there is a passphrase now (prompting here, not
+ * on a run thread); ensure_key derives when the key is needed. */
+static int derive_keys(aes_stage *st, unsigned pass_flags,
+                       const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
+                       int lazy, sluice_error *err)
+{
+    memcpy(st->salt, salt, AESGCM_SALT_LEN);
+    st->iter = iter;
+    if (host_has_v12(st->api)) {
+        uint8_t id[SLUICE_SECRET_MAX];
+        size_t id_len = key_id(salt, iter, id);
+        if (st->api->secret_get(st->host, id, id_len, st->key,
+                                sizeof st->key) == 1)
+            return aesgcm_header_mac_key(st->key, st->mac_key) == AESGCM_OK
+                       ? 0
+                       : sluice_error_set(err, SLUICE_E_INTERNAL,
+                                          "key derivation failed (OpenSSL)");
+        int rc = st->api->charge(st->host, SLUICE_RESOURCE_KDF_ITER, iter,
+                                 err);
+        if (rc < 0)
+            return rc;
+    }
+    if (!lazy)
+        return run_kdf(st, pass_flags, err);
+    char pass[PASSPHRASE_MAX];
+    size_t len = 0;
+    int rc = get_passphrase(st, pass_flags, pass, &len, err);
+    OPENSSL_cleanse(pass, sizeof pass);
+    st->pending = rc == 0;
+    return rc;
+}
+
+static int ensure_key(aes_stage *st, sluice_error *err)
+{
+    if (!st->pending)
+        return 0;
+    st->pending = 0;
+    return run_kdf(st, 0, err);
 }
 
 /* Forward: the header line gets kdf, iter and salt, in that order. */
@@ -210,7 +308,7 @@ static int open_forward(aes_stage *st, const sluice_stage_args *a,
     if (!have_salt && RAND_bytes(salt, sizeof salt) != 1)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "no random bytes for the salt (OpenSSL)");
-    rc = derive_keys(st, SLUICE_PASSPHRASE_CONFIRM, salt, iter, err);
+    rc = derive_keys(st, SLUICE_PASSPHRASE_CONFIRM, salt, iter, 0, err);
     if (rc < 0)
         return rc;
     return record_params(st, iter, salt, err);
@@ -224,7 +322,7 @@ static int open_reverse(aes_stage *st, const sluice_stage_args *a,
     int rc = reverse_params(a, &iter, salt, err);
     if (rc < 0)
         return rc;
-    return derive_keys(st, 0, salt, iter, err);
+    return derive_keys(st, 0, salt, iter, 1, err);
 }
 
 /* The host tables must be recent enough to hold every entry we call. */
@@ -280,6 +378,9 @@ static int aes_header_mac(void *ctx, const uint8_t *header, size_t len,
                           uint8_t *mac, size_t *mac_len, sluice_error *err)
 {
     aes_stage *st = ctx;
+    int rc = ensure_key(st, err);
+    if (rc < 0)
+        return rc;
     if (aesgcm_header_mac(st->mac_key, header, len, mac) != AESGCM_OK)
         return sluice_error_set(err, SLUICE_E_INTERNAL,
                                 "cannot compute the header MAC (OpenSSL)");
@@ -492,12 +593,15 @@ static int decrypt_stream(dec_run *r, sluice_input *in, sluice_error *err)
 static int decrypt_run(aes_stage *st, sluice_input *in, sluice_output *out,
                        sluice_error *err)
 {
+    int rc = ensure_key(st, err);
+    if (rc < 0)
+        return rc;
     dec_run r = {st, NULL, out, NULL, 0};
     r.d = aesgcm_dec_new(st->key, AESGCM_V1_MAX);
     if (!r.d)
         return sluice_error_set(err, SLUICE_E_NOMEM,
                                 "cannot set up the cipher (OpenSSL)");
-    int rc = decrypt_stream(&r, in, err);
+    rc = decrypt_stream(&r, in, err);
     aesgcm_dec_free(r.d);
     return rc;
 }
@@ -512,11 +616,24 @@ static int aes_run(void *ctx, sluice_input *in, sluice_output *out,
 
 /* ---- plugin entry ------------------------------------------------------- */
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"iter", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "PBKDF2 iterations (default 64000; 64000..10000000 on backup)"},
+    {"salt", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "32 hex digits: the KDF salt (backup: random unless given)"},
+    {"kdf", SLUICE_KEY_PARAM | SLUICE_KEY_REVERSE,
+     "key derivation function: pbkdf2-sha256"},
+    {"encryption-info", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "file holding the salt as the reference system's ENCRYPTION-INFO"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {
     {"aes-256-gcm",
      "AES-256-GCM encryption and authentication (PBKDF2 passphrase)",
      SLUICE_ROLE_TRANSFORM, SLUICE_ROLE_TRANSFORM, SLUICE_STAGE_HEADER_MAC,
-     aes_open, aes_run, aes_header_mac, aes_close, NULL}};
+     aes_open, aes_run, aes_header_mac, aes_close, NULL, keys}};
 
 static const sluice_plugin plugin =
     SLUICE_PLUGIN_INIT("aes-256-gcm", PACKAGE_VERSION, stages);

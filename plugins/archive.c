@@ -479,6 +479,37 @@ void arch_escape(const char *name, char *buf, size_t cap)
 
 /* ---- the stage ---------------------------------------------------------- */
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"arg", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "a PATH to archive, or a member to extract or list (repeatable)"},
+    {"directory", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "change to this directory first (-C)"},
+    {"exclude", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "leave out names matching this pattern (repeatable)"},
+    {"files-from", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "read the PATHs to archive from this file (-T)"},
+    {"null", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "1 = names in files-from end with NUL, not newline"},
+    {"one-file-system", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "1 = stay on the file systems of the PATHs"},
+    {"no-recursion", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = do not descend into directories"},
+    {"progress", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "1 = count the input first, for the progress ETA"},
+    {"same-owner", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "extract: 1 = restore owners (default as root)"},
+    {"numeric-owner", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "extract: use numeric ids, not names"},
+    {"preserve-permissions", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "extract: 1 = ignore the umask (default as root)"},
+    {"list", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "1 = list the members instead of extracting them (-t)"},
+    {"verbose", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = list the names handled, 2 = in long form"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "archive",
     "tar-compatible archives of files (libarchive): create, extract, list",
@@ -490,6 +521,7 @@ static const sluice_stage stages[] = {{
     NULL,
     archive_close,
     NULL, /* remove (ABI 1.1) */
+    keys,
 }};
 
 static const sluice_plugin plugin =

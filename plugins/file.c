@@ -409,6 +409,19 @@ static int file_remove(const sluice_stage_args *args, sluice_error *err)
     return 0;
 }
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"path", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "file to read or write; '-' for stdin/stdout"},
+    {"offset", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "source: start reading at this byte"},
+    {"length", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "source: read at most this many bytes"},
+    {"exclusive", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "sink: 1 = create the target only if it does not exist"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "file",
     "local file or stdin/stdout; atomic replace of the target on write",
@@ -421,6 +434,7 @@ static const sluice_stage stages[] = {{
     NULL,
     file_close,
     file_remove,
+    keys,
 }};
 
 static const sluice_plugin plugin =

@@ -299,6 +299,17 @@ static void http_close(void *ctx)
     free(h);
 }
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"url", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "http:// or https:// URL"},
+    {"insecure", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = do not verify TLS certificates"},
+    {"verbose", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = say more, 2 = trace requests"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "http",
     "HTTP(S) URL: GET to read (resumes), PUT to write (WebDAV)",
@@ -310,6 +321,7 @@ static const sluice_stage stages[] = {{
     NULL,
     http_close,
     NULL, /* remove (ABI 1.1) */
+    keys,
 }};
 
 static const sluice_plugin plugin =

@@ -1289,6 +1289,21 @@ static int s3_remove(const sluice_stage_args *args, sluice_error *err)
     return rc;
 }
 
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"url", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "s3://BUCKET/KEY"},
+    {"s3-endpoint", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "endpoint URL of an S3-compatible service (else AWS_ENDPOINT_URL)"},
+    {"insecure", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = do not verify TLS certificates"},
+    {"verbose", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "1 = say more, 2 = trace requests"},
+    {"exclusive", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "sink: 1 = create the object only if it does not exist"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "s3",
     "S3-compatible object storage (AWS, MinIO, Ceph RGW): s3://BUCKET/KEY",
@@ -1300,6 +1315,7 @@ static const sluice_stage stages[] = {{
     NULL,
     s3_close,
     s3_remove,
+    keys,
 }};
 
 static const sluice_plugin plugin = SLUICE_PLUGIN_INIT("s3", "0.1.0", stages);

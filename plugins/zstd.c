@@ -8,11 +8,15 @@
  * concatenated frames, as zstd does, and bounds the window at 2^27 bytes
  * so hostile input cannot demand unbounded memory.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-
+/* For ZSTD_createCCtx_advanced/ZSTD_createDCtx_advanced (a custom
+ * allocator), exported by libzstd.so since 1.3. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -24,12 +28,81 @@
 
 typedef struct zstd_ctx {
     const sluice_api *api;
+    sluice_host *host;
     int direction;
     int level;
     int threads;
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
+    int charge;              /* the host has api->charge (ABI 1.2)      */
+    atomic_int over_budget;  /* an allocation was refused by the budget */
+    pthread_mutex_t lock;    /* guards budget_err: workers allocate too */
+    sluice_error budget_err; /* the first refusal's message             */
 } zstd_ctx;
+
+/* ---- memory, charged to the run's budget --------------------------------
+ * libzstd allocates through these, from the stage's thread and from its
+ * compression workers: every byte is charged before it is allocated, so
+ * a hostile stream (a frame declaring a 128 MiB window in each of 32
+ * nested stages) is refused before the memory exists, and given back
+ * when freed.  A size prefix lets free() know how much. */
+#define ALLOC_PREFIX 16 /* keeps malloc's alignment */
+
+static void *budget_alloc(void *opaque, size_t size)
+{
+    zstd_ctx *z = opaque;
+    if (size > INT64_MAX - ALLOC_PREFIX)
+        return NULL;
+    int64_t cost = (int64_t)(size + ALLOC_PREFIX);
+    if (z->charge) {
+        sluice_error e = {0};
+        if (z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, cost, &e) < 0) {
+            pthread_mutex_lock(&z->lock);
+            if (!atomic_load(&z->over_budget))
+                z->budget_err = e;
+            atomic_store(&z->over_budget, 1);
+            pthread_mutex_unlock(&z->lock);
+            return NULL;
+        }
+    }
+    unsigned char *p = malloc(size + ALLOC_PREFIX);
+    if (!p) {
+        if (z->charge)
+            z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, -cost, NULL);
+        return NULL;
+    }
+    memcpy(p, &size, sizeof size);
+    return p + ALLOC_PREFIX;
+}
+
+static void budget_free(void *opaque, void *ptr)
+{
+    zstd_ctx *z = opaque;
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - ALLOC_PREFIX;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    free(p);
+    if (z->charge)
+        z->api->charge(z->host, SLUICE_RESOURCE_MEMORY,
+                       -(int64_t)(size + ALLOC_PREFIX), NULL);
+}
+
+/* A libzstd failure to allocate is the budget's refusal when one came:
+ * its message says what to raise. */
+static int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
+                       sluice_error *err)
+{
+    if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation &&
+        atomic_load(&z->over_budget)) {
+        pthread_mutex_lock(&z->lock);
+        *err = z->budget_err;
+        pthread_mutex_unlock(&z->lock);
+        return err->code;
+    }
+    return sluice_error_set(err, code, "%s: %s", what, ZSTD_getErrorName(r));
+}
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -47,6 +120,18 @@ static int online_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* open() could not create its context: the budget's refusal, or a
+ * failure of libzstd's own. */
+static int setup_failed(zstd_ctx *z, const char *what, sluice_error *err)
+{
+    int code = atomic_load(&z->over_budget)
+                   ? (*err = z->budget_err).code
+                   : sluice_error_set(err, SLUICE_E_INTERNAL, "%s", what);
+    pthread_mutex_destroy(&z->lock);
+    free(z);
+    return code;
 }
 
 static int zstd_open(const sluice_stage_args *args, void **out,
@@ -90,14 +175,20 @@ static int zstd_open(const sluice_stage_args *args, void **out,
     if (!z)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     z->api = args->api;
+    z->host = args->host;
     z->direction = args->direction;
     z->level = (int)level;
     z->threads = (int)threads;
+    z->charge = args->api->struct_size >=
+                offsetof(sluice_api, charge) + sizeof args->api->charge;
+    atomic_init(&z->over_budget, 0);
+    pthread_mutex_init(&z->lock, NULL);
+    ZSTD_customMem mem = {budget_alloc, budget_free, z};
     if (z->direction == SLUICE_FORWARD) {
         char buf[16];
         snprintf(buf, sizeof buf, "%d", z->level);
         int rc = args->api->record(args->host, "level", buf);
-        z->cctx = ZSTD_createCCtx();
+        z->cctx = ZSTD_createCCtx_advanced(mem);
         if (rc < 0 || !z->cctx ||
             ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx,
                                                 ZSTD_c_compressionLevel,
@@ -105,9 +196,7 @@ static int zstd_open(const sluice_stage_args *args, void **out,
             ZSTD_isError(
                 ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
             ZSTD_freeCCtx(z->cctx);
-            free(z);
-            return sluice_error_set(err, SLUICE_E_INTERNAL,
-                                    "cannot set up the compressor");
+            return setup_failed(z, "cannot set up the compressor", err);
         }
         /* One thread means no workers: compress on the stage's thread.
          * A libzstd built without threads refuses nbWorkers; that is
@@ -124,13 +213,11 @@ static int zstd_open(const sluice_stage_args *args, void **out,
             (void)ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, 4 << 20);
         }
     } else {
-        z->dctx = ZSTD_createDCtx();
+        z->dctx = ZSTD_createDCtx_advanced(mem);
         if (!z->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(
                             z->dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX))) {
             ZSTD_freeDCtx(z->dctx);
-            free(z);
-            return sluice_error_set(err, SLUICE_E_INTERNAL,
-                                    "cannot set up the decompressor");
+            return setup_failed(z, "cannot set up the decompressor", err);
         }
     }
     *out = z;
@@ -151,9 +238,8 @@ static int compress_some(zstd_ctx *z, ZSTD_inBuffer *in,
         ZSTD_outBuffer ob = {dst, avail, 0};
         size_t left = ZSTD_compressStream2(z->cctx, &ob, in, end);
         if (ZSTD_isError(left))
-            return sluice_error_set(err, SLUICE_E_INTERNAL,
-                                    "compression failed: %s",
-                                    ZSTD_getErrorName(left));
+            return zstd_failed(z, left, SLUICE_E_INTERNAL,
+                               "compression failed", err);
         int rc = z->api->commit(out, ob.pos);
         if (rc < 0)
             return rc;
@@ -205,13 +291,13 @@ static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
             size_t before = ib.pos;
             size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
             if (ZSTD_isError(r))
-                return sluice_error_set(
-                    err,
+                return zstd_failed(
+                    z, r,
                     ZSTD_getErrorCode(r) ==
                             ZSTD_error_frameParameter_windowTooLarge
                         ? SLUICE_E_UNSUPPORTED
                         : SLUICE_E_FORMAT,
-                    "corrupt input: %s", ZSTD_getErrorName(r));
+                    "corrupt input", err);
             /* A call that moved nothing says nothing about the frame. */
             if (ib.pos != before || ob.pos > 0)
                 last = r;
@@ -246,8 +332,18 @@ static void zstd_close(void *ctx)
         return;
     ZSTD_freeCCtx(z->cctx);
     ZSTD_freeDCtx(z->dctx);
+    pthread_mutex_destroy(&z->lock);
     free(z);
 }
+
+/* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
+static const sluice_key keys[] = {
+    {"level", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
+     "compression level: 1..19, or negative for fast levels (default 3)"},
+    {"threads", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "compression threads: 0 = all cores (default)"},
+    {NULL, 0, NULL},
+};
 
 static const sluice_stage stages[] = {{
     "zstd",
@@ -260,6 +356,7 @@ static const sluice_stage stages[] = {{
     NULL,
     zstd_close,
     NULL, /* remove (ABI 1.1) */
+    keys,
 }};
 
 static const sluice_plugin plugin =

@@ -28,6 +28,8 @@ enum {
     OPT_PROGRESS,
     OPT_SALT,
     OPT_ENCRYPTION_INFO,
+    OPT_MAX_MEMORY,
+    OPT_MAX_KDF_ITER,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +65,8 @@ static const struct option long_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"salt", required_argument, NULL, OPT_SALT},
     {"encryption-info", required_argument, NULL, OPT_ENCRYPTION_INFO},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"max-kdf-iter", required_argument, NULL, OPT_MAX_KDF_ITER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -78,7 +82,7 @@ void cli_usage(void)
         "  sluice -x [-v] -f IN [-C DIR] [PATH...]               extract\n"
         "  sluice -t [-v] -f IN                                  list\n"
         "  sluice inspect [FILE]                       print a stream's header\n"
-        "  sluice stages                               list stages and their files\n"
+        "  sluice stages [-v] [NAME]                   list stages, their files (and keys)\n"
         "  sluice decrypt-object (--salt HEX | --encryption-info F) [-o OUT] [FILE]\n"
         "                                              decrypt one bare encrypted object\n"
         "  sluice backup --to URL[?locality=TAG] [--to ...] [-z] [-e] [-C DIR]\n"
@@ -96,6 +100,9 @@ void cli_usage(void)
         "  -T, --threads N      compression threads (default: all cores; -T is\n"
         "                       --files-from in -c mode, as in tar)\n"
         "  --kdf-iter N         PBKDF2 iterations (default 64000)\n"
+        "  --max-memory SIZE    memory all stages may take (default 1G)\n"
+        "  --max-kdf-iter N     KDF iterations a header may ask for in all\n"
+        "                       (default 20000000)\n"
         "Passphrase:\n"
         "  --passphrase-file F  first line of F\n"
         "  --passphrase-fd N    first line read from descriptor N\n"
@@ -180,8 +187,17 @@ int cli_parse(cli *c, int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "stages") == 0) {
         c->mode = MODE_STAGES;
-        if (argc > 2)
-            return usage_error("%s", "stages takes no arguments");
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+                c->verbose++;
+            else if (argv[i][0] == '-' || c->n_args)
+                return usage_error("stages takes [-v] [NAME], not '%s'",
+                                   argv[i]);
+            else {
+                c->args = argv + i;
+                c->n_args = 1;
+            }
+        }
         return 0;
     }
     /* zstd-style "-19": take levels out before getopt sees them. */
@@ -259,6 +275,8 @@ int cli_parse(cli *c, int argc, char **argv)
         case OPT_PROGRESS: c->progress = 1; break;
         case OPT_SALT: c->salt = optarg; break;
         case OPT_ENCRYPTION_INFO: c->encryption_info = optarg; break;
+        case OPT_MAX_MEMORY: c->max_memory = optarg; break;
+        case OPT_MAX_KDF_ITER: c->max_kdf_iter = optarg; break;
         case OPT_PASS_FILE: c->passphrase_file = optarg; break;
         case OPT_PASS_FD: {
             char *end;

@@ -7,6 +7,7 @@
 
 #include "block.h"
 #include "progress.h"
+#include "stagekeys.h"
 #include "stream.h"
 #include "util.h"
 
@@ -48,6 +49,7 @@ struct chain_run {
     int failed;
     running_stage *sink; /* once added */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
+    run_budget budget; /* api->charge: what this run's stages spent */
 };
 
 static int set_fail(chain_run *r, const char *subject, const sluice_error *e)
@@ -143,6 +145,7 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
     pthread_mutex_init(&r->lock, NULL);
+    run_budget_init(&r->budget);
     pthread_mutex_lock(&s->abort_lock);
     /* A session may run several jobs (collections): an earlier job's
      * abort must not cancel this one, unless the user asked to stop. */
@@ -176,6 +179,7 @@ static void run_cleanup(chain_run *r)
         if (rs->opened)
             rs->ls->vt.close(rs->ctx);
         free((void *)rs->args.params);
+        free((void *)rs->args.options);
     }
     for (size_t i = 0; i < r->n_links; i++)
         blockq_free(r->links[i]);
@@ -216,6 +220,8 @@ static int add_stage(chain_run *r, loader *l, const char *name,
     rs->ls = ls;
     rs->name = ls->vt.name;
     host_init(&rs->host, r->sess, rs->name);
+    rs->host.direction = direction;
+    rs->host.budget = &r->budget;
     rs->args.struct_size = sizeof rs->args;
     rs->args.direction = direction;
     rs->args.role = role;
@@ -241,9 +247,16 @@ static int open_stage(chain_run *r, running_stage *rs,
     }
     rs->args.params = copy;
     rs->args.n_params = n_params;
-    rs->args.options = options;
-    rs->args.n_options = n_options;
-    int rc = rs->ls->vt.open(&rs->args, &rs->ctx, &rs->err);
+    /* ABI 1.2: keys checked against the stage's declaration; the args
+     * keep the options it is to see. */
+    sluice_kv *opts;
+    int rc = stagekeys_apply(&rs->ls->vt, rs->args.direction, params,
+                             n_params, options, n_options, &opts,
+                             &rs->args.n_options, &rs->err);
+    if (rc < 0)
+        return set_fail(r, rs->name, &rs->err);
+    rs->args.options = opts;
+    rc = rs->ls->vt.open(&rs->args, &rs->ctx, &rs->err);
     if (rc != 0) {
         /* Not opened, so not closed: close() is only for a successful
          * open().  A failure without a message, or a status the ABI does
@@ -786,8 +799,15 @@ int engine_remove(session *s, loader *l, const stage_spec *target,
         rc = fail_msg(r, rs->name, SLUICE_E_UNSUPPORTED,
                       "cannot remove objects (a plugin built for ABI 1.0)");
     if (rc == 0) {
-        rs->args.options = target->options;
-        rs->args.n_options = target->n_options;
+        sluice_kv *opts;
+        rc = stagekeys_apply(&rs->ls->vt, SLUICE_FORWARD, NULL, 0,
+                             target->options, target->n_options, &opts,
+                             &rs->args.n_options, &rs->err);
+        rs->args.options = opts;
+        if (rc < 0)
+            set_fail(r, rs->name, &rs->err);
+    }
+    if (rc == 0) {
         rc = rs->ls->vt.remove(&rs->args, &rs->err);
         if (rc > 0 || (rc < 0 && rs->err.code == 0))
             rs->err.code = rc = rc > 0 ? SLUICE_E_INTERNAL : rc;

@@ -18,6 +18,63 @@ void session_init(session *s)
     atomic_init(&s->cancelled, 0);
     atomic_init(&s->signal_number, 0);
     pthread_mutex_init(&s->abort_lock, NULL);
+    s->secrets = secretcache_new(); /* NULL: every derivation is done */
+}
+
+/* A whole decimal number with an optional binary suffix; 0 on success. */
+static int parse_amount(const char *v, int suffixes, uint64_t *out)
+{
+    uint64_t x = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    if (p == v)
+        return -1;
+    static const char units[] = "KMGT";
+    const char *u = *p && suffixes ? strchr(units, *p & ~0x20) : NULL;
+    if (u && *u) {
+        for (const char *q = units; q <= u; q++) {
+            if (x > UINT64_MAX / 1024)
+                return -1;
+            x *= 1024;
+        }
+        p++;
+        if (*p == 'i' && p[1] == 'B')
+            p += 2;
+        else if (*p == 'B')
+            p++;
+    }
+    if (*p || x == 0)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int session_set_budget(session *s, const char *memory, const char *kdf_iter,
+                       sluice_error *err)
+{
+    if (memory && parse_amount(memory, 1, &s->budget_memory) < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "--max-memory: '%.40s' is not a size (a "
+                                "positive number of bytes, or with K, M, G "
+                                "or T)",
+                                memory);
+    if (kdf_iter && parse_amount(kdf_iter, 0, &s->budget_kdf_iter) < 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "--max-kdf-iter: '%.40s' is not a positive "
+                                "whole number",
+                                kdf_iter);
+    return 0;
+}
+
+void run_budget_init(run_budget *b)
+{
+    atomic_init(&b->memory, 0);
+    atomic_init(&b->kdf_iter, 0);
 }
 
 void session_abort(session *s, int status)
@@ -32,6 +89,8 @@ void session_abort(session *s, int status)
 void session_cleanup(session *s)
 {
     passphrase_wipe(&s->passphrase);
+    secretcache_free(s->secrets);
+    s->secrets = NULL;
 }
 
 void host_init(sluice_host *h, session *s, const char *stage_name)
@@ -151,6 +210,76 @@ static void api_listing(sluice_host *h, const char *line)
     free(sb.data);
 }
 
+static int api_secret_get(sluice_host *h, const void *id, size_t id_len,
+                          void *secret, size_t len)
+{
+    return secretcache_get(h->sess->secrets, h->stage_name, id, id_len,
+                           secret, len);
+}
+
+static int api_secret_put(sluice_host *h, const void *id, size_t id_len,
+                          const void *secret, size_t len)
+{
+    return secretcache_put(h->sess->secrets, h->stage_name, id, id_len,
+                           secret, len) < 0
+               ? SLUICE_E_NOMEM
+               : 0;
+}
+
+static int over_budget(sluice_host *h, int resource, uint64_t limit,
+                       sluice_error *err)
+{
+    int fwd = h->direction == SLUICE_FORWARD;
+    int code = fwd ? SLUICE_E_USAGE : SLUICE_E_FORMAT;
+    const char *who = fwd ? "the chain needs" : "the stream's header asks for";
+    if (resource == SLUICE_RESOURCE_MEMORY)
+        return sluice_error_set(err, code,
+                                "%s more than the memory budget (%llu MiB "
+                                "for all stages): raise it with "
+                                "--max-memory",
+                                who, (unsigned long long)(limit >> 20));
+    return sluice_error_set(err, code,
+                            "%s more key-derivation work than the budget "
+                            "(%llu iterations for all stages): raise it "
+                            "with --max-kdf-iter",
+                            who, (unsigned long long)limit);
+}
+
+/* Lock-free: stages charge from their own threads (a decoder allocating
+ * its window), and a refused charge leaves the account as it was. */
+static int api_charge(sluice_host *h, int resource, int64_t amount,
+                      sluice_error *err)
+{
+    session *s = h->sess;
+    _Atomic int64_t *spent;
+    uint64_t limit;
+    if (!h->budget)
+        return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                "charge() outside an engine run");
+    if (resource == SLUICE_RESOURCE_MEMORY) {
+        spent = &h->budget->memory;
+        limit = s->budget_memory ? s->budget_memory : BUDGET_MEMORY_DEFAULT;
+    } else if (resource == SLUICE_RESOURCE_KDF_ITER) {
+        spent = &h->budget->kdf_iter;
+        limit = s->budget_kdf_iter ? s->budget_kdf_iter
+                                   : BUDGET_KDF_ITER_DEFAULT;
+    } else {
+        return sluice_error_set(err, SLUICE_E_INTERNAL,
+                                "charged unknown resource %d", resource);
+    }
+    if (limit > INT64_MAX)
+        limit = INT64_MAX;
+    int64_t cur = atomic_load(spent), next;
+    do {
+        if (amount > 0 && (uint64_t)amount > limit - (uint64_t)cur)
+            return over_budget(h, resource, limit, err);
+        next = cur + amount;
+        if (next < 0)
+            next = 0;
+    } while (!atomic_compare_exchange_weak(spent, &cur, next));
+    return 0;
+}
+
 static const sluice_api api_table = {
     .struct_size = sizeof(sluice_api),
     .abi_major = SLUICE_ABI_MAJOR,
@@ -167,6 +296,9 @@ static const sluice_api api_table = {
     .record = api_record,
     .progress_total = api_progress_total,
     .listing = api_listing,
+    .secret_get = api_secret_get,
+    .secret_put = api_secret_put,
+    .charge = api_charge,
 };
 
 const sluice_api *host_api(void)

@@ -10,7 +10,16 @@
 
 #include "header.h"
 #include "passphrase.h"
+#include "secretcache.h"
 #include "sluice/plugin.h"
+
+/* The budget one engine run's stages share (api->charge), unless the
+ * command line says otherwise (--max-memory, --max-kdf-iter).  1 GiB
+ * holds any chain sluice writes itself many times over; 2e7 iterations
+ * are twice the most one aes-256-gcm line may ask for (a few seconds of
+ * CPU), so one honest line always fits and 32 hostile ones do not. */
+#define BUDGET_MEMORY_DEFAULT ((uint64_t)1 << 30)
+#define BUDGET_KDF_ITER_DEFAULT 20000000u
 
 typedef struct session {
     int verbosity;            /* -1 quiet, 0 normal, 1 -v, 2 -vv        */
@@ -25,11 +34,23 @@ typedef struct session {
     pthread_mutex_t abort_lock;
     void (*on_abort)(void *arg, int status);
     void *abort_arg;
+    secretcache *secrets;     /* api->secret_get/put; NULL: none     */
+    uint64_t budget_memory;   /* bytes per engine run; 0 = default    */
+    uint64_t budget_kdf_iter; /* KDF iterations per run; 0 = default  */
 } session;
+
+/* What the stages of one engine run have charged (api->charge).  Each
+ * run has its own, so runs of one session may go on at the same time. */
+typedef struct run_budget {
+    _Atomic int64_t memory;
+    _Atomic int64_t kdf_iter;
+} run_budget;
 
 struct sluice_host {
     session *sess;
     const char *stage_name;
+    int direction;             /* SLUICE_FORWARD or SLUICE_REVERSE     */
+    run_budget *budget;        /* the run's; NULL: nothing can be charged */
     header_stage *record_into; /* forward open() only                  */
     int record_error;          /* a record() call was refused          */
     _Atomic uint64_t total;    /* progress_total(), read by progress.c */
@@ -40,6 +61,15 @@ void session_cleanup(session *s);
 
 /* Aborts whatever runs now: sets the cancelled flag, wakes every stage. */
 void session_abort(session *s, int status);
+
+/* Sets the budget from --max-memory SIZE (bytes, or with a K, M, G or
+ * T suffix: powers of 1024) and --max-kdf-iter N; either may be NULL
+ * (the default).  0, or SLUICE_E_USAGE with err naming the option. */
+int session_set_budget(session *s, const char *memory, const char *kdf_iter,
+                       sluice_error *err);
+
+/* An empty account, for the start of an engine run. */
+void run_budget_init(run_budget *b);
 
 void host_init(sluice_host *h, session *s, const char *stage_name);
 

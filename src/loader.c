@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "header.h"
+#include "stagekeys.h"
 #include "util.h"
 
 #ifndef SLUICE_PLUGIN_DIR
@@ -157,6 +158,11 @@ static int check_stage(const char *path, const sluice_stage *vt,
                                 "plugin %s: stage %s has an incomplete "
                                 "vtable or unknown roles",
                                 path, vt->name);
+    char why[160];
+    if (vt->keys && stagekeys_valid(vt->keys, why, sizeof why) < 0)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "plugin %s: stage %s %s", path, vt->name,
+                                why);
     return 0;
 }
 

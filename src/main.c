@@ -14,12 +14,12 @@
 #include "cli.h"
 #include "collection.h"
 #include "config.h"
-#include "encinfo.h"
 #include "engine.h"
 #include "host.h"
 #include "loader.h"
 #include "progress.h"
 #include "signals.h"
+#include "stagelist.h"
 #include "status.h"
 #include "util.h"
 
@@ -113,56 +113,6 @@ static int build_chain(const cli *c, header *chain, char *level_buf,
     return 0;
 }
 
-typedef struct print_ctx {
-    int n;
-} print_ctx;
-
-/* "source+sink" etc.: the roles a stage plays in one direction. */
-static void roles_str(unsigned roles, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s%s%s%s%s",
-             roles & SLUICE_ROLE_SOURCE ? "source" : "",
-             (roles & SLUICE_ROLE_SOURCE) && (roles & ~SLUICE_ROLE_SOURCE)
-                 ? "+" : "",
-             roles & SLUICE_ROLE_TRANSFORM ? "transform" : "",
-             (roles & SLUICE_ROLE_TRANSFORM) && (roles & SLUICE_ROLE_SINK)
-                 ? "+" : "",
-             roles & SLUICE_ROLE_SINK ? "sink" : "");
-}
-
-static void print_stage(void *arg, const loaded_stage *st, int shadowed,
-                        const char *load_error)
-{
-    print_ctx *pc = arg;
-    pc->n++;
-    if (load_error) {
-        printf("%-12s %s\n", "(unusable)", load_error);
-        return;
-    }
-    char fwd[40], rev[40];
-    roles_str(st->vt.forward_roles, fwd, sizeof fwd);
-    roles_str(st->vt.reverse_roles, rev, sizeof rev);
-    printf("%-12s %-16s %-16s ABI %u.%u  %s%s\n    %s\n", st->vt.name, fwd,
-           rev, st->abi_major, st->abi_minor, st->path,
-           shadowed ? "  (shadowed by an earlier directory)" : "",
-           st->vt.summary ? st->vt.summary : "");
-}
-
-static int cmd_stages(loader *l)
-{
-    print_ctx pc = {0};
-    printf("%-12s %-16s %-16s\n", "STAGE", "BACKUP", "RESTORE");
-    loader_list(l, print_stage, &pc);
-    if (pc.n == 0) {
-        fprintf(stderr, "sluice: stages: no plugins found in");
-        for (const char *const *d = loader_dirs(l); *d; d++)
-            fprintf(stderr, " %s", *d);
-        fputc('\n', stderr);
-        return EXIT_PLUGIN;
-    }
-    return EXIT_OK;
-}
-
 static void print_header(const header *h)
 {
     printf("format:  sluice/1\n");
@@ -178,21 +128,24 @@ static void print_header(const header *h)
 }
 
 /* decrypt-object: the aes-256-gcm stage's header line, rebuilt from
- * --salt or --encryption-info, for an object that has no header. */
-static int raw_object_chain(const cli *c, header *chain)
+ * --salt, for an object that has no header.  With --encryption-info
+ * the stage reads the salt from that file itself (its run-time option
+ * encryption-info=): the core knows nothing of that format. */
+#define SALT_HEX_LEN 32
+static int raw_object_chain(const cli *c, header *chain, kvlist *tr_opts)
 {
-    uint8_t salt[ENCINFO_SALT_LEN];
-    char salt_hex[2 * ENCINFO_SALT_LEN + 1];
+    char salt_hex[SALT_HEX_LEN + 1];
     sluice_error err = {0};
+    sluice_kv params[] = {
+        {"kdf", "pbkdf2-sha256"},
+        {"iter", c->kdf_iter ? c->kdf_iter : "64000"},
+        {"salt", salt_hex},
+    };
     if (c->encryption_info) {
-        if (encinfo_read_file(c->encryption_info, salt, &err) < 0) {
-            host_report(c->encryption_info, err.message);
-            return status_to_exit(err.code);
-        }
-        hex_encode(salt, sizeof salt, salt_hex);
+        kv_add(tr_opts, "encryption-info", c->encryption_info);
     } else {
         size_t n = strlen(c->salt);
-        if (n != 2 * ENCINFO_SALT_LEN ||
+        if (n != SALT_HEX_LEN ||
             strspn(c->salt, "0123456789abcdefABCDEF") != n)
             return fail_usage("--salt needs 32 hex digits (16 bytes)");
         for (size_t i = 0; i <= n; i++)
@@ -200,12 +153,8 @@ static int raw_object_chain(const cli *c, header *chain)
                                      ? c->salt[i] - 'A' + 'a'
                                      : c->salt[i]);
     }
-    sluice_kv params[] = {
-        {"kdf", "pbkdf2-sha256"},
-        {"iter", c->kdf_iter ? c->kdf_iter : "64000"},
-        {"salt", salt_hex},
-    };
-    if (header_add_stage(chain, "aes-256-gcm", params, 3, &err) < 0) {
+    if (header_add_stage(chain, "aes-256-gcm", params,
+                         c->encryption_info ? 2 : 3, &err) < 0) {
         host_report("usage", err.message);
         return EXIT_USAGE;
     }
@@ -250,6 +199,13 @@ int main(int argc, char **argv)
         s.progress_mode = PROGRESS_LINES;
     s.passphrase.file = c.passphrase_file;
     s.passphrase.fd = c.passphrase_fd;
+    sluice_error budget_err = {0};
+    if (session_set_budget(&s, c.max_memory, c.max_kdf_iter,
+                           &budget_err) < 0) {
+        host_report("usage", budget_err.message);
+        session_cleanup(&s);
+        return EXIT_USAGE;
+    }
     loader *l = loader_new();
     signal_watch sw;
     if (!l || signals_start(&sw, &s) < 0) {
@@ -272,7 +228,7 @@ int main(int argc, char **argv)
 
     switch (c.mode) {
     case MODE_STAGES:
-        ex = cmd_stages(l);
+        ex = stagelist_print(l, c.n_args ? c.args[0] : NULL, c.verbose);
         break;
     case MODE_INSPECT: {
         stage_spec src = {0};
@@ -301,10 +257,11 @@ int main(int argc, char **argv)
                 ex = fail_usage("decrypt-object takes no -z, -e or --chain");
                 break;
             }
-            ex = raw_object_chain(&c, chain);
+            ex = raw_object_chain(&c, chain, &tr_opts);
             if (ex)
                 break;
             job.chain = chain;
+            job.n_transform_options = tr_opts.n;
         } else if (fwd) {
             ex = build_chain(&c, chain, level_buf, sizeof level_buf);
             if (ex)

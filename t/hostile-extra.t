@@ -159,8 +159,8 @@ for case in \
     "4|kdf=pbkdf2-sha256 iter=64000 salt=${salt%?}|a 31-digit salt" \
     "4|kdf=pbkdf2-sha256 iter=64000 salt=${salt}0|a 33-digit salt" \
     "4|kdf=pbkdf2-sha256 iter=64000 salt=|an empty salt" \
-    "6|kdf=pbkdf2-sha1 iter=64000 salt=$salt|another KDF" \
-    "6|kdf=argon2id iter=64000 salt=$salt|an unknown KDF" \
+    "4|kdf=pbkdf2-sha1 iter=64000 salt=$salt|another KDF" \
+    "4|kdf=argon2id iter=64000 salt=$salt|an unknown KDF" \
     "4|iter=64000 salt=$salt|no kdf" \
     "4|kdf=pbkdf2-sha256 salt=$salt|no iter" \
     "4|kdf=pbkdf2-sha256 iter=64000|no salt" \

@@ -10,6 +10,8 @@
 #     and truncated or damaged armor fails cleanly (exit 4, one line);
 #   * `sluice stages` names the file each stage comes from; a plugin in
 #     ~/.local/lib/sluice/plugins is found without SLUICE_PLUGIN_PATH;
+#   * ABI 1.2: armor declares its keys; a misspelled one is refused by the
+#     host (exit 2) with a hint, and `sluice stages armor` shows them;
 #   * ABI compatibility: t/plugins/oldstage.c, built against ABI 1.0 with
 #     its own, shortest acceptable copy of struct sluice_stage, loads and
 #     works; a stage struct shorter than the host's minimum is refused.
@@ -267,6 +269,15 @@ expect_fail 4 "a header parameter armor does not know (a newer armor)" \
     "$SL" -d --passphrase-file pw -o out/x newer.txt
 expect_fail 2 "armor:cols=5 (not a multiple of 4)" "$SL" --chain armor:cols=5 -o out/x d1
 expect_fail 2 "armor:foo=1" "$SL" --chain armor:foo=1 -o out/x d1
+# ABI 1.2: armor declares cols; the host refuses a misspelling itself.
+expect_fail 2 "armor:colz=64 (misspelled, ABI 1.2 declared keys)" \
+    "$SL" --chain armor:colz=64 -o out/x d1
+is "$(cat "$ERR")" "sluice: armor: unknown parameter 'colz' (did you mean 'cols'?)" \
+    "... refused by the host, naming the stage, the key and the declared one"
+ok "... no output file" test ! -e out/x
+expect_ok "sluice stages armor" "$SL" stages armor
+like "$(cat "$OUT")" "*param  cols *backup *line width*" \
+    "... shows the key armor declares, with its summary"
 expect_ok "armor:cols=64" "$SL" --chain armor:cols=64 -o c64.txt d57
 is "$(sed -n 5p c64.txt | wc -c | tr -d ' ')" 65 "writes 64-column lines"
 expect_ok "and restores" "$SL" -d -o c64.out c64.txt

@@ -26,7 +26,10 @@
  * multiple of 4 from 4 to 76 (default 76).  Restore does not need it (it
  * reads lines of any width), so nothing is recorded in the stream header:
  * the header line is just "armor".  On restore any parameter is refused:
- * it would come from a newer version of this stage.
+ * it would come from a newer version of this stage.  The stage declares
+ * cols (ABI 1.2, `keys` below), so the host itself refuses a misspelled
+ * key before open() runs - `armor:colz=64` is a usage error that names
+ * cols - and `sluice stages armor` shows it.
  *
  * Build (see README.md and the Makefile):
  *     cc -shared -fPIC $(pkg-config --cflags sluice) -o armor.so armor.c
@@ -474,6 +477,13 @@ static void armor_close(void *ctx)
     free(ctx);
 }
 
+/* ABI 1.2: the keys armor accepts; nothing else reaches armor_open. */
+static const sluice_key keys[] = {
+    {"cols", SLUICE_KEY_PARAM | SLUICE_KEY_FORWARD,
+     "line width: a multiple of 4 from 4 to 76 (default 76)"},
+    {NULL, 0, NULL},
+};
+
 static const sluice_stage stages[] = {{
     "armor",
     "ASCII armor: base64 text lines, for mail and tickets (example)",
@@ -485,6 +495,7 @@ static const sluice_stage stages[] = {{
     NULL, /* header_mac */
     armor_close,
     NULL, /* remove (ABI 1.1) */
+    keys, /* ABI 1.2 */
 }};
 
 static const sluice_plugin plugin =

@@ -20,8 +20,16 @@
  *     stdin/stdout itself: endpoints are stages too.
  *
  *   - Everything the host offers (stream I/O, passphrase, logging, header
- *     records, cancellation) comes through struct sluice_api, a table of
- *     function pointers that only ever grows at the end.
+ *     records, cancellation, and since ABI 1.2 a per-session cache of
+ *     derived secrets and a resource budget) comes through struct
+ *     sluice_api, a table of function pointers that only ever grows at
+ *     the end.
+ *
+ *   - Since ABI 1.2 a stage may declare the header parameters and
+ *     run-time options it accepts (struct sluice_stage.keys); the host
+ *     then refuses any other key before open() is called, and passes the
+ *     host-generic options ("threads", "verbose", "progress", ...) only
+ *     if they are declared.
  *
  * Compatibility rules: structs in this header only grow at the end.  A
  * plugin built for ABI major M minor m loads in a host of major M and minor
@@ -42,7 +50,7 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 1
+#define SLUICE_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
@@ -200,7 +208,44 @@ typedef struct sluice_api {
      * handled), on stdout when stdout does not carry the stream, else on
      * stderr.  No "sluice:" prefix; control characters are escaped. */
     void (*listing)(sluice_host *host, const char *line);
+
+    /* ---- ABI 1.2 (check struct_size before calling: a 1.1 host's table
+     * ends above) ----
+     *
+     * A per-session cache of derived secrets, so that a secret derived
+     * from the passphrase (a key from PBKDF2, say) is derived once per
+     * session whatever the number of engine runs (a collection makes
+     * many).  id names the derivation's inputs other than the passphrase
+     * (KDF, iterations, salt); the host scopes it by stage name.  Held in
+     * locked memory, never logged, wiped when the session ends.
+     * secret_get copies a cached secret of exactly len bytes into secret
+     * and returns 1, or returns 0 when there is none; secret_put stores
+     * one (0, or a negative status: the cache is full or len too large;
+     * the stage then just goes on without it).  id_len and len are at
+     * most SLUICE_SECRET_MAX. */
+    int (*secret_get)(sluice_host *host, const void *id, size_t id_len,
+                      void *secret, size_t len);
+    int (*secret_put)(sluice_host *host, const void *id, size_t id_len,
+                      const void *secret, size_t len);
+    /* Charges amount units of resource (SLUICE_RESOURCE_*) to the budget
+     * that every stage of the engine run shares, BEFORE the work or the
+     * allocation it pays for.  A negative amount gives units back (memory
+     * freed).  Returns 0, or, when the budget would be exceeded, leaves
+     * it unchanged, sets err ("... more than the memory budget ...: raise
+     * it with --max-memory") and returns SLUICE_E_FORMAT on restore (the
+     * stream asks for it) or SLUICE_E_USAGE on backup. */
+    int (*charge)(sluice_host *host, int resource, int64_t amount,
+                  sluice_error *err);
 } sluice_api;
+
+/* Largest id or secret api->secret_get/secret_put handle, in bytes. */
+#define SLUICE_SECRET_MAX 64
+
+/* Resources for api->charge. */
+enum sluice_resource {
+    SLUICE_RESOURCE_MEMORY = 1,  /* bytes of memory                     */
+    SLUICE_RESOURCE_KDF_ITER = 2 /* iterations of a password KDF        */
+};
 
 /* What open() is given. */
 typedef struct sluice_stage_args {
@@ -214,7 +259,9 @@ typedef struct sluice_stage_args {
     /* Run-time options that never enter the header: "threads", "path"
      * (for endpoint stages), "verbose", "progress" ("1" when a progress
      * line is shown, so a source may work out its total for
-     * api->progress_total).  Ignore the ones you do not know. */
+     * api->progress_total).  A stage that declares its keys (ABI 1.2)
+     * gets only declared ones; one that does not must ignore the ones it
+     * does not know. */
     const sluice_kv *options;
     size_t n_options;
     const sluice_api *api;
@@ -239,6 +286,24 @@ static inline const char *sluice_kv_get(const sluice_kv *kv, size_t n,
 
 /* ---- the plugin side --------------------------------------------------- */
 #define SLUICE_MAC_MAX 64
+
+/* ABI 1.2: one key a stage accepts, for struct sluice_stage.keys.
+ * flags: exactly one of SLUICE_KEY_PARAM (a header parameter: forward
+ * from the chain spec, reverse from the stream header) and
+ * SLUICE_KEY_OPTION (a run-time option, never recorded), and one or both
+ * of SLUICE_KEY_FORWARD and SLUICE_KEY_REVERSE (the directions it is
+ * accepted in). */
+#define SLUICE_KEY_PARAM (1u << 0)
+#define SLUICE_KEY_OPTION (1u << 1)
+#define SLUICE_KEY_FORWARD (1u << 2)
+#define SLUICE_KEY_REVERSE (1u << 3)
+#define SLUICE_KEY_BOTH (SLUICE_KEY_FORWARD | SLUICE_KEY_REVERSE)
+
+typedef struct sluice_key {
+    const char *key;     /* [a-z0-9_-]+, as in struct sluice_kv         */
+    unsigned flags;      /* SLUICE_KEY_*                                */
+    const char *summary; /* one line, for `sluice stages -v`           */
+} sluice_key;
 
 typedef struct sluice_stage {
     const char *name;    /* [a-z0-9][a-z0-9._-]{0,63}                    */
@@ -285,6 +350,18 @@ typedef struct sluice_stage {
      * Returns 0 when the object is gone (also when it did not exist) or
      * a status with err set. */
     int (*remove)(const sluice_stage_args *args, sluice_error *err);
+
+    /* ---- ABI 1.2 (NULL in plugins built for 1.0/1.1: "not declared") ----
+     * The keys the stage accepts, ended by an entry whose key is NULL; at
+     * most 256.  With a table, the host refuses any other parameter
+     * (forward: a usage error, exit 2; reverse: a corrupt header, exit 4)
+     * or run-time option (a usage error naming the stage and the key,
+     * with the closest declared key as a hint) before open() is called,
+     * and passes a host-generic option (threads, verbose, progress, ...)
+     * only when it is declared.  A table holding only the terminator
+     * declares that the stage takes no keys at all.  Without a table
+     * (NULL), nothing is checked: open() sees every key, as in ABI 1.1. */
+    const sluice_key *keys;
 } sluice_stage;
 
 typedef struct sluice_plugin {

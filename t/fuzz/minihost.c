@@ -1,6 +1,8 @@
 /* minihost.c - see minihost.h. */
 #include "minihost.h"
 
+#include <stdatomic.h>
+
 #include <stdarg.h>
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -278,6 +280,42 @@ static void mh_listing(sluice_host *h, const char *line)
     h->listings++;
 }
 
+/* ABI 1.2: no cache (every derivation is done), and a memory budget as
+ * the real host's default, so the fuzzer meets the over-budget paths. */
+static int mh_secret_get(sluice_host *h, const void *id, size_t id_len,
+                         void *secret, size_t len)
+{
+    (void)h;
+    (void)id;
+    (void)id_len;
+    (void)secret;
+    (void)len;
+    return 0;
+}
+
+static int mh_secret_put(sluice_host *h, const void *id, size_t id_len,
+                         const void *secret, size_t len)
+{
+    (void)h;
+    if (!id || !secret || id_len > SLUICE_SECRET_MAX || len > SLUICE_SECRET_MAX)
+        mh_bug("secret_put() with a bad argument");
+    return 0;
+}
+
+static int mh_charge(sluice_host *h, int resource, int64_t amount,
+                     sluice_error *err)
+{
+    if (resource != SLUICE_RESOURCE_MEMORY)
+        return 0;
+    int64_t now = atomic_fetch_add(&h->memory, amount) + amount;
+    if (amount > 0 && now > ((int64_t)1 << 30)) {
+        atomic_fetch_sub(&h->memory, amount);
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "more than the memory budget");
+    }
+    return 0;
+}
+
 static const sluice_api api_table = {
     .struct_size = sizeof(sluice_api),
     .abi_major = SLUICE_ABI_MAJOR,
@@ -294,6 +332,9 @@ static const sluice_api api_table = {
     .record = mh_record,
     .progress_total = mh_progress_total,
     .listing = mh_listing,
+    .secret_get = mh_secret_get,
+    .secret_put = mh_secret_put,
+    .charge = mh_charge,
 };
 
 const sluice_api *mh_api(void)

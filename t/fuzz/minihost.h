@@ -57,6 +57,7 @@ struct sluice_host {
     int cancelled;
     const char *passphrase; /* handed out by api->passphrase            */
     unsigned listings;
+    _Atomic int64_t memory; /* api->charge: bytes charged (ABI 1.2)     */
 };
 
 /* seed picks the split sizes; max_piece 0 means SLUICE_RESERVE_MAX. */

@@ -1,5 +1,6 @@
-/* encinfo.c - the salt from an ENCRYPTION-INFO protobuf; see encinfo.h. */
-#include "encinfo.h"
+/* aesgcm-encinfo.c - the salt from an ENCRYPTION-INFO protobuf; see
+ * aesgcm-encinfo.h. */
+#include "aesgcm-encinfo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ static int read_varint(const uint8_t *buf, size_t len, size_t *pos,
 }
 
 int encinfo_salt(const uint8_t *buf, size_t len,
-                 uint8_t salt[ENCINFO_SALT_LEN], sluice_error *err)
+                 uint8_t salt[AESGCM_SALT_LEN], sluice_error *err)
 {
     size_t pos = 0;
     int found = 0;
@@ -53,13 +54,13 @@ int encinfo_salt(const uint8_t *buf, size_t len,
             if (read_varint(buf, len, &pos, &v) < 0 || v > len - pos)
                 goto bad;
             if (field == 2) {
-                if (v != ENCINFO_SALT_LEN)
+                if (v != AESGCM_SALT_LEN)
                     return sluice_error_set(err, SLUICE_E_FORMAT,
                                             "salt field holds %llu bytes, "
                                             "expected %d",
                                             (unsigned long long)v,
-                                            ENCINFO_SALT_LEN);
-                memcpy(salt, buf + pos, ENCINFO_SALT_LEN);
+                                            AESGCM_SALT_LEN);
+                memcpy(salt, buf + pos, AESGCM_SALT_LEN);
                 found = 1;
             }
             pos += (size_t)v;
@@ -78,7 +79,7 @@ bad:
                             "byte %zu)", pos);
 }
 
-int encinfo_read_file(const char *path, uint8_t salt[ENCINFO_SALT_LEN],
+int encinfo_read_file(const char *path, uint8_t salt[AESGCM_SALT_LEN],
                       sluice_error *err)
 {
     FILE *f = fopen(path, "rb");
