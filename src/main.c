@@ -370,6 +370,8 @@ int main(int argc, char **argv)
                 kv_add(arch, "one-file-system", "1");
             if (s.progress_mode != PROGRESS_OFF)
                 kv_add(arch, "progress", "1"); /* pre-scan for the ETA */
+            if (strcmp(c.file, "-") != 0)
+                kv_add(arch, "output", c.file); /* never archived */
             if (c.n_args == 0 && !c.files_from) {
                 ex = fail_usage("-c needs PATH arguments or -T FILE");
                 break;
