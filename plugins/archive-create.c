@@ -458,23 +458,33 @@ static int is_output(const cr_state *s, const struct stat *st)
     return 0;
 }
 
+static void note_output(cr_state *s, int fd)
+{
+    struct stat st;
+    int fl;
+    if (fd <= STDIN_FILENO || fd == STDERR_FILENO || s->n_outputs >= 8 ||
+        (fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_ACCMODE) == O_RDONLY ||
+        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || is_output(s, &st))
+        return;
+    s->outputs[s->n_outputs].dev = st.st_dev;
+    s->outputs[s->n_outputs].ino = st.st_ino;
+    s->n_outputs++;
+}
+
 /* Notes the regular files open for writing in this process (stdin and
- * stderr aside): the archive being written, wherever it goes. */
+ * stderr aside): the archive being written, wherever it goes.  The open
+ * descriptors are listed by /proc, else the first 256 are tried. */
 static void find_outputs(cr_state *s)
 {
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 4096)
-        max = 4096;
-    for (int fd = 1; fd < max && s->n_outputs < 8; fd++) {
-        struct stat st;
-        int fl;
-        if (fd == STDERR_FILENO || (fl = fcntl(fd, F_GETFL)) < 0 ||
-            (fl & O_ACCMODE) == O_RDONLY || fstat(fd, &st) < 0 ||
-            !S_ISREG(st.st_mode) || is_output(s, &st))
-            continue;
-        s->outputs[s->n_outputs].dev = st.st_dev;
-        s->outputs[s->n_outputs].ino = st.st_ino;
-        s->n_outputs++;
+    DIR *d = s->have_proc ? opendir("/proc/self/fd") : NULL;
+    if (d) {
+        for (struct dirent *de; (de = readdir(d));)
+            if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+                note_output(s, atoi(de->d_name));
+        closedir(d);
+    } else {
+        for (int fd = 1; fd < 256; fd++)
+            note_output(s, fd);
     }
     /* The archive's own path, which the file sink replaces at the end:
      * an earlier archive there is not archived either. */

@@ -387,6 +387,7 @@ int main(int argc, char **argv)
             }
             job.direction = SLUICE_FORWARD;
             job.chain = chain;
+            job.source_depth = 64; /* 16 MiB: doc/PERFORMANCE.md */
             job.source.name = "archive";
             job.source.options = src_opts.kv;
             job.source.n_options = src_opts.n;
