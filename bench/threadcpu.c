@@ -11,9 +11,9 @@
  * sluice names each stage's thread after its stage ("archive", "zstd",
  * "aes-256-gcm", "file"); threads a stage starts (libzstd's workers, the
  * restore writers) inherit that name.  With -w FILE it also reports when
- * FILE (or the files in directory FILE together) first held more than
- * 4 KiB (the time to first output) and how long before the command ended
- * it last grew (the tail: the final fsync and rename, say).
+ * FILE (with the file sink's .FILE.sluice-* beside it) first held more
+ * than 4 KiB (the time to first output) and how long before the command
+ * ended it last grew (the tail: the final fsync and rename, say).
  *
  * Output, one line: "NAME CPU_S[xN] ... | total CPU_S | wall S [| first
  * output S | tail S]", where xN is the number of threads of that name.
@@ -106,20 +106,22 @@ static void sample(int shell)
         fclose(f);
 }
 
-/* The size of FILE, or of all files in directory FILE (the file sink
- * writes a temporary file of its own name next to the target). */
+/* The size of FILE and of the files beside it whose names hold FILE's
+ * (the file sink writes .FILE.sluice-XXXXXX, renamed to FILE at the end). */
 static long long watch_size(const char *path)
 {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? path : ".");
+    long long sum = -1;
     struct stat st;
-    if (stat(path, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode))
-        return st.st_size;
-    long long sum = 0;
-    DIR *d = opendir(path);
+    DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));)
-        if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
-            sum += st.st_size;
+        if (strstr(de->d_name, base) &&
+            fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
+            sum = (sum < 0 ? 0 : sum) + st.st_size;
     if (d)
         closedir(d);
     return sum;
