@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -40,9 +41,10 @@ typedef struct cr_state {
     arch_ctx *c;
     struct archive *w;    /* the pax writer                             */
     struct archive *disk; /* for entry_from_file and owner names        */
-    /* The same without ACLs, xattrs and the sparse map: for the common
-     * entry that has none, it saves libarchive's probes for them (an
-     * ACL getxattr, an fstat, a listxattr and six lseeks per file). */
+    /* The same without ACLs, xattrs, file flags and the sparse map: for
+     * the common entry that has none, it saves libarchive's probes for
+     * them (an ACL getxattr, an fstat, a listxattr, an ioctl and six
+     * lseeks per file). */
     struct archive *disk_plain;
     struct archive_entry_linkresolver *lr;
     struct archive_entry *entry;
@@ -64,6 +66,14 @@ typedef struct cr_state {
     uint8_t *direct;
     size_t direct_left;
     uint64_t written;     /* archive bytes handed to the output         */
+    /* Regular files this process has open for writing when the walk
+     * starts (the archive itself, the file sink's temporary file): never
+     * archived, as tar never archives its own archive. */
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } outputs[8];
+    size_t n_outputs;
 } cr_state;
 
 static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
@@ -309,6 +319,184 @@ static int copy_data(cr_state *s, int fd, int64_t size, region *regs,
     return 0;
 }
 
+/* ---- opening an entry ----------------------------------------------------
+ *
+ * Every entry is opened by one name relative to its directory's
+ * descriptor, never following a symlink (O_NOFOLLOW on the only
+ * component there is: what openat2's RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
+ * would add on a longer path), and the object opened must be the one the
+ * scan recorded - same device, inode and type - or it is left out with a
+ * warning and the run ends incomplete (exit 1), as tar does for a file
+ * that changed.  Metadata is then taken from the open descriptor, so what
+ * is read and what is described are one object. */
+
+/* Flags statx reports without an ioctl.  Only when a file has one of
+ * them (or the file system reports none) are libarchive's file flags
+ * asked for: FS_IOC_GETFLAGS per file was 1 of 8 system calls. */
+#define STATX_FLAG_BITS (STATX_ATTR_COMPRESSED | STATX_ATTR_IMMUTABLE | \
+                         STATX_ATTR_APPEND | STATX_ATTR_NODUMP)
+
+/* fstat through statx; *has_flags says whether file flags may be set. */
+static int stat_fd(int fd, struct stat *st, int *has_flags)
+{
+    struct statx x;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
+              STATX_BASIC_STATS, &x) < 0) {
+        *has_flags = 1;
+        return errno == ENOSYS ? fstat(fd, st) : -1;
+    }
+    memset(st, 0, sizeof *st);
+    st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+    st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+    st->st_ino = x.stx_ino;
+    st->st_mode = x.stx_mode;
+    st->st_nlink = x.stx_nlink;
+    st->st_uid = x.stx_uid;
+    st->st_gid = x.stx_gid;
+    st->st_size = (off_t)x.stx_size;
+    st->st_blksize = x.stx_blksize;
+    st->st_blocks = (blkcnt_t)x.stx_blocks;
+    st->st_atim.tv_sec = x.stx_atime.tv_sec;
+    st->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+    st->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+    st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+    st->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+    st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+    *has_flags = !(x.stx_attributes_mask & STATX_FLAG_BITS) ||
+                 (x.stx_attributes & STATX_FLAG_BITS);
+    return 0;
+}
+
+static int same_object(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT);
+}
+
+static void changed(cr_state *s)
+{
+    char esc[1024];
+    arch_escape(s->name, esc, sizeof esc);
+    warn(s, "%s: file changed as we read it; not dumped", esc);
+    s->c->api->mark_incomplete(s->c->host);
+}
+
+static int open_one(int pfd, const char *dname, int is_dir)
+{
+    int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+    if (is_dir)
+        return openat(pfd, dname, fl | O_DIRECTORY);
+    fl |= O_NONBLOCK; /* a FIFO swapped in must not block the walk */
+    int fd = openat(pfd, dname, fl | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(pfd, dname, fl);
+    return fd;
+}
+
+/* Opens the regular file or directory the scan recorded in *st (by
+ * fstatat) and refreshes *st from the descriptor.  Returns it, -1 when
+ * it cannot be opened (reported), -2 when it is another object now
+ * (reported: leave the entry out). */
+static int open_entry(cr_state *s, int pfd, const char *dname,
+                      struct stat *st, int *has_flags)
+{
+    int is_dir = S_ISDIR(st->st_mode);
+    int fd = open_one(pfd, dname, is_dir);
+    if (fd < 0) {
+        incomplete(s, is_dir ? "cannot open directory" : "cannot read",
+                   errno);
+        return -1;
+    }
+    struct stat now;
+    if (stat_fd(fd, &now, has_flags) < 0 || !same_object(&now, st)) {
+        changed(s);
+        close(fd);
+        return -2;
+    }
+    *st = now;
+    return fd;
+}
+
+/* readdir said "regular file, inode d_ino": opened straight away, with
+ * its metadata from the descriptor, which saves an fstatat per file.
+ * Where readdir's inode number is not stat's (overlayfs), the name is
+ * asked.  Returns the descriptor, or -1 to take the fstatat way (the
+ * name is something else now, or could not be opened). */
+static int open_listed_file(int pfd, const char *dname, ino_t d_ino,
+                            struct stat *st, int *has_flags)
+{
+    int fd = open_one(pfd, dname, 0);
+    if (fd < 0)
+        return -1;
+    if (stat_fd(fd, st, has_flags) == 0 && S_ISREG(st->st_mode)) {
+        struct stat named;
+        if (st->st_ino == d_ino ||
+            (fstatat(pfd, dname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+             same_object(&named, st)))
+            return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* Without /proc, libarchive reads a symlink by its whole path, which
+ * may pass through a symlink swapped in since: the target it got must be
+ * the one the link has below its directory's descriptor. */
+static int link_is(int pfd, const char *dname, const char *target)
+{
+    char buf[4096];
+    ssize_t n = readlinkat(pfd, dname, buf, sizeof buf);
+    return target && n >= 0 && (size_t)n < sizeof buf &&
+           strlen(target) == (size_t)n && !memcmp(buf, target, (size_t)n);
+}
+
+static int is_output(const cr_state *s, const struct stat *st)
+{
+    for (size_t i = 0; i < s->n_outputs; i++)
+        if (s->outputs[i].dev == st->st_dev && s->outputs[i].ino == st->st_ino)
+            return 1;
+    return 0;
+}
+
+static void note_output(cr_state *s, int fd)
+{
+    struct stat st;
+    int fl;
+    if (fd <= STDIN_FILENO || fd == STDERR_FILENO || s->n_outputs >= 8 ||
+        (fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_ACCMODE) == O_RDONLY ||
+        fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || is_output(s, &st))
+        return;
+    s->outputs[s->n_outputs].dev = st.st_dev;
+    s->outputs[s->n_outputs].ino = st.st_ino;
+    s->n_outputs++;
+}
+
+/* Notes the regular files open for writing in this process (stdin and
+ * stderr aside): the archive being written, wherever it goes.  The open
+ * descriptors are listed by /proc, else the first 256 are tried. */
+static void find_outputs(cr_state *s)
+{
+    DIR *d = s->have_proc ? opendir("/proc/self/fd") : NULL;
+    if (d) {
+        for (struct dirent *de; (de = readdir(d));)
+            if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+                note_output(s, atoi(de->d_name));
+        closedir(d);
+    } else {
+        for (int fd = 1; fd < 256; fd++)
+            note_output(s, fd);
+    }
+    /* The archive's own path, which the file sink replaces at the end:
+     * an earlier archive there is not archived either. */
+    struct stat st;
+    if (s->c->output && s->n_outputs < 8 && stat(s->c->output, &st) == 0 &&
+        S_ISREG(st.st_mode) && !is_output(s, &st)) {
+        s->outputs[s->n_outputs].dev = st.st_dev;
+        s->outputs[s->n_outputs].ino = st.st_ino;
+        s->n_outputs++;
+    }
+}
+
 /* ---- entries ------------------------------------------------------------ */
 
 static int walk_dir(cr_state *s, int dfd, sluice_error *err);
@@ -320,9 +508,10 @@ static int fatal_writer(cr_state *s, sluice_error *err)
 }
 
 /* Adds the entry s->name, which is `dname` relative to directory pfd,
- * and, for a directory, what lies below it. */
+ * and, for a directory, what lies below it.  d_type and d_ino are what
+ * readdir said of it (DT_UNKNOWN for an operand). */
 static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
-                     sluice_error *err)
+                     unsigned char d_type, ino_t d_ino, sluice_error *err)
 {
     const sluice_api *api = s->c->api;
     if (api->cancelled(s->c->host))
@@ -331,46 +520,41 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
         return 0;
 
     struct stat st;
-    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        incomplete(s, "cannot stat", errno);
-        return 0;
-    }
-    if (S_ISSOCK(st.st_mode)) {
-        char esc[1024];
-        arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: socket ignored", esc);
-        return 0;
+    int fd = -1, has_flags = 1;
+    if (d_type == DT_REG)
+        fd = open_listed_file(pfd, dname, d_ino, &st, &has_flags);
+    if (fd < 0) {
+        if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            incomplete(s, "cannot stat", errno);
+            return 0;
+        }
+        /* readdir's type is the scan's record too. */
+        if (d_type != DT_UNKNOWN &&
+            (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) {
+            changed(s);
+            return 0;
+        }
+        if (S_ISSOCK(st.st_mode)) {
+            char esc[1024];
+            arch_escape(s->name, esc, sizeof esc);
+            warn(s, "%s: socket ignored", esc);
+            return 0;
+        }
+        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+            fd = open_entry(s, pfd, dname, &st, &has_flags);
+            if (fd == -2 || (fd < 0 && S_ISREG(st.st_mode)))
+                return 0;
+            /* A directory that cannot be opened is still archived. */
+        }
     }
     if (is_root)
         s->root_dev = st.st_dev;
-
-    int fd = -1;
-    if (S_ISREG(st.st_mode)) {
-        int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
-        fd = openat(pfd, dname, fl | O_NOATIME);
-        if (fd < 0 && errno == EPERM)
-            fd = openat(pfd, dname, fl);
-        if (fd < 0) {
-            incomplete(s, "cannot read", errno);
-            return 0;
-        }
-        struct stat now;
-        if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
-            now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
-            warn(s, "%s: file changed as we read it; not dumped", esc);
-            api->mark_incomplete(s->c->host);
-            close(fd);
-            return 0;
-        }
-        st = now;
-    } else if (S_ISDIR(st.st_mode)) {
-        fd = openat(pfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                    O_CLOEXEC);
-        if (fd < 0)
-            incomplete(s, "cannot open directory", errno);
-        /* The directory entry itself is still archived. */
+    if (S_ISREG(st.st_mode) && is_output(s, &st)) {
+        char esc[1024];
+        arch_escape(s->name, esc, sizeof esc);
+        warn(s, "%s: file is the archive; not dumped", esc);
+        close(fd);
+        return 0;
     }
 
     /* Path access for what libarchive does by name (readlink, xattrs of
@@ -399,8 +583,9 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
      * listxattr on Linux, POSIX ACLs included) and cannot have holes
      * (fewer blocks than its size needs: GNU tar's test). */
     struct archive *disk = s->disk;
-    if (fd >= 0 && !(S_ISREG(st.st_mode) &&
-                     (int64_t)st.st_blocks * 512 < (int64_t)st.st_size) &&
+    if (fd >= 0 && !has_flags &&
+        !(S_ISREG(st.st_mode) &&
+          (int64_t)st.st_blocks * 512 < (int64_t)st.st_size) &&
         flistxattr(fd, NULL, 0) == 0)
         disk = s->disk_plain;
     struct archive_entry *e = s->entry;
@@ -422,6 +607,11 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
         char esc[1024];
         arch_escape(s->name, esc, sizeof esc);
         warn(s, "%s: %s", esc, archive_error_string(disk));
+    }
+    if (S_ISLNK(st.st_mode) && !s->have_proc && pfd != AT_FDCWD &&
+        !link_is(pfd, dname, archive_entry_symlink(e))) {
+        changed(s);
+        return 0;
     }
     archive_entry_copy_sourcepath(e, NULL);
     archive_entry_unset_atime(e);
@@ -517,9 +707,16 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     return rc;
 }
 
+/* A directory entry as readdir listed it. */
+typedef struct listed {
+    char *name;
+    ino_t ino;
+    unsigned char type;
+} listed;
+
 static int cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const listed *)a)->name, ((const listed *)b)->name);
 }
 
 /* Archives the contents of directory dfd (named s->name), in name order
@@ -534,7 +731,7 @@ static int walk_dir(cr_state *s, int dfd, sluice_error *err)
         incomplete(s, "cannot read directory", errno);
         return 0;
     }
-    char **names = NULL;
+    listed *names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     for (;;) {
@@ -550,17 +747,19 @@ static int walk_dir(cr_state *s, int dfd, sluice_error *err)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            char **g = realloc(names, cap * sizeof *names);
+            listed *g = realloc(names, cap * sizeof *names);
             if (!g) {
                 rc = SLUICE_E_NOMEM;
                 break;
             }
             names = g;
         }
-        if (!(names[n] = strdup(dn))) {
+        if (!(names[n].name = strdup(dn))) {
             rc = SLUICE_E_NOMEM;
             break;
         }
+        names[n].ino = de->d_ino;
+        names[n].type = de->d_type;
         n++;
     }
     closedir(d);
@@ -568,15 +767,16 @@ static int walk_dir(cr_state *s, int dfd, sluice_error *err)
         qsort(names, n, sizeof *names, cmp_names);
     size_t base = s->name_len, dbase = s->dpath_len;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t l = strlen(names[i]);
-        if (name_set(s, base, names[i], l) < 0 ||
+        size_t l = strlen(names[i].name);
+        if (name_set(s, base, names[i].name, l) < 0 ||
             (!s->have_proc && buf_set(&s->dpath, &s->dpath_len,
-                                      &s->dpath_cap, dbase, names[i],
+                                      &s->dpath_cap, dbase, names[i].name,
                                       l) < 0)) {
             rc = SLUICE_E_NOMEM;
             break;
         }
-        rc = add_entry(s, dfd, names[i], 0, err);
+        rc = add_entry(s, dfd, names[i].name, 0, names[i].type, names[i].ino,
+                       err);
     }
     s->name_len = base;
     s->name[base] = '\0';
@@ -585,7 +785,7 @@ static int walk_dir(cr_state *s, int dfd, sluice_error *err)
         s->dpath[dbase] = '\0';
     }
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
+        free(names[i].name);
     free(names);
     if (rc == SLUICE_E_NOMEM && !err->message[0])
         sluice_error_set(err, rc, "out of memory");
@@ -650,7 +850,7 @@ static int add_operand(cr_state *s, const char *arg, sluice_error *err)
                     strlen(arg)) < 0)
             return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     }
-    return add_entry(s, pfd, arg, 1, err);
+    return add_entry(s, pfd, arg, 1, DT_UNKNOWN, 0, err);
 }
 
 /* -T FILE: one name a line, or NUL-separated with --null. */
@@ -954,6 +1154,7 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
     archive_read_disk_set_symlink_physical(s.disk_plain);
     archive_read_disk_set_behavior(s.disk_plain, ARCHIVE_READDISK_NO_ACL |
                                                      ARCHIVE_READDISK_NO_XATTR |
+                                                     ARCHIVE_READDISK_NO_FFLAGS |
                                                      ARCHIVE_READDISK_NO_SPARSE);
     if (archive_write_set_format_pax(s.w) != ARCHIVE_OK ||
         /* No blocking: the stream below has its own 256 KiB blocks, and
@@ -963,6 +1164,7 @@ int arch_create(arch_ctx *c, sluice_output *out, sluice_error *err)
         rc = fatal_writer(&s, err);
         goto done;
     }
+    find_outputs(&s);
     scan = scan_start(c);
     for (size_t i = 0; i < c->n_args && rc == 0; i++)
         rc = add_operand(&s, c->args[i], err);

@@ -801,6 +801,9 @@ static void job_run(xpool *p, xjob *j)
 static void *writer_main(void *arg)
 {
     xpool *p = arg;
+    /* Its own name, so that per-thread CPU (top -H, bench/run) tells the
+     * writers from the stage's thread. */
+    (void)pthread_setname_np(pthread_self(), "archive-writer");
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->head && !p->stop)

@@ -49,6 +49,7 @@ typedef struct arch_ctx {
     char **excludes;     /* --exclude patterns                        */
     size_t n_excludes;
     char *files_from;    /* -T FILE ("-" = stdin)                     */
+    char *output;        /* -f FILE of -c: never archived (by dev/ino) */
     int null_sep;        /* --null                                    */
     int one_fs;          /* --one-file-system                         */
     int verbose;         /* 0, 1, 2                                   */

@@ -57,6 +57,7 @@ static void ctx_free(arch_ctx *c)
     free(c->excludes);
     free(c->directory);
     free(c->files_from);
+    free(c->output);
     free(c->matched);
     if (c->exact) {
         for (size_t i = 0; i < c->n_args; i++)
@@ -86,6 +87,9 @@ static int parse_options(arch_ctx *c, const sluice_stage_args *args,
         } else if (!strcmp(k, "files-from")) {
             free(c->files_from);
             oom = !(c->files_from = strdup(v));
+        } else if (!strcmp(k, "output")) {
+            free(c->output);
+            oom = !(c->output = strdup(v));
         } else if (!strcmp(k, "null")) {
             rc = parse_flag(k, v, &c->null_sep, err);
         } else if (!strcmp(k, "one-file-system")) {

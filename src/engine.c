@@ -1,4 +1,5 @@
 /* engine.c - threads, queues and the header seam; see engine.h. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "engine.h"
 
 #include <pthread.h>
@@ -48,6 +49,7 @@ struct chain_run {
     engine_error *fail;
     int failed;
     running_stage *sink; /* once added */
+    unsigned source_depth; /* blocks waiting after the source; 0: default */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
     run_budget budget; /* api->charge: what this run's stages spent */
 };
@@ -273,9 +275,9 @@ static int open_stage(chain_run *r, running_stage *rs,
 
 /* A new link, registered under the abort lock: an abort (a signal) that
  * came before is applied to it at once, one that comes later finds it. */
-static blockq *new_link(chain_run *r)
+static blockq *new_link(chain_run *r, unsigned depth)
 {
-    blockq *q = blockq_new(BLOCK_SIZE, LINK_DEPTH);
+    blockq *q = blockq_new(BLOCK_SIZE, depth ? depth : LINK_DEPTH);
     if (!q)
         return NULL;
     pthread_mutex_lock(&r->sess->abort_lock);
@@ -295,7 +297,7 @@ static int connect_stages(chain_run *r)
         running_stage *a = &r->st[i], *b = &r->st[i + 1];
         if (b->has_in)
             continue;
-        blockq *q = new_link(r);
+        blockq *q = new_link(r, i == 0 ? r->source_depth : 0);
         if (!q)
             return fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
         output_init(&a->out, q);
@@ -320,6 +322,11 @@ static void *stage_thread(void *arg)
 {
     running_stage *rs = arg;
     chain_run *r = rs->run;
+    /* Named after its stage, for per-thread CPU in top -H and bench/run
+     * (threads the stage starts inherit the name). */
+    char tname[16];
+    snprintf(tname, sizeof tname, "%s", rs->name);
+    (void)pthread_setname_np(pthread_self(), tname);
     int rc = rs->ls->vt.run(rs->ctx, rs->has_in ? &rs->in : NULL,
                             rs->has_out ? &rs->out : NULL, &rs->err);
     rs->err.message[sizeof rs->err.message - 1] = '\0';
@@ -507,6 +514,7 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     if (rc == 0)
         rc = open_stage(r, sink, NULL, 0, job->sink.options,
                         job->sink.n_options);
+    r->source_depth = job->source_depth;
     if (rc == 0)
         rc = connect_stages(r);
     /* The header goes first into the sink's input, ahead of the body. */
@@ -642,7 +650,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
     if (rc == 0)
         rc = open_stage(r, src, NULL, 0, job->source.options,
                         job->source.n_options);
-    blockq *q = rc == 0 ? new_link(r) : NULL;
+    blockq *q = rc == 0 ? new_link(r, 0) : NULL;
     if (rc == 0 && !q)
         rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
     /* The source runs at once; this thread reads the header off its
@@ -756,7 +764,7 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
                              SLUICE_ROLE_SOURCE, &src);
     if (rc == 0)
         rc = open_stage(r, src, NULL, 0, source->options, source->n_options);
-    if (rc == 0 && !(q = new_link(r)))
+    if (rc == 0 && !(q = new_link(r, 0)))
         rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
     if (rc == 0) {
         output_init(&src->out, q);

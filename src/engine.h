@@ -40,6 +40,10 @@ typedef struct engine_job {
      * object whose chain is recorded elsewhere: decrypt-object, backup
      * collections).  Reverse with an explicit chain reads no header. */
     int no_header;
+    /* Forward, optional: 256 KiB blocks that may wait after the source
+     * (0: the default 4).  A source that runs unevenly (sluice -c on runs
+     * of tiny files) keeps the next stage busy from a deeper queue. */
+    unsigned source_depth;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */

@@ -327,6 +327,8 @@ int main(int argc, char **argv)
                 kv_add(arch, "one-file-system", "1");
             if (s.progress_mode != PROGRESS_OFF)
                 kv_add(arch, "progress", "1"); /* pre-scan for the ETA */
+            if (strcmp(c.file, "-") != 0)
+                kv_add(arch, "output", c.file); /* never archived */
             if (c.n_args == 0 && !c.files_from) {
                 ex = fail_usage("-c needs PATH arguments or -T FILE");
                 break;
@@ -342,6 +344,7 @@ int main(int argc, char **argv)
             }
             job.direction = SLUICE_FORWARD;
             job.chain = chain;
+            job.source_depth = 64; /* 16 MiB: doc/PERFORMANCE.md */
             job.source.name = "archive";
             job.source.options = src_opts.kv;
             job.source.n_options = src_opts.n;

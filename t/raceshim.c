@@ -1,0 +1,94 @@
+/*
+ * raceshim.c - an LD_PRELOAD shim for t/race.t: plays the local user who
+ * swaps a tree entry between the moment sluice -c scanned it (readdir,
+ * fstatat) and the moment it opens it.  Built by `make check` only
+ * (t/.libs/raceshim.so), never installed.
+ *
+ *   LD_PRELOAD=t/.libs/raceshim.so RACE_AT=sub RACE_MOVE=tree/sub \
+ *       RACE_LINK=/root sluice -c -f x tree
+ *
+ * The first openat() whose path is exactly RACE_AT (the one name an entry
+ * is opened by, relative to its directory's descriptor) first renames
+ * RACE_MOVE to RACE_MOVE.aside, then puts in its place either RACE_IN
+ * (renamed there) or a symlink to RACE_LINK, and then lets the openat go
+ * on.  RACE_LOG=FILE gets the line "swapped" once that happened, so a
+ * test can check that its race really was run.  Without RACE_AT the shim
+ * changes nothing.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef int (*openat_fn)(int, const char *, int, ...);
+
+static atomic_int done;
+
+static void swap(const char *path)
+{
+    const char *at = getenv("RACE_AT"), *move = getenv("RACE_MOVE");
+    if (!at || !move || strcmp(path, at) != 0 || atomic_exchange(&done, 1))
+        return;
+    char aside[4096];
+    snprintf(aside, sizeof aside, "%s.aside", move);
+    if (rename(move, aside) != 0)
+        return;
+    const char *in = getenv("RACE_IN"), *link_to = getenv("RACE_LINK");
+    int ok = in ? rename(in, move) == 0
+                : link_to ? symlink(link_to, move) == 0 : 0;
+    const char *log = getenv("RACE_LOG");
+    FILE *f = ok && log ? fopen(log, "a") : NULL;
+    if (f) {
+        fputs("swapped\n", f);
+        fclose(f);
+    }
+}
+
+static int forward(const char *sym, int dfd, const char *path, int flags,
+                   mode_t mode)
+{
+    openat_fn real = (openat_fn)dlsym(RTLD_NEXT, sym);
+    if (!real)
+        real = (openat_fn)dlsym(RTLD_NEXT, "openat");
+    swap(path);
+    return real(dfd, path, flags, mode);
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+    return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+}
+
+int openat(int dfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t m = mode_arg(flags, ap);
+    va_end(ap);
+    return forward("openat", dfd, path, flags, m);
+}
+
+int openat64(int dfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t m = mode_arg(flags, ap);
+    va_end(ap);
+    return forward("openat64", dfd, path, flags, m);
+}
+
+/* What _FORTIFY_SOURCE builds call instead. */
+int __openat_2(int dfd, const char *path, int flags)
+{
+    return forward("openat", dfd, path, flags, 0);
+}
+
+int __openat64_2(int dfd, const char *path, int flags)
+{
+    return forward("openat64", dfd, path, flags, 0);
+}
