@@ -511,6 +511,8 @@ static const sluice_key keys[] = {
      "1 = list the members instead of extracting them (-t)"},
     {"verbose", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
      "1 = list the names handled, 2 = in long form"},
+    {"output", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "create: the archive's own path (-f), never archived"},
     {NULL, 0, NULL},
 };
 
