@@ -150,7 +150,7 @@ static int derive_keys(aes_stage *st, unsigned pass_flags,
                        const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
                        sluice_error *err)
 {
-    char pass[PASSPHRASE_MAX];
+    char pass[PASSPHRASE_MAX + 1]; /* the host adds a NUL */
     size_t len = 0;
     int rc =
         st->api->passphrase(st->host, pass_flags, pass, sizeof pass, &len, err);
@@ -160,7 +160,7 @@ static int derive_keys(aes_stage *st, unsigned pass_flags,
             sluice_error_set(err, rc, "cannot get the passphrase");
         return rc;
     }
-    if (len == 0 || len > sizeof pass) {
+    if (len == 0 || len > PASSPHRASE_MAX) {
         OPENSSL_cleanse(pass, sizeof pass);
         return sluice_error_set(err, len ? SLUICE_E_INTERNAL : SLUICE_E_USAGE,
                                 len ? "passphrase length out of range"
