@@ -1,0 +1,157 @@
+#!/bin/sh
+# t/vectors.t - the vector files of t/vectors/ (doc/FORMAT.md) against the
+# real sluice: every vector decodes (or is refused) as the file says, and
+# every key, MAC key and MAC is derived again here (t/vectors.py, Python's
+# standard library only).  The encrypted bodies were written by an
+# implementation of the document (t/gen-vectors.py), not by sluice.
+#
+#   streams.txt    stream: `sluice -d` gives the plaintext; key, mac_key
+#                  and mac re-derived; the stream is header, " ", MAC, "\n",
+#                  body; sluice, encoding with the same salt and iter,
+#                  writes the very same header and MAC; the intermediate
+#                  stage output (stage1_hex) decodes as its stage says;
+#                  the aes-256-gcm object starts with "encrypt", 2, the
+#                  IV and has the size of FORMAT.md 3.4.
+#                  header-mac: re-derived, and written so by sluice.
+#   refuse.txt     refuse: `sluice -d` exits with exactly that status, one
+#                  line naming the cause, and leaves no -o file.
+#   passphrase.txt passphrase: the bytes each source hands over (3.1):
+#                  sluice, encrypting with the vectors' salt, writes the
+#                  MAC of exactly those bytes; refusals exit 2.
+#   collection/    a collection written by `sluice backup` (5): restore
+#                  gives the listing in collection/TREE; verify passes.
+. "$(dirname "$0")/lib.sh"
+plan_no_plan
+
+command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed"
+V=${SLUICE_VECTORS:-$SLUICE_SRCDIR/t/vectors}
+# The interpreter itself, not a version manager's shim: it runs often.
+PY="$(python3 -c 'import sys; print(sys.executable)') $SLUICE_SRCDIR/t/vectors.py"
+cd "$T_TMP" || bail_out "no temporary directory"
+
+# ---- streams.txt -----------------------------------------------------------
+S=$V/streams.txt
+for n in $($PY names "$S" stream); do
+    f_stage1_hex= f_body_hex=
+    eval "$($PY sh "$S" stream "$n")"
+    pass=$f_passphrase
+    $PY bytes "$S" stream "$n" s.slc
+    $PY plain "$S" "$n" plain
+    SLUICE_PASSPHRASE=$pass expect_ok "stream $n: sluice -d decodes it" \
+        "$SLUICE" -d -o got s.slc
+    ok "stream $n: ... to the plaintext" cmp -s got plain
+
+    hdr=$f_header_hex
+    set -- $($PY derive "$(printf %s "$pass" | od -An -tx1 | tr -d ' \n')" \
+        "$f_salt" "$f_iter" "$hdr")
+    is "$1" "$f_key" "stream $n: key = PBKDF2-HMAC-SHA256(passphrase, salt, iter)"
+    is "$2" "$f_mac_key" "stream $n: mac_key = HKDF-SHA256(key, info 'sluice/1 header')"
+    is "$3" "$f_mac" "stream $n: mac = HMAC-SHA256(mac_key, header bytes)"
+
+    # The stream = signed header bytes, " ", MAC, "\n", body.
+    $PY unhex "$hdr$(printf ' %s\n' "$f_mac" | od -An -tx1 | tr -d ' \n')" head
+    hlen=$(wc -c <head)
+    ok "stream $n: starts with the header bytes, ' ', the MAC, '\\n'" \
+        sh -c "head -c $hlen s.slc | cmp -s - head"
+    tail -c +$((hlen + 1)) s.slc >body
+    if [ -n "$f_body_hex" ]; then
+        $PY unhex "$f_body_hex" want.body
+        ok "stream $n: ... then body_hex" cmp -s body want.body
+    fi
+
+    # sluice itself writes the same header and MAC for the same salt.
+    spec=$($PY spec "$hdr")
+    SLUICE_PASSPHRASE=$pass run "$SLUICE" --chain "$spec" -o mine.slc plain
+    ok "stream $n: sluice --chain $spec writes the same header and MAC" \
+        sh -c "[ $RC = 0 ] && head -c $hlen mine.slc | cmp -s - head"
+
+    last=$(printf %s "$spec" | sed 's/.*,//; s/:.*//')
+    first=$(printf %s "$spec" | sed 's/[,:].*//')
+    st1=$f_stage1_hex
+    if [ -n "$st1" ]; then
+        $PY unhex "$st1" stage1
+        if [ "$first" = zstd ]; then
+            lvl=$(printf %s "$spec" | sed 's/^zstd:level=\([-0-9]*\).*/\1/')
+            { printf 'sluice/1\nzstd level=%s\n---\n' "$lvl"; cat stage1; } >z.slc
+            "$SLUICE" -d -o z.out z.slc
+            ok "stream $n: stage1 (the zstd output) decodes to the plaintext" \
+                cmp -s z.out plain
+        fi
+        if [ "$last" = zstd ]; then
+            lvl=$(printf %s "$spec" | sed 's/.*,zstd:level=\([-0-9]*\).*/\1/')
+            { printf 'sluice/1\nzstd level=%s\n---\n' "$lvl"; cat body; } >z.slc
+            "$SLUICE" -d -o z.out z.slc
+            ok "stream $n: the body (zstd) decodes to stage1" cmp -s z.out stage1
+        fi
+    fi
+    if [ "$last" = aes-256-gcm ]; then
+        inner=plain
+        [ -n "$st1" ] && inner=stage1
+        L=$(wc -c <"$inner")
+        is "$(wc -c <body | tr -d ' ')" $((20 + L + 16 * (L / 65536 + 1))) \
+            "stream $n: the object is 20 + L + 16 * (L / 65536 + 1) bytes"
+        is "$(head -c 20 body | od -An -tx1 | tr -d ' \n')" \
+            "$(printf encrypt | od -An -tx1 | tr -d ' \n')02$f_iv" \
+            "stream $n: the object starts with 'encrypt', 0x02, the IV"
+    fi
+done
+
+for n in $($PY names "$S" header-mac); do
+    eval "$($PY sh "$S" header-mac "$n")"
+    hdr=$f_header_hex
+    $PY unhex "$hdr" h
+    salt=$(sed -n 's/.* salt=\([0-9a-f]*\).*/\1/p' h)
+    iter=$(sed -n 's/.* iter=\([0-9]*\).*/\1/p' h)
+    set -- $($PY derive "$(printf %s "$f_passphrase" | od -An -tx1 | tr -d ' \n')" \
+        "$salt" "$iter" "$hdr")
+    is "$2" "$f_mac_key" "header-mac $n: mac_key"
+    is "$3" "$f_mac" "header-mac $n: mac re-derived"
+    printf ' %s\n' "$f_mac" >>h
+    printf 'x' >x
+    SLUICE_PASSPHRASE=$f_passphrase run "$SLUICE" --chain "$($PY spec "$hdr")" -o mine.slc x
+    ok "header-mac $n: sluice writes exactly that header and MAC" \
+        sh -c "[ $RC = 0 ] && head -c $(wc -c <h) mine.slc | cmp -s - h"
+done
+
+# ---- refuse.txt ------------------------------------------------------------
+R=$V/refuse.txt
+for n in $($PY names "$R" refuse); do
+    $PY bytes "$R" refuse "$n" r.slc
+    eval "$($PY sh "$R" refuse "$n")"
+    want=$f_exit msg=$f_message
+    rm -f r.out
+    SLUICE_PASSPHRASE=abc123 expect_fail "$want" "refuse $n" \
+        "$SLUICE" -d -o r.out r.slc
+    ok "refuse $n: says '$msg'" grep -qF -- "$msg" "$ERR"
+    nok "refuse $n: no -o file left" test -e r.out
+done
+
+# ---- passphrase.txt --------------------------------------------------------
+P=$V/passphrase.txt
+printf 'x' >x
+for n in $($PY names "$P" passphrase); do
+    f_exit= f_bytes_hex= f_mac=
+    eval "$($PY sh "$P" passphrase "$n")"
+    src=$f_source
+    $PY unhex "$f_input_hex" in
+    rm -f p.slc
+    set -- "$SLUICE" --chain aes-256-gcm:salt=000102030405060708090a0b0c0d0e0f -o p.slc x
+    case $src in
+    file) run "$@" --passphrase-file in ;;
+    fd) run sh -c '"$@" --passphrase-fd 3 3<in' sh "$@" ;;
+    env) v=$(cat in; echo x); SLUICE_PASSPHRASE=${v%x} run "$@" ;;
+    tty) run $PY tty "$f_input_hex" "$@" ;;
+    esac
+    if [ -n "$f_exit" ]; then
+        is "$RC" "$f_exit" "passphrase $n ($src): refused with exit $f_exit"
+        ok "passphrase $n: says '$f_message'" grep -qF -- "$f_message" "$ERR"
+        continue
+    fi
+    mac=$(sed -n 's/^--- \([0-9a-f]*\)$/\1/p' p.slc 2>/dev/null)
+    is "$RC:$mac" "0:$f_mac" "passphrase $n ($src): the key is made of bytes_hex"
+    set -- $($PY derive "$f_bytes_hex" 000102030405060708090a0b0c0d0e0f 64000 \
+        "$(printf 'sluice/1\naes-256-gcm kdf=pbkdf2-sha256 iter=64000 salt=000102030405060708090a0b0c0d0e0f\n---' | od -An -tx1 | tr -d ' \n')")
+    is "$3" "$f_mac" "passphrase $n: its mac re-derived from bytes_hex"
+done
+
+done_testing
