@@ -2,7 +2,7 @@
 """t/vectors.py - the reading half of t/vectors.t (standard library only).
 
 Reads the vector files of t/vectors/ (lines `type key=value...`; a field
-`message=` takes the rest of the line) and re-derives what can be derived
+`message=` or `tree=` takes the rest of the line) and re-derives what can be derived
 without AES: PBKDF2 keys, HKDF MAC keys, header MACs.  Subcommands print
 shell-friendly output for t/vectors.t:
 
@@ -11,6 +11,7 @@ shell-friendly output for t/vectors.t:
   sh FILE TYPE NAME            every field as f_KEY='VALUE' for eval
   bytes FILE TYPE NAME OUT     the vector's stream bytes into OUT
   plain FILE NAME OUT          a stream vector's plaintext into OUT
+  tree FILE NAME OUT           a restore vector's tree (entries split at |)
   unhex HEX OUT                bytes into OUT
   derive PASS_HEX SALT ITER HEADER_HEX
                                "KEY MAC_KEY MAC"
@@ -30,7 +31,7 @@ def fields(line):
     out["type"] = parts[0]
     for i, p in enumerate(parts[1:], 1):
         k, _, v = p.partition("=")
-        if k == "message":
+        if k in ("message", "tree"):
             out[k] = " ".join([v] + parts[i + 1:])
             break
         out[k] = v
@@ -135,6 +136,10 @@ def main(a):
             data = pattern(int(fl["plaintext"][len("pattern("):-1]))
         with open(a[3], "wb") as f:
             f.write(data)
+    elif cmd == "tree":
+        fl = find(a[1], "restore", a[2])
+        with open(a[3], "w") as f:
+            f.write("".join(ln + "\n" for ln in fl["tree"].split("|")))
     elif cmd == "unhex":
         with open(a[2], "wb") as f:
             f.write(bytes.fromhex(a[1]))
