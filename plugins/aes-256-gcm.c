@@ -1,6 +1,6 @@
 /*
  * aes-256-gcm.c - the aes-256-gcm stage: passphrase-based encryption and
- * authentication of the stream (doc/format-aes-256-gcm.md).
+ * authentication of the stream (doc/FORMAT.md, section 3).
  *
  * Forward (backup) encrypts the whole stream body into one chunked
  * AES-256-GCM object; reverse (restore) decrypts it, releasing each chunk

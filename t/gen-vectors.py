@@ -154,6 +154,25 @@ def main():
             "header-mac name=zstd9-e passphrase=abc123 header_hex=%s "
             "mac_key=%s mac=%s" % (signed.hex(), mac_key(key).hex(),
                                     header_mac(key, signed))]
+    # Unencrypted streams a reader must accept (FORMAT.md 2).
+    frame = sluice_zstd(hello, 3)
+    out += ["# accept: streams without a passphrase that sluice -d must decode",
+            "#   to plaintext_hex."]
+    def accept(name, head, body, plain=hello):
+        out.append("accept name=%s plaintext_hex=%s hex=%s" % (
+            name, plain.hex(), (head + body).hex()))
+    accept("no-transform", b"sluice/1\n---\n", hello)
+    for lvl in (b"22", b"-131072", b"1", b"19"):
+        accept("zstd-level-" + lvl.decode(),
+               b"sluice/1\nzstd level=" + lvl + b"\n---\n", frame)
+    accept("zstd-no-level", b"sluice/1\nzstd\n---\n", frame)
+    accept("zstd-two-frames", b"sluice/1\nzstd level=3\n---\n",
+           frame + sluice_zstd(b"again\n", 3), hello + b"again\n")
+    # A skippable frame (magic 0x184D2A50, 4-byte little-endian length).
+    accept("zstd-skippable-frame", b"sluice/1\nzstd level=3\n---\n",
+           bytes.fromhex("502a4d1803000000") + b"abc" + frame)
+    accept("zstd-empty-frame", b"sluice/1\nzstd level=3\n---\n",
+           sluice_zstd(b"", 3), b"")
     with open(os.path.join(HERE, "vectors", "streams.txt"), "w") as f:
         f.write("\n".join(out) + "\n")
 

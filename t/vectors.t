@@ -13,6 +13,7 @@
 #                  the aes-256-gcm object starts with "encrypt", 2, the
 #                  IV and has the size of FORMAT.md 3.4.
 #                  header-mac: re-derived, and written so by sluice.
+#                  accept: unencrypted streams (zstd levels, frames) decode.
 #   refuse.txt     refuse: `sluice -d` exits with exactly that status, one
 #                  line naming the cause, and leaves no -o file.
 #   passphrase.txt passphrase: the bytes each source hands over (3.1):
@@ -51,7 +52,7 @@ for n in $($PY names "$S" stream); do
     # The stream = signed header bytes, " ", MAC, "\n", body.
     $PY unhex "$hdr$(printf ' %s\n' "$f_mac" | od -An -tx1 | tr -d ' \n')" head
     hlen=$(wc -c <head)
-    ok "stream $n: starts with the header bytes, ' ', the MAC, '\\n'" \
+    ok "stream $n: starts with the header bytes, a space, the MAC, a newline" \
         sh -c "head -c $hlen s.slc | cmp -s - head"
     tail -c +$((hlen + 1)) s.slc >body
     if [ -n "$f_body_hex" ]; then
@@ -111,6 +112,14 @@ for n in $($PY names "$S" header-mac); do
     SLUICE_PASSPHRASE=$f_passphrase run "$SLUICE" --chain "$($PY spec "$hdr")" -o mine.slc x
     ok "header-mac $n: sluice writes exactly that header and MAC" \
         sh -c "[ $RC = 0 ] && head -c $(wc -c <h) mine.slc | cmp -s - h"
+done
+
+for n in $($PY names "$S" accept); do
+    $PY bytes "$S" accept "$n" a.slc
+    eval "$($PY sh "$S" accept "$n")"
+    $PY unhex "$f_plaintext_hex" plain
+    expect_ok "accept $n: sluice -d decodes it" "$SLUICE" -d -o got a.slc
+    ok "accept $n: ... to plaintext_hex" cmp -s got plain
 done
 
 # ---- refuse.txt ------------------------------------------------------------
