@@ -106,27 +106,9 @@ expect_fail 2 "--chain aes-256-gcm:iter=10000001 is refused" \
 expect_ok "--chain aes-256-gcm:iter=64000 is accepted" \
     env SLUICE_PASSPHRASE=abc123 "$SLUICE" --chain aes-256-gcm:iter=64000 -o o x
 if command -v python3 >/dev/null 2>&1; then
-    # Two different lines at the two prompts.
-    run "$PY3" - "$SLUICE" <<'EOF'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-e", "-o", "o", "x"])
-buf, typed = b"", 0
-while True:
-    try:
-        c = os.read(fd, 1024)
-    except OSError:
-        break
-    if not c:
-        break
-    buf += c
-    while buf.count(b"assphrase: ") > typed:
-        os.write(fd, [b"one\n", b"two\n"][min(typed, 1)])
-        typed += 1
-sys.stderr.buffer.write(buf)
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-EOF
+    # Two different lines at the two prompts ("one\n", "two\n").
+    run $PY3 "$SLUICE_SRCDIR/t/vectors.py" tty 6f6e650a,74776f0a \
+        "$SLUICE" -e -o o x
     is "$RC" 2 "two different passphrases on the terminal: exit 2"
     ok "... says 'the passphrases do not match'" \
         grep -qF "the passphrases do not match" "$ERR"

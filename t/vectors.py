@@ -16,8 +16,11 @@ shell-friendly output for t/vectors.t:
   derive PASS_HEX SALT ITER HEADER_HEX
                                "KEY MAC_KEY MAC"
   spec HEADER_HEX              the --chain spec that writes this header
-  tty INPUT_HEX ARGV...        runs ARGV on a new pseudo-terminal, typing
-                               INPUT at each prompt; exits with its status
+  tty INPUT_HEX[,HEX...] ARGV...
+                               runs ARGV on a new pseudo-terminal, typing
+                               INPUT at each prompt (the next HEX at the
+                               next prompt, the last one again after);
+                               exits with its status
 """
 import hashlib
 import hmac
@@ -108,7 +111,7 @@ def tty(input_bytes, argv):
         # Type the line at each prompt (echo is off, so the prompt is
         # the last thing on the terminal).
         while buf.count(b"assphrase: ") > typed:
-            os.write(fd, input_bytes)
+            os.write(fd, input_bytes[min(typed, len(input_bytes) - 1)])
             typed += 1
     _, status = os.waitpid(pid, 0)
     sys.stderr.buffer.write(buf.replace(b"\r", b""))
@@ -149,7 +152,7 @@ def main(a):
     elif cmd == "spec":
         print(chain_spec(bytes.fromhex(a[1])))
     elif cmd == "tty":
-        return tty(bytes.fromhex(a[1]), a[2:])
+        return tty([bytes.fromhex(h) for h in a[1].split(",")], a[2:])
     else:
         sys.exit("unknown subcommand " + cmd)
     return 0
