@@ -19,8 +19,10 @@
 #   passphrase.txt passphrase: the bytes each source hands over (3.1):
 #                  sluice, encrypting with the vectors' salt, writes the
 #                  MAC of exactly those bytes; refusals exit 2.
-#   collection/    a collection written by `sluice backup` (5): restore
-#                  gives the listing in collection/TREE; verify passes.
+#   collection/    a collection written by `sluice backup` (5): each restore
+#                  of collection.txt gives its tree; verify passes; a wrong
+#                  passphrase exits 5; the descriptor's body is the chain
+#                  over nothing; every record decodes to collection-plain/.
 . "$(dirname "$0")/lib.sh"
 plan_no_plan
 
@@ -223,5 +225,15 @@ SLUICE_PASSPHRASE=abc123 run "$SLUICE" decrypt-object --salt "$salt" -o desc.zst
 run "$SLUICE" -d desc.slc
 is "$RC:$(wc -c <"$OUT" | tr -d ' ')" "0:0" \
     "... holding a zstd frame of the empty plaintext"
+# Every record object decodes (decrypt-object with the collection's salt,
+# then zstd) to the text in collection-plain/ (5.1, 5.3, 5.4, 5.6).
+for o in INDEX LOCALITIES backups/20261203T150139Z-vec-7d04/MANIFEST \
+    backups/20261203T150146Z-vec-3065/MANIFEST; do
+    SLUICE_PASSPHRASE=abc123 "$SLUICE" decrypt-object --salt "$salt" -o rec.zst "$C/$o"
+    { printf 'sluice/1\nzstd level=3\n---\n'; cat rec.zst; } >rec.slc
+    "$SLUICE" -d -o rec.txt rec.slc
+    ok "collection: $o decodes to collection-plain/$o" \
+        cmp -s rec.txt "$V/collection-plain/$o"
+done
 
 done_testing
