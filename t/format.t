@@ -9,7 +9,8 @@
 #   2          zstd levels, frames, window, empty and cut bodies: streams.txt
 #              (accept) and refuse.txt (zstd-*) via t/vectors.t
 #   3.1        passphrase sources, limits, empty: passphrase.txt via
-#              t/vectors.t; no terminal: t/aes.t; passphrases differ: here
+#              t/vectors.t; no terminal: t/aes.t; passphrases differ,
+#              a file that cannot be opened or read: here
 #   3.2        iter/salt/kdf chain parameters (exit 2): here and t/aes.t;
 #              header parameter checks (exit 4/6): refuse.txt
 #   3.3, 3.4   MAC and object layout: streams.txt, aes256gcm-v2.txt
@@ -105,6 +106,15 @@ expect_fail 2 "--chain aes-256-gcm:iter=10000001 is refused" \
     env SLUICE_PASSPHRASE=abc123 "$SLUICE" --chain aes-256-gcm:iter=10000001 -o o x
 expect_ok "--chain aes-256-gcm:iter=64000 is accepted" \
     env SLUICE_PASSPHRASE=abc123 "$SLUICE" --chain aes-256-gcm:iter=64000 -o o x
+expect_fail 2 "--passphrase-file that cannot be opened" \
+    "$SLUICE" -e --passphrase-file nonexistent -o o x
+ok "... says 'cannot open passphrase file nonexistent'" \
+    grep -qF "aes-256-gcm: cannot open passphrase file nonexistent: " "$ERR"
+mkdir pdir
+expect_fail 3 "--passphrase-file that cannot be read (a directory)" \
+    "$SLUICE" -e --passphrase-file pdir -o o x
+ok "... says 'cannot read passphrase from pdir'" \
+    grep -qF "aes-256-gcm: cannot read passphrase from pdir: " "$ERR"
 if command -v python3 >/dev/null 2>&1; then
     # Two different lines at the two prompts ("one\n", "two\n").
     run $PY3 "$SLUICE_SRCDIR/t/vectors.py" tty 6f6e650a,74776f0a \
