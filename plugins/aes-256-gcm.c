@@ -1,6 +1,6 @@
 /*
  * aes-256-gcm.c - the aes-256-gcm stage: passphrase-based encryption and
- * authentication of the stream (doc/format-aes-256-gcm.md).
+ * authentication of the stream (doc/FORMAT.md, section 3).
  *
  * Forward (backup) encrypts the whole stream body into one chunked
  * AES-256-GCM object; reverse (restore) decrypts it, releasing each chunk
@@ -186,11 +186,12 @@ static size_t key_id(const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,
     return n + AESGCM_SALT_LEN;
 }
 
-/* Fetches the passphrase into pass[PASSPHRASE_MAX]; *len its length. */
+/* Fetches the passphrase into pass[PASSPHRASE_MAX + 1] (the host adds a
+ * NUL); *len its length. */
 static int get_passphrase(aes_stage *st, unsigned flags, char *pass,
                           size_t *len, sluice_error *err)
 {
-    int rc = st->api->passphrase(st->host, flags, pass, PASSPHRASE_MAX, len,
+    int rc = st->api->passphrase(st->host, flags, pass, PASSPHRASE_MAX + 1, len,
                                  err);
     if (rc < 0) {
         if (err && !err->message[0])
@@ -208,7 +209,7 @@ static int get_passphrase(aes_stage *st, unsigned flags, char *pass,
  * for the session; the passphrase never outlives this function. */
 static int run_kdf(aes_stage *st, unsigned pass_flags, sluice_error *err)
 {
-    char pass[PASSPHRASE_MAX];
+    char pass[PASSPHRASE_MAX + 1]; /* the host adds a NUL */
     size_t len = 0;
     int rc = get_passphrase(st, pass_flags, pass, &len, err);
     if (rc == 0 && aesgcm_kdf(pass, len, st->salt, st->iter, st->key) !=
@@ -260,7 +261,7 @@ static int derive_keys(aes_stage *st, unsigned pass_flags,
     }
     if (!lazy)
         return run_kdf(st, pass_flags, err);
-    char pass[PASSPHRASE_MAX];
+    char pass[PASSPHRASE_MAX + 1]; /* the host adds a NUL */
     size_t len = 0;
     int rc = get_passphrase(st, pass_flags, pass, &len, err);
     OPENSSL_cleanse(pass, sizeof pass);

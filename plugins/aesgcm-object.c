@@ -1,6 +1,6 @@
 /*
  * aesgcm-object.c - the aes-256-gcm format engine (see aesgcm-object.h and
- * doc/format-aes-256-gcm.md).  OpenSSL 3 EVP throughout, so AES-NI/PCLMUL
+ * doc/FORMAT.md, section 3).  OpenSSL 3 EVP throughout, so AES-NI/PCLMUL
  * (or the platform's equivalent) are used whenever the CPU has them.
  */
 #include "aesgcm-object.h"

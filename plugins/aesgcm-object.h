@@ -1,7 +1,7 @@
 /*
  * aesgcm-object.h - the aes-256-gcm stage's format engine: key derivation,
  * the header MAC, and a streaming encryptor/decryptor for the encrypted
- * object layout (doc/format-aes-256-gcm.md).
+ * object layout (doc/FORMAT.md, section 3).
  *
  * Nothing here knows about the sluice host: the stage (aes-256-gcm.c) maps
  * host I/O and status codes onto this, and t/unit-aes-vectors.c drives it

@@ -18,11 +18,17 @@ void passphrase_init(passphrase_source *ps)
     pthread_mutex_init(&ps->lock, NULL);
 }
 
-/* Reads at most cap-1 bytes from fd up to the first newline. */
-static int read_line_fd(int fd, char *buf, size_t cap, size_t *len,
-                        const char *what, sluice_error *err)
+/* Reads the first line of fd: its bytes up to the first '\n' (or the end
+ * of input), without the '\n', and without one '\r' just before it (a
+ * file written on Windows).  Every other byte is kept as it is.  buf holds
+ * PASSPHRASE_BUF bytes: room for PASSPHRASE_MAX bytes, that '\r' and a
+ * NUL.  Reads one byte at a time so that nothing after the line is
+ * consumed from a descriptor the caller shares. */
+static int read_line_fd(int fd, char *buf, size_t *len, const char *what,
+                        sluice_error *err)
 {
     size_t n = 0;
+    int too_long = 0;
     for (;;) {
         char c;
         ssize_t r = read(fd, &c, 1);
@@ -34,16 +40,19 @@ static int read_line_fd(int fd, char *buf, size_t cap, size_t *len,
                                     what, strerror(errno));
         if (r == 0 || c == '\n')
             break;
-        if (n + 1 >= cap)
-            return sluice_error_set(err, SLUICE_E_USAGE,
-                                    "passphrase from %s is longer than %d "
-                                    "bytes", what, PASSPHRASE_MAX - 1);
+        if (n + 1 >= PASSPHRASE_BUF) {
+            too_long = 1; /* stop reading: the line is refused anyway */
+            break;
+        }
         buf[n++] = c;
     }
-    /* A file written on Windows ends its line with \r\n. */
     if (n > 0 && buf[n - 1] == '\r')
         n--;
     buf[n] = '\0';
+    if (too_long || n > PASSPHRASE_MAX)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "passphrase from %s is longer than %d bytes",
+                                what, PASSPHRASE_MAX);
     *len = n;
     return 0;
 }
@@ -64,8 +73,8 @@ int passphrase_abort_prompt(void)
     return 1;
 }
 
-static int prompt_once(int tty, const char *prompt, char *buf, size_t cap,
-                       size_t *len, sluice_error *err)
+static int prompt_once(int tty, const char *prompt, char *buf, size_t *len,
+                       sluice_error *err)
 {
     struct termios saved, quiet;
     if (tcgetattr(tty, &saved) < 0)
@@ -75,19 +84,21 @@ static int prompt_once(int tty, const char *prompt, char *buf, size_t cap,
     quiet = saved;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
-    (void)!write(tty, prompt, strlen(prompt));
     prompt_state.fd = tty;
     prompt_state.saved = saved;
     prompt_state.active = 1;
+    /* Echo off (and what was typed ahead discarded) before the prompt
+     * shows: a line typed once it is visible is never thrown away. */
     tcsetattr(tty, TCSAFLUSH, &quiet);
-    int rc = read_line_fd(tty, buf, cap, len, "the terminal", err);
+    (void)!write(tty, prompt, strlen(prompt));
+    int rc = read_line_fd(tty, buf, len, "the terminal", err);
     tcsetattr(tty, TCSAFLUSH, &saved);
     prompt_state.active = 0;
     (void)!write(tty, "\n", 1);
     return rc;
 }
 
-static int prompt_tty(unsigned flags, char *buf, size_t cap, size_t *len,
+static int prompt_tty(unsigned flags, char *buf, size_t *len,
                       sluice_error *err)
 {
     int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -96,12 +107,11 @@ static int prompt_tty(unsigned flags, char *buf, size_t cap, size_t *len,
                                 "no passphrase given: use --passphrase-file, "
                                 "--passphrase-fd or SLUICE_PASSPHRASE (no "
                                 "terminal to prompt on)");
-    int rc = prompt_once(tty, "Passphrase: ", buf, cap, len, err);
+    int rc = prompt_once(tty, "Passphrase: ", buf, len, err);
     if (rc == 0 && (flags & SLUICE_PASSPHRASE_CONFIRM)) {
-        char again[PASSPHRASE_MAX];
+        char again[PASSPHRASE_BUF];
         size_t again_len = 0;
-        rc = prompt_once(tty, "Repeat passphrase: ", again, sizeof again,
-                         &again_len, err);
+        rc = prompt_once(tty, "Repeat passphrase: ", again, &again_len, err);
         if (rc == 0 && (again_len != *len || memcmp(again, buf, *len) != 0))
             rc = sluice_error_set(err, SLUICE_E_USAGE,
                                   "the passphrases do not match");
@@ -111,8 +121,10 @@ static int prompt_tty(unsigned flags, char *buf, size_t cap, size_t *len,
     return rc;
 }
 
+/* Into buf (PASSPHRASE_BUF bytes): the passphrase from the first source
+ * given.  doc/FORMAT.md 3.1 says which bytes each source hands over. */
 static int fetch(passphrase_source *ps, unsigned flags, char *buf,
-                 size_t cap, size_t *len, sluice_error *err)
+                 size_t *len, sluice_error *err)
 {
     const char *env = getenv("SLUICE_PASSPHRASE");
     if (ps->file) {
@@ -121,23 +133,24 @@ static int fetch(passphrase_source *ps, unsigned flags, char *buf,
             return sluice_error_set(err, SLUICE_E_USAGE,
                                     "cannot open passphrase file %s: %s",
                                     ps->file, strerror(errno));
-        int rc = read_line_fd(fd, buf, cap, len, ps->file, err);
+        int rc = read_line_fd(fd, buf, len, ps->file, err);
         close(fd);
         return rc;
     }
     if (ps->fd >= 0)
-        return read_line_fd(ps->fd, buf, cap, len, "--passphrase-fd", err);
+        return read_line_fd(ps->fd, buf, len, "--passphrase-fd", err);
     if (env) {
+        /* The value exactly as it is: no line ending to strip. */
         size_t n = strlen(env);
-        if (n + 1 > cap)
+        if (n > PASSPHRASE_MAX)
             return sluice_error_set(err, SLUICE_E_USAGE,
                                     "SLUICE_PASSPHRASE is longer than %d "
-                                    "bytes", PASSPHRASE_MAX - 1);
+                                    "bytes", PASSPHRASE_MAX);
         memcpy(buf, env, n + 1);
         *len = n;
         return 0;
     }
-    return prompt_tty(flags, buf, cap, len, err);
+    return prompt_tty(flags, buf, len, err);
 }
 
 int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
@@ -146,18 +159,18 @@ int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
     int rc = 0;
     pthread_mutex_lock(&ps->lock);
     if (!ps->have) {
-        char tmp[PASSPHRASE_MAX];
+        char tmp[PASSPHRASE_BUF];
         size_t n = 0;
-        rc = fetch(ps, flags, tmp, sizeof tmp, &n, err);
+        rc = fetch(ps, flags, tmp, &n, err);
         if (rc == 0 && n == 0)
             rc = sluice_error_set(err, SLUICE_E_USAGE,
                                   "the passphrase is empty");
         if (rc == 0) {
-            ps->cached = malloc(PASSPHRASE_MAX);
+            ps->cached = malloc(PASSPHRASE_BUF);
             if (!ps->cached) {
                 rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
             } else {
-                (void)mlock(ps->cached, PASSPHRASE_MAX); /* best effort */
+                (void)mlock(ps->cached, PASSPHRASE_BUF); /* best effort */
                 memcpy(ps->cached, tmp, n);
                 ps->len = n;
                 ps->have = 1;
@@ -184,8 +197,8 @@ void passphrase_wipe(passphrase_source *ps)
 {
     pthread_mutex_lock(&ps->lock);
     if (ps->cached) {
-        secure_wipe(ps->cached, PASSPHRASE_MAX);
-        munlock(ps->cached, PASSPHRASE_MAX);
+        secure_wipe(ps->cached, PASSPHRASE_BUF);
+        munlock(ps->cached, PASSPHRASE_BUF);
         free(ps->cached);
     }
     ps->cached = NULL;

@@ -12,7 +12,10 @@
 
 #include "sluice/plugin.h"
 
+/* Longest passphrase, in bytes (doc/FORMAT.md 3.1).  Buffers hold one
+ * more byte for the '\r' a line may end with, and a NUL. */
 #define PASSPHRASE_MAX 1024
+#define PASSPHRASE_BUF (PASSPHRASE_MAX + 2)
 
 typedef struct passphrase_source {
     const char *file; /* --passphrase-file, or NULL                     */
