@@ -110,7 +110,8 @@ static void *progress_thread(void *arg)
             break;
         ticks++;
         /* Stay quiet for short runs; lines mode: once a second. */
-        if (ticks < 4 || (p->mode == PROGRESS_LINES && ticks % 4))
+        if (ticks < 4 || (p->mode != PROGRESS_TTY && ticks % 4) ||
+            p->mode == PROGRESS_SUMMARY)
             continue;
         pthread_mutex_unlock(&p->lock);
         draw(p, 0);
@@ -152,7 +153,10 @@ void progress_stop(progress *p)
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, NULL);
-    if (p->printed)
+    /* A run shorter than the first tick still gets its summary when it
+     * was asked for (--progress on a pipe or file, or -v); on a terminal
+     * a short run stays quiet. */
+    if (p->printed || p->mode != PROGRESS_TTY)
         draw(p, 1);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);

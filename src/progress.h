@@ -14,7 +14,8 @@
 enum progress_mode {
     PROGRESS_OFF = 0,
     PROGRESS_TTY = 1,   /* redraw one line with \r                   */
-    PROGRESS_LINES = 2  /* one line a second                         */
+    PROGRESS_LINES = 2, /* one line a second                         */
+    PROGRESS_SUMMARY = 3 /* the final line only (-v in filter mode)    */
 };
 
 typedef struct progress progress;
