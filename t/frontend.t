@@ -51,6 +51,11 @@ expect_fail 2 "--zstd=3x" "$SLUICE" --zstd=3x <data
 expect_fail 2 "-99999999999999999999" "$SLUICE" -99999999999999999999 <data
 like "$(cat "$ERR")" "*'-99999999999999999999': not a zstd level*" "an overflowing level is refused"
 
+# ---- --chain: no empty field -----------------------------------------------------------
+expect_fail 2 "--chain zstd::level=3" "$SLUICE" --chain zstd::level=3 <data
+like "$(cat "$ERR")" "*empty parameter in 'zstd::level=3'*" "... names the stage item"
+expect_fail 2 "--chain zstd:" "$SLUICE" --chain zstd: <data
+
 # ---- levels: the zstd stage's own message -----------------------------------------
 expect_fail 2 "--zstd=25 on a new collection" "$SLUICE" backup --zstd=25 --to col data
 like "$(cat "$ERR")" "*zstd: level '25' out of range*" "... prints the stage's message"

@@ -17,15 +17,18 @@ static void session_from_cli(session *s, const cli *c)
     s->verbosity = c->quiet ? -1 : c->verbose;
     s->passphrase.file = c->passphrase_file;
     s->passphrase.fd = c->passphrase_fd;
+    /* -v in filter mode: the byte counts at the end. */
+    int v = c->verbose && !c->cmd->name &&
+            (c->mode == MODE_FILTER_FORWARD || c->mode == MODE_FILTER_REVERSE);
+    int asked = c->progress || v ? PROGRESS_ASKED : 0;
     if (c->quiet || !(c->cmd->groups & G_PROGRESS))
         s->progress_mode = PROGRESS_OFF;
     else if (isatty(STDERR_FILENO))
-        s->progress_mode = PROGRESS_TTY;
+        s->progress_mode = PROGRESS_TTY | asked;
     else if (c->progress)
-        s->progress_mode = PROGRESS_LINES;
-    else if (c->verbose && !c->cmd->name &&
-             (c->mode == MODE_FILTER_FORWARD || c->mode == MODE_FILTER_REVERSE))
-        s->progress_mode = PROGRESS_SUMMARY; /* -v: the byte counts */
+        s->progress_mode = PROGRESS_LINES | asked;
+    else if (v)
+        s->progress_mode = PROGRESS_SUMMARY | asked;
 }
 
 int main(int argc, char **argv)
