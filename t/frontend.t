@@ -96,6 +96,33 @@ like "$(cat "$ERR")" "sluice: 97.7 KiB in -> * out*" \
 run "$SLUICE" -z -o q.slc data
 is "$(cat "$ERR")" "" "without -v or --progress: silent"
 
+# ---- sluice stages: long stage names line up --------------------------------------------
+if command -v cc >/dev/null 2>&1; then
+    mkdir longname
+    cat >longname/long.c <<'EOC'
+#include <sluice/plugin.h>
+static int o(const sluice_stage_args *a, void **c, sluice_error *e)
+{ (void)a; (void)e; *c = 0; return 0; }
+static int r(void *c, sluice_input *i, sluice_output *out, sluice_error *e)
+{ (void)c; (void)i; (void)out; (void)e; return 0; }
+static void x(void *c) { (void)c; }
+static const sluice_stage stages[] = {{"a-rather-long-stage-name", "long",
+    SLUICE_ROLE_TRANSFORM, SLUICE_ROLE_TRANSFORM, 0, o, r, 0, x}};
+static const sluice_plugin plugin = SLUICE_PLUGIN_INIT("long", "1", stages);
+SLUICE_EXPORT const sluice_plugin *sluice_plugin_entry(void) { return &plugin; }
+EOC
+    if cc -shared -fPIC -I"$SLUICE_SRCDIR/include" -o longname/long.so longname/long.c 2>longname/cc.err; then
+        run env SLUICE_PLUGIN_PATH="$T_TMP/longname:$SLUICE_PLUGIN_PATH" "$SLUICE" stages
+        head_col=$(head -n 1 "$OUT" | awk '{ print index($0, "BACKUP") }')
+        row_col=$(grep '^a-rather-long-stage-name ' "$OUT" | awk '{ print index($0, "transform") }')
+        is "$row_col" "$head_col" "a 24-character stage name: the BACKUP column lines up"
+    else
+        skip 1 "cannot build a test plugin: $(head -n 1 longname/cc.err)"
+    fi
+else
+    skip 1 "no cc"
+fi
+
 # ---- the build tree's ./sluice finds its plugins ---------------------------------------
 case $SLUICE in
 */sluice) top=${SLUICE%/sluice} ;;

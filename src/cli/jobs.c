@@ -99,20 +99,35 @@ static void roles_str(unsigned roles, char *buf, size_t cap)
              roles & SLUICE_ROLE_SINK ? "sink" : "");
 }
 
+typedef struct stage_table {
+    int n;
+    int width; /* of the STAGE column: the longest name, at least 12 */
+} stage_table;
+
+static void measure_stage(void *arg, const loaded_stage *st, int shadowed,
+                          const char *load_error)
+{
+    stage_table *t = arg;
+    (void)shadowed;
+    int len = load_error ? 0 : (int)strlen(st->vt.name);
+    if (len > t->width && len <= 64)
+        t->width = len;
+}
+
 static void print_stage(void *arg, const loaded_stage *st, int shadowed,
                         const char *load_error)
 {
-    int *n = arg;
-    ++*n;
+    stage_table *t = arg;
+    t->n++;
     if (load_error) {
-        printf("%-12s %s\n", "(unusable)", load_error);
+        printf("%-*s %s\n", t->width, "(unusable)", load_error);
         return;
     }
     char fwd[40], rev[40];
     roles_str(st->vt.forward_roles, fwd, sizeof fwd);
     roles_str(st->vt.reverse_roles, rev, sizeof rev);
-    printf("%-12s %-16s %-16s ABI %u.%u  %s%s\n    %s\n", st->vt.name, fwd,
-           rev, st->abi_major, st->abi_minor, st->path,
+    printf("%-*s %-16s %-16s ABI %u.%u  %s%s\n    %s\n", t->width,
+           st->vt.name, fwd, rev, st->abi_major, st->abi_minor, st->path,
            shadowed ? "  (shadowed by an earlier directory)" : "",
            st->vt.summary ? st->vt.summary : "");
 }
@@ -120,10 +135,11 @@ static void print_stage(void *arg, const loaded_stage *st, int shadowed,
 int run_stages(cli *c, session *s, loader *l)
 {
     (void)c, (void)s;
-    int n = 0;
-    printf("%-12s %-16s %-16s\n", "STAGE", "BACKUP", "RESTORE");
-    loader_list(l, print_stage, &n);
-    if (n == 0) {
+    stage_table t = {0, 12};
+    loader_list(l, measure_stage, &t); /* names longer than 12 line up */
+    printf("%-*s %-16s %-16s\n", t.width, "STAGE", "BACKUP", "RESTORE");
+    loader_list(l, print_stage, &t);
+    if (t.n == 0) {
         fprintf(stderr, "sluice: stages: no plugins found in");
         for (const char *const *d = loader_dirs(l); *d; d++)
             fprintf(stderr, " %s", *d);
