@@ -90,7 +90,9 @@ struct command {
     /* After parsing: 0, or prints a usage error and returns -1. */
     int (*check)(cli *c);
     int (*run)(cli *c, session *s, loader *l);
-    /* A signal received ends the process even after a clean finish. */
+    /* Collection commands: a signal received ends the process even after
+     * a clean finish (they stop between objects), and they say
+     * themselves what an incomplete run skipped. */
     int signal_wins;
 };
 
