@@ -18,6 +18,13 @@ static int parse_item(const char *item, size_t len, header *into,
     size_t n = 0;
     int rc = 0;
     char *save = NULL;
+    /* strtok_r would skip an empty field: "zstd::level=3" is refused. */
+    if (strstr(copy, "::") || copy[len - 1] == ':') {
+        rc = sluice_error_set(err, SLUICE_E_USAGE,
+                              "--chain: empty parameter in '%.*s'", (int)len,
+                              item);
+        goto out;
+    }
     char *name = strtok_r(copy, ":", &save);
     if (!name || copy[0] == ':') {
         rc = sluice_error_set(err, SLUICE_E_USAGE,

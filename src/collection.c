@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 #include "loader.h"
 #include "manifest.h"
 #include "objstore.h"
+#include "cli/presets.h"
 #include "progress.h"
 #include "scan.h"
 #include "sha256.h"
@@ -31,20 +31,10 @@
 #include "util.h"
 
 #define DESCRIPTOR "SLUICE-COLLECTION"
-#define MAX_TO 32
+#define MAX_TO COLL_MAX_TO
 
-typedef struct ccli {
-    const char *cmd;
-    const char *to[MAX_TO];
-    int n_to;
-    const char *from, *host, *locality, *as_of, *directory;
-    int checksum, quiet, verbose, zstd, level, encrypt, insecure;
-    uint64_t object_size;
-    const char *kdf_iter, *passphrase_file, *s3_endpoint;
-    int passphrase_fd;
-    char **args;
-    int n_args;
-} ccli;
+/* The options the front end parsed; cmd is set by collection_run. */
+typedef coll_opts ccli;
 
 static int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int say(const char *fmt, ...)
@@ -60,129 +50,10 @@ static int say(const char *fmt, ...)
     return 0;
 }
 
-int collection_command(const char *a)
-{
-    return !strcmp(a, "backup") || !strcmp(a, "backups") ||
-           !strcmp(a, "restore") || !strcmp(a, "verify");
-}
-
-enum {
-    O_TO = 300, O_FROM, O_HOST, O_LOCALITY, O_ASOF, O_CHECKSUM, O_OBJSIZE,
-    O_KDF, O_PFILE, O_PFD, O_S3, O_INSECURE, O_ZSTD
-};
-
 static int usage(const char *msg)
 {
     fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
     return EXIT_USAGE;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    switch (*end) {
-    case 'k': case 'K': v <<= 10; end++; break;
-    case 'm': case 'M': v <<= 20; end++; break;
-    case 'g': case 'G': v <<= 30; end++; break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'B')
-        end++;
-    if (*end == 'B')
-        end++;
-    if (*end || v == 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse(ccli *c, int argc, char **argv)
-{
-    static const struct option lo[] = {
-        {"to", required_argument, NULL, O_TO},
-        {"from", required_argument, NULL, O_FROM},
-        {"host", required_argument, NULL, O_HOST},
-        {"locality", required_argument, NULL, O_LOCALITY},
-        {"as-of", required_argument, NULL, O_ASOF},
-        {"checksum", no_argument, NULL, O_CHECKSUM},
-        {"object-size", required_argument, NULL, O_OBJSIZE},
-        {"zstd", optional_argument, NULL, O_ZSTD},
-        {"encrypt", no_argument, NULL, 'e'},
-        {"directory", required_argument, NULL, 'C'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"kdf-iter", required_argument, NULL, O_KDF},
-        {"passphrase-file", required_argument, NULL, O_PFILE},
-        {"passphrase-fd", required_argument, NULL, O_PFD},
-        {"s3-endpoint", required_argument, NULL, O_S3},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {NULL, 0, NULL, 0}};
-    memset(c, 0, sizeof *c);
-    c->cmd = argv[1];
-    c->passphrase_fd = -1;
-    c->level = 3;
-    c->object_size = 256u << 20;
-    optind = 2;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "zeC:qv", lo, NULL)) != -1) {
-        switch (o) {
-        case O_TO:
-            if (c->n_to == MAX_TO)
-                return usage("too many --to");
-            c->to[c->n_to++] = optarg;
-            break;
-        case O_FROM: c->from = optarg; break;
-        case O_HOST: c->host = optarg; break;
-        case O_LOCALITY: c->locality = optarg; break;
-        case O_ASOF: c->as_of = optarg; break;
-        case O_CHECKSUM: c->checksum = 1; break;
-        case O_OBJSIZE:
-            if (parse_size(optarg, &c->object_size) < 0)
-                return usage("--object-size needs a size (e.g. 64M)");
-            break;
-        case O_ZSTD:
-            c->zstd = 1;
-            if (optarg)
-                c->level = atoi(optarg);
-            break;
-        case 'z': c->zstd = 1; break;
-        case 'e': c->encrypt = 1; break;
-        case 'C': c->directory = optarg; break;
-        case 'q': c->quiet = 1; break;
-        case 'v': c->verbose++; break;
-        case O_KDF: c->kdf_iter = optarg; break;
-        case O_PFILE: c->passphrase_file = optarg; break;
-        case O_PFD: c->passphrase_fd = atoi(optarg); break;
-        case O_S3: c->s3_endpoint = optarg; break;
-        case O_INSECURE: c->insecure = 1; break;
-        default:
-            fprintf(stderr, "sluice: usage: %s: unknown or incomplete "
-                            "option '%s': see sluice --help\n",
-                    c->cmd, argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-    }
-    c->args = argv + optind;
-    c->n_args = argc - optind;
-    if (!strcmp(c->cmd, "backup")) {
-        if (!c->n_to)
-            return usage("backup needs --to URL");
-        if (!c->n_args)
-            return usage("backup needs PATH arguments");
-    } else {
-        if (!c->from)
-            return usage("--from URL is required");
-        if (!strcmp(c->cmd, "restore") && !c->directory)
-            return usage("restore needs -C DIR");
-        if (strcmp(c->cmd, "restore") && c->n_args)
-            return usage("unexpected arguments");
-    }
-    return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -231,33 +102,12 @@ static int fail_os(coll *k, int rc)
     return status_to_exit(rc);
 }
 
-static int descriptor_encrypted(const header *h)
-{
-    for (size_t i = 0; i < h->n_stages; i++)
-        if (!strcmp(h->stages[i].name, "aes-256-gcm"))
-            return 1;
-    return 0;
-}
-
-/* Forward params from the descriptor: aes-256-gcm takes iter and salt
- * (its kdf is fixed), the others take theirs as recorded. */
 static int forward_from(const header *d, header *f)
 {
     sluice_error err = {0};
-    for (size_t i = 0; i < d->n_stages; i++) {
-        const header_stage *st = &d->stages[i];
-        sluice_kv p[16];
-        size_t n = 0;
-        for (size_t j = 0; j < st->n_params && n < 16; j++) {
-            if (!strcmp(st->name, "aes-256-gcm") &&
-                !strcmp(st->params[j].key, "kdf"))
-                continue;
-            p[n++] = st->params[j];
-        }
-        if (header_add_stage(f, st->name, p, n, &err) < 0) {
-            say("%s: %s", DESCRIPTOR, err.message);
-            return -1;
-        }
+    if (preset_forward_from(d, f, &err) < 0) {
+        say("%s: %s", DESCRIPTOR, err.message);
+        return -1;
     }
     return 0;
 }
@@ -706,7 +556,7 @@ static int backup_with(coll *k, dest *d)
     ex = open_collection(k, &absent);
     if (ex)
         return ex;
-    if (!absent && descriptor_encrypted(k->desc) != c->encrypt) {
+    if (!absent && preset_encrypts(k->desc) != c->encrypt) {
         say("%s: %s", k->root,
             c->encrypt ? "this collection is not encrypted: an encrypted "
                          "backup cannot be appended to it (omit -e)"
@@ -718,24 +568,17 @@ static int backup_with(coll *k, dest *d)
         /* A new collection: one salt for every object it will hold. */
         sluice_error err = {0};
         k->fchain = header_new();
-        if (c->zstd) {
-            char lv[16];
-            snprintf(lv, sizeof lv, "%d", c->level);
-            sluice_kv p = {"level", lv};
-            if (header_add_stage(k->fchain, "zstd", &p, 1, &err) < 0)
-                return say("%s", err.message), EXIT_USAGE;
-        }
+        uint8_t salt[16];
+        char hex[33];
         if (c->encrypt) {
-            uint8_t salt[16];
-            char hex[33];
             if (getrandom(salt, sizeof salt, 0) != sizeof salt)
                 return say("no random bytes for the salt"), EXIT_INTERNAL;
             hex_encode(salt, sizeof salt, hex);
-            sluice_kv p[2] = {{"iter", c->kdf_iter ? c->kdf_iter : "64000"},
-                              {"salt", hex}};
-            if (header_add_stage(k->fchain, "aes-256-gcm", p, 2, &err) < 0)
-                return say("%s", err.message), EXIT_USAGE;
         }
+        preset_opts po = {c->zstd, c->level, c->encrypt, c->kdf_iter,
+                          c->encrypt ? hex : NULL};
+        if (preset_chain(&po, k->fchain, &err) < 0)
+            return say("%s", err.message), EXIT_USAGE;
         k->o.fchain = k->fchain;
         if (os_is_local(k->root)) {
             char *p = strdup(k->root);
@@ -775,7 +618,8 @@ static int backup_with(coll *k, dest *d)
         header *h = NULL;
         rc = excl ? os_put_descriptor(&k->o, k->root, DESCRIPTOR, 1)
                   : SLUICE_E_IO;
-        if (rc < 0 && os_read_header(&k->o, k->root, DESCRIPTOR, &h) == 0) {
+        if (rc < 0 && rc != SLUICE_E_USAGE &&
+            os_read_header(&k->o, k->root, DESCRIPTOR, &h) == 0) {
             header_free(h);
             say("%s: the collection was created by another backup "
                 "meanwhile: nothing written; run the backup again", k->root);
@@ -1607,30 +1451,16 @@ static int cmd_verify(coll *k)
 
 /* ---- entry -------------------------------------------------------------- */
 
-int collection_main(int argc, char **argv)
+int collection_run(const char *cmd, const coll_opts *o, session *s,
+                   loader *l)
 {
-    ccli c;
-    int ex = parse(&c, argc, argv);
-    if (ex)
-        return ex;
-    session s;
-    session_init(&s);
-    s.verbosity = c.quiet ? -1 : c.verbose;
-    s.progress_mode = PROGRESS_OFF;
-    s.passphrase.file = c.passphrase_file;
-    s.passphrase.fd = c.passphrase_fd;
-    loader *l = loader_new();
-    signal_watch sw;
-    if (!l || signals_start(&sw, &s) < 0) {
-        fputs("sluice: startup: cannot start: out of memory or threads\n",
-              stderr);
-        loader_free(l);
-        return EXIT_INTERNAL;
-    }
+    ccli c = *o;
+    c.cmd = cmd;
+    int ex;
     coll k;
     memset(&k, 0, sizeof k);
     k.c = &c;
-    k.o.s = &s;
+    k.o.s = s;
     k.o.l = l;
     k.o.s3_endpoint = c.s3_endpoint;
     k.o.insecure = c.insecure;
@@ -1639,7 +1469,6 @@ int collection_main(int argc, char **argv)
              td && *td && strlen(td) < 40 ? td : "/tmp");
     if (!mkdtemp(k.tmpdir)) {
         say("cannot create a scratch directory: %s", strerror(errno));
-        loader_free(l);
         return EXIT_IO;
     }
     k.o.tmpdir = k.tmpdir;
@@ -1651,19 +1480,12 @@ int collection_main(int argc, char **argv)
         ex = cmd_restore(&k);
     else
         ex = cmd_verify(&k);
-    if (ex == EXIT_OK && atomic_load(&s.incomplete))
+    if (ex == EXIT_OK && atomic_load(&s->incomplete))
         ex = EXIT_INCOMPLETE;
     rmdir(k.tmpdir);
     header_free(k.desc);
     header_free(k.fchain);
     index_free(&k.ix);
     loc_free(&k.locs);
-    int sig = atomic_load(&s.signal_number);
-    signals_stop(&sw);
-    session_cleanup(&s);
-    loader_free(l);
-    fflush(stdout);
-    if (sig)
-        die_of_signal(sig);
     return ex;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/presets.h"
 #include "util.h"
 
 int os_is_local(const char *root)
@@ -27,46 +28,18 @@ char *os_url(const char *root, const char *name)
     return u;
 }
 
-typedef struct ep {
-    char scheme[32];
-    sluice_kv kv[8];
-    size_t n;
-} ep;
+typedef preset_endpoint ep;
 
-/* The endpoint stage for url, as main.c's endpoint_for(). */
+/* The endpoint stage for url, as the front end's. */
 static void endpoint(objstore *o, const char *url, ep *e, stage_spec *spec)
 {
-    e->n = 0;
-    const char *sep = strstr(url, "://");
-    if (sep && (size_t)(sep - url) < sizeof e->scheme) {
-        size_t k = (size_t)(sep - url);
-        for (size_t i = 0; i < k; i++)
-            e->scheme[i] = (char)(url[i] >= 'A' && url[i] <= 'Z'
-                                      ? url[i] - 'A' + 'a' : url[i]);
-        e->scheme[k] = '\0';
-        if (!strcmp(e->scheme, "https"))
-            strcpy(e->scheme, "http");
-        spec->name = e->scheme;
-        e->kv[e->n++] = (sluice_kv){"url", url};
-        if (o->s3_endpoint)
-            e->kv[e->n++] = (sluice_kv){"s3-endpoint", o->s3_endpoint};
-        if (o->insecure)
-            e->kv[e->n++] = (sluice_kv){"insecure", "1"};
-    } else {
-        spec->name = "file";
-        e->kv[e->n++] = (sluice_kv){"path", url};
-    }
-    spec->options = e->kv;
-    spec->n_options = e->n;
+    preset_net net = {o->s3_endpoint, o->insecure, 0};
+    preset_endpoint_for(url, &net, e, spec);
 }
 
 static void file_spec(ep *e, stage_spec *spec, const char *path)
 {
-    e->n = 0;
-    spec->name = "file";
-    e->kv[e->n++] = (sluice_kv){"path", path};
-    spec->options = e->kv;
-    spec->n_options = e->n;
+    preset_file_endpoint(path, e, spec);
 }
 
 static int run(objstore *o, engine_job *job, const char *what)
@@ -232,7 +205,7 @@ int os_put_archive(objstore *o, const char *root, const char *name,
     job.direction = SLUICE_FORWARD;
     job.chain = o->fchain;
     job.no_header = 1;
-    job.source.name = "archive";
+    job.source.name = preset_archive_stage();
     job.source.options = kv;
     job.source.n_options = n;
     return put_job(o, &job, root, name, stored, 0);
@@ -281,12 +254,12 @@ int os_extract(objstore *o, const char *root, const char *name,
     job.no_header = 1;
     endpoint(o, url, &se, &job.source);
     if (list_only) {
-        job.tail.name = "archive";
+        job.tail.name = preset_archive_stage();
         job.tail.options = kv;
         job.tail.n_options = k;
         file_spec(&de, &job.sink, "/dev/null");
     } else {
-        job.sink.name = "archive";
+        job.sink.name = preset_archive_stage();
         job.sink.options = kv;
         job.sink.n_options = k;
     }

@@ -20,6 +20,7 @@ struct progress {
     int stop;
     struct timespec start;
     int printed;
+    int asked; /* PROGRESS_ASKED */
 };
 
 void progress_bytes(uint64_t n, char *buf, size_t cap)
@@ -110,7 +111,8 @@ static void *progress_thread(void *arg)
             break;
         ticks++;
         /* Stay quiet for short runs; lines mode: once a second. */
-        if (ticks < 4 || (p->mode == PROGRESS_LINES && ticks % 4))
+        if (ticks < 4 || (p->mode != PROGRESS_TTY && ticks % 4) ||
+            p->mode == PROGRESS_SUMMARY)
             continue;
         pthread_mutex_unlock(&p->lock);
         draw(p, 0);
@@ -128,7 +130,8 @@ progress *progress_start(int mode, blockq *in_q, blockq *out_q,
     progress *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->mode = mode;
+    p->mode = mode & ~PROGRESS_ASKED;
+    p->asked = !!(mode & PROGRESS_ASKED);
     p->in_q = in_q;
     p->out_q = out_q;
     p->total = total;
@@ -152,7 +155,10 @@ void progress_stop(progress *p)
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, NULL);
-    if (p->printed)
+    /* A run shorter than the first redraw still gets its summary when it
+     * was asked for (--progress, or -v in filter mode); else a short run
+     * on a terminal stays quiet. */
+    if (p->printed || p->asked)
         draw(p, 1);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);

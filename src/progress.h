@@ -14,7 +14,11 @@
 enum progress_mode {
     PROGRESS_OFF = 0,
     PROGRESS_TTY = 1,   /* redraw one line with \r                   */
-    PROGRESS_LINES = 2  /* one line a second                         */
+    PROGRESS_LINES = 2, /* one line a second                         */
+    PROGRESS_SUMMARY = 3, /* the final line only (-v in filter mode)   */
+    /* A flag on the above: --progress or -v asked for it, so a run
+     * shorter than the first redraw still gets its last line. */
+    PROGRESS_ASKED = 8
 };
 
 typedef struct progress progress;

@@ -33,8 +33,8 @@ expect_fail 2 "level -0" "$SLUICE" -0 <data
 expect_fail 2 "level 99" "$SLUICE" -99 <data
 expect_fail 2 "zstd level 20 (the stage allows 1..19)" "$SLUICE" -20 -o out20 <data
 ok "no output file after a refused level" test ! -e out20
-is "$(cat "$ERR")" "sluice: usage: zstd level 20 out of range: 1..19, or negative for fast levels: see sluice --help" \
-    "the level message gives the range the zstd stage accepts"
+is "$(cat "$ERR")" "sluice: zstd: level '20' out of range: 1..19, or negative for fast levels" \
+    "the zstd stage itself refuses the level, giving the range it accepts"
 expect_fail 2 "--chain zstd:level=22" "$SLUICE" --chain zstd:level=22 <data
 like "$(cat "$ERR")" "sluice: zstd: level '22' out of range: 1..19, *" \
     "... and the stage says the same"
@@ -44,7 +44,7 @@ expect_fail 2 "--chain with a path-like name" "$SLUICE" --chain ../x <data
 expect_fail 2 "--chain zstd:level=abc" "$SLUICE" --chain zstd:level=abc <data
 expect_fail 2 "--chain zstd:nosuchparam=1" "$SLUICE" --chain zstd:nosuchparam=1 <data
 expect_fail 2 "--chain file (a source/sink, not a transform)" "$SLUICE" --chain file <data
-expect_fail 2 "-T with a bad count" "$SLUICE" -z -T many <data
+expect_fail 2 "--threads with a bad count" "$SLUICE" -z --threads many <data
 expect_fail 2 "-c without -f" "$SLUICE" -c data
 expect_fail 2 "inspect with two files" "$SLUICE" inspect data data
 expect_fail 2 "stages with an argument" "$SLUICE" stages extra

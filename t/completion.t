@@ -1,5 +1,6 @@
 #!/bin/sh
-# completion.t - contrib/bash-completion/sluice: options (all of src/cli.c's),
+# completion.t - contrib/bash-completion/sluice: options (all of the option
+# table's, src/cli/options.c),
 # subcommands, files where an option takes a file, directories for -C, and
 # stage names for --chain (also after a comma, and in --chain=SPEC).
 #
@@ -106,24 +107,27 @@ comp "sluice --pas" "--passphrase-fd --passphrase-file"
 comp "sluice --prog" "--progress"
 comp "sluice -q" "-q"
 comp "sluice --no-such" ""
-# Every long option of src/cli.c, and every short one of its getopt string,
-# is offered (those of decrypt-object after it).
-longs=$(sed -n 's/^ *{"\([a-z0-9-]*\)", *[a-z_]*argument.*/\1/p' "$SLUICE_SRCDIR/src/cli.c")
-shorts=$(sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' "$SLUICE_SRCDIR/src/cli.c" | tr -d ':')
-ok "found the long options in src/cli.c" test "$(printf '%s\n' "$longs" | wc -l)" -gt 20
-ok "found the short options in src/cli.c" test "${#shorts}" -gt 10
-all=$(complete_line "sluice --"; complete_line "sluice decrypt-object --")
+# Every long and every short option of the option table (src/cli/options.c,
+# one row a line: MACRO("long", 'l', ... or {"long", 'l', ...) is offered
+# (those of a command after its name).
+table=$SLUICE_SRCDIR/src/cli/options.c
+longs=$(sed -n 's/^ *[A-Z]*[({]"\([a-z0-9-]*\)", .*/\1/p' "$table")
+shorts=$(sed -n "s/^ *[A-Z]*[({]\(NULL\|\"[a-z0-9-]*\"\), *'\(.\)'.*/\2/p" "$table" | tr -d '\n')
+ok "found the long options in the option table" test "$(printf '%s\n' "$longs" | wc -l)" -gt 20
+ok "found the short options in the option table" test "${#shorts}" -gt 10
+all=$(for c in "" decrypt-object backup backups restore verify; do
+    complete_line "sluice $c --"; done)
 missing=
 for o in $longs; do
     printf '%s\n' "$all" | grep -qxF -- "--$o" || missing="$missing --$o"
 done
-is "$missing" "" "every long option of src/cli.c is completed"
+is "$missing" "" "every long option of the table is completed"
 all=$(complete_line "sluice -")
 missing=
 for o in $(printf '%s' "$shorts" | sed 's/./& /g'); do
     printf '%s\n' "$all" | grep -qxF -- "-$o" || missing="$missing -$o"
 done
-is "$missing" "" "every short option of src/cli.c is completed"
+is "$missing" "" "every short option of the table is completed"
 
 # ---- subcommands ----------------------------------------------------------------
 comp "sluice sta" "stages"
@@ -147,7 +151,13 @@ comp "sluice --passphrase-file o" "other"
 comp "sluice --files-from o" "other"
 comp "sluice -c -f x.slc -T o" "other" "-T FILE in -c mode (tar)"
 comp "sluice -cz -f x.slc -T o" "other" "-T FILE after -cz"
-comp "sluice -z -T o" "" "-T THREADS in filter mode: no file names"
+comp "sluice -z -T o" "other" "-T FILE in filter mode too: tar's meaning everywhere"
+comp "sluice -z --thr" "--threads" "threads are --threads"
+comp_has "sluice " "backup" "backups" "restore" "verify"
+comp "sluice backup --obj" "--object-size"
+comp "sluice restore --as" "--as-of"
+comp "sluice backups --f" "--from"
+comp "sluice restore --from d" "dir dir2" "--from: directories"
 comp "sluice -C d" "dir dir2" "-C: directories only"
 comp "sluice --directory=d" "dir dir2" "--directory=: directories only"
 comp "sluice -z d" "data.slc dir dir2 dump.sql" "an input FILE"

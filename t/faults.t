@@ -422,7 +422,7 @@ i=0
 while [ $i -lt 4 ]; do
     for sig in INT TERM; do
         echo precious >out/kept
-        sig_case $sig "-19 -T 1 -o over an existing file" -19 -T 1 -o out/kept slowsrc
+        sig_case $sig "-19 --threads 1 -o over an existing file" -19 --threads 1 -o out/kept slowsrc
         if [ "$RC" = 0 ]; then
             "$SLUICE" -d -o out/check out/kept
             ok "... it finished first: the output is complete" cmp -s out/check slowsrc
@@ -489,7 +489,7 @@ sig_short() {
 sig_bad=
 i=0
 while [ $i -lt 12 ]; do
-    sig_short "0.00$((i % 6))" -19 -T 1
+    sig_short "0.00$((i % 6))" -19 --threads 1
     i=$((i + 1))
 done
 is "$sig_bad" "" "SIGTERM 0-5 ms after the start: target untouched whenever the status says interrupted"
@@ -505,7 +505,7 @@ is "$sig_bad" "" "SIGTERM 0-250 ms into a short -1 run: status 143 and the targe
 i=0
 while [ $i -lt 3 ]; do
     echo precious >out/kept
-    sig_case KILL "-19 -o over an existing file" -19 -T 1 -o out/kept slowsrc
+    sig_case KILL "-19 -o over an existing file" -19 --threads 1 -o out/kept slowsrc
     [ "$RC" = 0 ] || kept out/kept "SIGKILL"
     rm -f $(temp_files out)
     i=$((i + 1))

@@ -117,7 +117,7 @@ refuse 5 "aes twice: swapping the two aes lines is detected" ee-swap.slc
 chain32=zstd:level=1
 i=1
 while [ $i -lt 32 ]; do chain32="$chain32,zstd:level=1"; i=$((i + 1)); done
-expect_ok "32 stages (the limit): backs up" "$SLUICE" --chain "$chain32" -T 1 -o c32.slc plain
+expect_ok "32 stages (the limit): backs up" "$SLUICE" --chain "$chain32" --threads 1 -o c32.slc plain
 expect_ok "32 stages: restores" "$SLUICE" -d -o out/c32 c32.slc
 ok "32 stages: round trip exact" cmp -s out/c32 plain
 rm -f out/c32

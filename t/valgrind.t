@@ -39,10 +39,10 @@ vg() {
     fi
 }
 
-vg memcheck 0 "-z -o FILE" "$SLUICE" -z -T 2 -o data.slc data
+vg memcheck 0 "-z -o FILE" "$SLUICE" -z --threads 2 -o data.slc data
 vg memcheck 0 "-d -o FILE" "$SLUICE" -d -o data.out data.slc
 ok "(round trip identical)" cmp -s data.out data
-vg memcheck 0 "two-stage chain" "$SLUICE" --chain zstd:level=1,zstd -T 1 -o two.slc data
+vg memcheck 0 "two-stage chain" "$SLUICE" --chain zstd:level=1,zstd --threads 1 -o two.slc data
 vg memcheck 0 "inspect" "$SLUICE" inspect data.slc
 vg memcheck 0 "stages (every plugin loaded, unusable ones too)" "$SLUICE" stages
 vg memcheck 4 "-d of random bytes" "$SLUICE" -d -o x data
@@ -57,10 +57,10 @@ printf 'sluice/1\nzstd level=3 level=4\n---\n' >dup.slc
 vg memcheck 4 "a duplicate header key" "$SLUICE" -d dup.slc
 no_temp_files . "no temporary file left by any of them"
 
-vg helgrind 0 "-z -T 1 (engine threads and queues)" "$SLUICE" -z -T 1 -o hg.slc data
+vg helgrind 0 "-z --threads 1 (engine threads and queues)" "$SLUICE" -z --threads 1 -o hg.slc data
 vg helgrind 0 "-d" "$SLUICE" -d -o hg.out hg.slc
 vg helgrind 3 "a failing stage aborting the chain" \
-    "$SLUICE" --chain zstd:level=1,failing:after=1500000,zstd:level=1 -T 1 -o x data
+    "$SLUICE" --chain zstd:level=1,failing:after=1500000,zstd:level=1 --threads 1 -o x data
 unit=$(dirname "$SLUICE")/t/unit-block
 if [ -x "$unit" ]; then
     run valgrind -q --tool=helgrind --error-exitcode=$vg_status "$unit"

@@ -87,13 +87,13 @@ ok "fast level round trip" cmp -s "$OUT" t1m
 expect_ok "--chain zstd:level=4" "$SLUICE" --chain zstd:level=4 -o c4.slc t1m
 is "$(sed -n 2p c4.slc)" "zstd level=4" "--chain records level=4"
 for t in 1 2 0; do
-    expect_ok "-T $t" "$SLUICE" -z -T $t -o t$t.slc t1m
+    expect_ok "--threads $t" "$SLUICE" -z --threads $t -o t$t.slc t1m
     run "$SLUICE" -d t$t.slc
-    ok "-T $t round trip" cmp -s "$OUT" t1m
+    ok "--threads $t round trip" cmp -s "$OUT" t1m
 done
 expect_ok "--threads 3" "$SLUICE" -z --threads 3 -o th3.slc t1m
-run "$SLUICE" -d -T 2 th3.slc
-ok "--threads round trip (and -T on -d is harmless)" cmp -s "$OUT" t1m
+run "$SLUICE" -d --threads 2 th3.slc
+ok "--threads round trip (and --threads on -d is harmless)" cmp -s "$OUT" t1m
 expect_ok "--chain zstd,zstd (the same stage twice)" "$SLUICE" --chain zstd,zstd:level=1 -o zz.slc t1m
 is "$(sed -n '2,3p' zz.slc | tr '\n' '|')" "zstd level=3|zstd level=1|" \
     "both lines recorded, in backup order"
@@ -118,7 +118,7 @@ no_temp_files . "no temporary files left in the output directory"
 if ldd "$SLUICE" 2>/dev/null | grep -q 'libasan'; then
     skip 1 "sanitizer build"
 else
-    run sh -c "ulimit -v 1500000 && head -c 300000000 /dev/zero | '$SLUICE' -z -T 1 | '$SLUICE' -d | wc -c"
+    run sh -c "ulimit -v 1500000 && head -c 300000000 /dev/zero | '$SLUICE' -z --threads 1 | '$SLUICE' -d | wc -c"
     is "$(tr -d ' ' <"$OUT")" 300000000 "300 MB through -z | -d under a 1.5 GB address-space limit"
 fi
 
