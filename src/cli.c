@@ -28,6 +28,7 @@ enum {
     OPT_PROGRESS,
     OPT_SALT,
     OPT_ENCRYPTION_INFO,
+    OPT_ALLOW_UNENCRYPTED,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +64,7 @@ static const struct option long_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"salt", required_argument, NULL, OPT_SALT},
     {"encryption-info", required_argument, NULL, OPT_ENCRYPTION_INFO},
+    {"allow-unencrypted", no_argument, NULL, OPT_ALLOW_UNENCRYPTED},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -100,6 +102,8 @@ void cli_usage(void)
         "  --passphrase-file F  first line of F\n"
         "  --passphrase-fd N    first line read from descriptor N\n"
         "  SLUICE_PASSPHRASE    environment; else prompted on the terminal\n"
+        "  --allow-unencrypted  restore an unencrypted input although a\n"
+        "                       passphrase or -e was given (else exit 5)\n"
         "Files:\n"
         "  -f, --file F         archive file or URL ('-' = stdin/stdout)\n"
         "  -o, --output F       filter output file (default stdout)\n"
@@ -260,6 +264,7 @@ int cli_parse(cli *c, int argc, char **argv)
         case OPT_SALT: c->salt = optarg; break;
         case OPT_ENCRYPTION_INFO: c->encryption_info = optarg; break;
         case OPT_PASS_FILE: c->passphrase_file = optarg; break;
+        case OPT_ALLOW_UNENCRYPTED: c->allow_unencrypted = 1; break;
         case OPT_PASS_FD: {
             char *end;
             long fd = strtol(optarg, &end, 10);

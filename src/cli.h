@@ -46,6 +46,8 @@ typedef struct cli {
     const char *encryption_info; /* decrypt-object --encryption-info */
     const char *s3_endpoint; /* --s3-endpoint URL                      */
     int insecure;            /* --insecure: no TLS verification        */
+    int allow_unencrypted;   /* --allow-unencrypted: restore accepts an
+                                unauthenticated input with a passphrase */
     /* --exclude patterns and extraction switches for the archive
      * stage, as key/value options. */
     sluice_kv archive_opts[CLI_MAX_KV];

@@ -14,6 +14,8 @@ void session_init(session *s)
 {
     memset(s, 0, sizeof *s);
     passphrase_init(&s->passphrase);
+    /* Before any thread starts: unsetenv is not thread-safe. */
+    (void)passphrase_take_env(&s->passphrase);
     atomic_init(&s->incomplete, 0);
     atomic_init(&s->cancelled, 0);
     atomic_init(&s->signal_number, 0);

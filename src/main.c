@@ -212,6 +212,19 @@ static int raw_object_chain(const cli *c, header *chain)
     return 0;
 }
 
+/* Restore: why the input must be authenticated (issue 14, downgrade),
+ * or NULL.  A passphrase given up front or -e means the user expects an
+ * encrypted input; a stream that is not must not pass for one. */
+static const char *auth_required(const cli *c, const session *s)
+{
+    if (c->allow_unencrypted)
+        return NULL;
+    if (c->encrypt)
+        return "-e was given";
+    return passphrase_given(&s->passphrase) ? "a passphrase was given"
+                                            : NULL;
+}
+
 static int report(const engine_error *fail, int rc)
 {
     if (rc == SLUICE_E_PIPE)
@@ -315,8 +328,8 @@ int main(int argc, char **argv)
                 break;
             }
             job.chain = chain;
-        } else if (c.zstd || c.encrypt || c.chain) {
-            ex = fail_usage("-d needs no -z, -e or --chain: the stream's "
+        } else if (c.zstd || c.chain) {
+            ex = fail_usage("-d needs no -z or --chain: the stream's "
                             "header names its chain");
             break;
         }
@@ -336,6 +349,16 @@ int main(int argc, char **argv)
         endpoint_for(in, &job.source, &src_opts, scheme, sizeof scheme);
         char scheme2[64];
         endpoint_for(out, &job.sink, &sink_opts, scheme2, sizeof scheme2);
+        if (!fwd) {
+            job.require_auth = auth_required(&c, &s);
+            /* Plaintext of an authenticated (encrypted) input: a new -o
+             * file is private.  One more option than the plain run's. */
+            if (!strcmp(job.sink.name, "file")) {
+                kv_add(&sink_opts, "mode", "0600");
+                job.auth_sink_options = sink_opts.kv;
+                job.n_auth_sink_options = sink_opts.n;
+            }
+        }
         rc = engine_run(&s, l, &job, &fail);
         ex = rc == 0 ? EXIT_OK : report(&fail, rc);
         break;
@@ -391,13 +414,14 @@ int main(int argc, char **argv)
             endpoint_for(c.file, &job.sink, &sink_opts, scheme2,
                          sizeof scheme2);
         } else {
-            if (c.zstd || c.encrypt || c.chain) {
-                ex = fail_usage("-x and -t need no -z, -e or --chain: the "
+            if (c.zstd || c.chain) {
+                ex = fail_usage("-x and -t need no -z or --chain: the "
                                 "chain is read from the stream");
                 break;
             }
             job.direction = SLUICE_REVERSE;
             job.allow_plain = 1;
+            job.require_auth = auth_required(&c, &s);
             endpoint_for(c.file, &job.source, &src_opts, scheme,
                          sizeof scheme);
             if (c.mode == MODE_LIST) {
