@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact.h"
 #include "stream.h"
 #include "util.h"
 
@@ -65,14 +66,13 @@ static void one_line(char *s, size_t len)
 
 void host_print_line(const char *text)
 {
-    /* One write per line so lines from several threads never interleave. */
+    /* One write per line so lines from several threads never interleave.
+     * Every message passes here: redacted here, whoever built it (a URL
+     * with a password, a presigned query string). */
     char line[4096];
-    int n = snprintf(line, sizeof line, "sluice: %s", text);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line - 1)
-        n = sizeof line - 2;
-    one_line(line, (size_t)n);
+    memcpy(line, "sluice: ", 8);
+    size_t n = 8 + redact_line(text, line + 8, sizeof line - 9);
+    one_line(line, n);
     line[n] = '\n';
     line[n + 1] = '\0';
     fputs(line, stderr);
