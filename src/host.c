@@ -134,15 +134,19 @@ static void api_progress_total(sluice_host *h, uint64_t total)
     atomic_store(&h->total, total);
 }
 
-static void api_listing(sluice_host *h, const char *line)
+void host_print_listing(FILE *f, const char *line)
 {
-    FILE *f = h->sess->stdout_is_data ? stderr : stdout;
     strbuf sb = {0};
-    for (const char *p = line; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            sb_addf(&sb, "\\%03o", (unsigned char)*p);
+    /* C0, DEL and C1 (UTF-8 \302\200-\302\237) as octal escapes: a
+     * listing shows names from the archive or the storage. */
+    for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+        int c1 = (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+                 (p > (const unsigned char *)line && p[-1] == 0xc2 &&
+                  p[0] >= 0x80 && p[0] <= 0x9f);
+        if (*p < 0x20 || *p == 0x7f || c1)
+            sb_addf(&sb, "\\%03o", *p);
         else
-            sb_add(&sb, p, 1);
+            sb_add(&sb, (const char *)p, 1);
     }
     sb_add(&sb, "\n", 1);
     if (!sb.failed) {
@@ -151,6 +155,11 @@ static void api_listing(sluice_host *h, const char *line)
         funlockfile(f);
     }
     free(sb.data);
+}
+
+static void api_listing(sluice_host *h, const char *line)
+{
+    host_print_listing(h->sess->stdout_is_data ? stderr : stdout, line);
 }
 
 static const sluice_api api_table = {
