@@ -156,6 +156,10 @@ like "$(cat "$OUT")" '*u\\033]0;own\\aer*g\\302\\2331mgrp*' "-tv: owner and grou
 expect_ok "-xv of the same" "$SLUICE" -xv -f evil.tar -C x
 is "$(raw "$OUT")" 0 "-xv: no raw control character in the listing"
 rm -rf x/* x/.[!.]* 2>/dev/null
+mkdir evil && : >"evil/$(printf 'c\033[1m\302\233x')"
+expect_ok "-cv of a file named with ESC and C1" "$SLUICE" -cv -f out/evil.tar -C evil .
+is "$(raw "$OUT")" 0 "-cv: no raw control character in the listing"
+rm -f out/evil.tar
 # sluice backups: the host name is stored, so as hostile as a member name.
 mkdir src && echo hi >src/f
 if "$SLUICE" backup -q --to "$T_TMP/col" --host "$(printf 'h\033[2Jx\302\233y')" -C src . >/dev/null 2>&1; then
