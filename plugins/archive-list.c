@@ -6,8 +6,9 @@
  * Plain: the member name, as tar -t prints it.  Verbose: the long
  * listing of bsdtar -tv (mode, link count, owner, group, size, mtime,
  * name, "-> target" for symlinks, "link to X" for hardlinks).  Control
- * characters and backslashes in names are escaped, so that every member
- * takes exactly one line.
+ * characters (C1 included) and backslashes in names, owners and groups
+ * are escaped, so that every member takes exactly one line and none
+ * drives the terminal.
  */
 #include "archive-stage.h"
 
@@ -77,22 +78,26 @@ static int long_fields(ls_state *l, size_t *n, struct archive_entry *e)
     if (put_str(l, n, "%s %d ", archive_entry_strmode(e),
                 (int)archive_entry_nlink(e)) < 0)
         return -1;
+    /* Owner and group names come from the archive: escaped like member
+     * names, or they could drive the terminal. */
+    char ubuf[4 * 64 + 1], gbuf[4 * 64 + 1];
     const char *u = archive_entry_uname(e);
-    if (!u || !*u) {
-        snprintf(tmp, sizeof tmp, "%lld", (long long)archive_entry_uid(e));
-        u = tmp;
-    }
+    if (!u || !*u)
+        snprintf(ubuf, sizeof ubuf, "%lld", (long long)archive_entry_uid(e));
+    else
+        arch_escape(u, ubuf, sizeof ubuf);
+    u = ubuf;
     int w = (int)strlen(u);
     if (w > l->u_width)
         l->u_width = w;
     if (put_str(l, n, "%-*s ", l->u_width, u) < 0)
         return -1;
-    char gbuf[64];
     const char *g = archive_entry_gname(e);
-    if (!g || !*g) {
+    if (!g || !*g)
         snprintf(gbuf, sizeof gbuf, "%lld", (long long)archive_entry_gid(e));
-        g = gbuf;
-    }
+    else
+        arch_escape(g, gbuf, sizeof gbuf);
+    g = gbuf;
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFCHR || type == AE_IFBLK)
         snprintf(tmp, sizeof tmp, "%lu,%lu",

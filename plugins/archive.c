@@ -254,6 +254,27 @@ static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
     return (la_ssize_t)n;
 }
 
+/* The archive formats -x and -t read: those bsdtar users expect, but not
+ * libarchive's "mtree" and "raw", which take almost any text or bytes for
+ * an archive (a text file read as mtree lists one junk path per line, and
+ * -x would create them): input that is no archive is refused before
+ * anything is written.  doc/FORMAT.md section 4 lists them. */
+static void support_archive_formats(struct archive *a)
+{
+    archive_read_support_format_tar(a); /* ustar, pax, GNU, v7 */
+    archive_read_support_format_cpio(a);
+    archive_read_support_format_zip(a);
+    archive_read_support_format_7zip(a);
+    archive_read_support_format_iso9660(a);
+    archive_read_support_format_ar(a);
+    archive_read_support_format_xar(a);
+    archive_read_support_format_rar(a);
+    archive_read_support_format_rar5(a);
+    archive_read_support_format_lha(a);
+    archive_read_support_format_cab(a);
+    archive_read_support_format_empty(a); /* no bytes: no members */
+}
+
 struct archive *arch_reader_open(arch_ctx *c, sluice_input *in,
                                  sluice_error *err)
 {
@@ -264,10 +285,9 @@ struct archive *arch_reader_open(arch_ctx *c, sluice_input *in,
         return NULL;
     }
     archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
+    support_archive_formats(a);
     if (archive_read_open(a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
-        arch_fail(c, a, SLUICE_E_FORMAT, "not an archive sluice can read",
-                  "", err);
+        arch_fail(c, a, SLUICE_E_FORMAT, "input is not an archive", "", err);
         archive_read_free(a);
         return NULL;
     }
@@ -465,7 +485,12 @@ void arch_escape(const char *name, char *buf, size_t cap)
         case '\t': s = "\\t"; break;
         case '\v': s = "\\v"; break;
         default:
-            if (*p < 0x20 || *p == 0x7f)
+            /* C0, DEL, and C1 (U+0080-U+009F, \302\200-\302\237 in UTF-8),
+             * which terminals obey as escape sequences too. */
+            if (*p < 0x20 || *p == 0x7f ||
+                (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+                (p > (const unsigned char *)name && p[-1] == 0xc2 &&
+                 *p >= 0x80 && *p <= 0x9f))
                 snprintf(tmp, sizeof tmp, "\\%03o", *p);
             else {
                 tmp[0] = (char)*p;

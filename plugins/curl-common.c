@@ -171,6 +171,21 @@ void cc_xml_tag(const char *xml, const char *tag, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* Query parameters whose values are credentials or signatures. */
+static int secret_param(const char *name, size_t n)
+{
+    static const char *const names[] = {
+        "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+        "x-goog-signature", "x-goog-credential", "signature", "sig",
+        "token", "access_token", "password", "passwd", "secret",
+        "api_key", "apikey", "awsaccesskeyid",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 void cc_redact_url(const char *url, char *out, size_t cap)
 {
     const char *scheme = strstr(url, "://");
@@ -180,11 +195,40 @@ void cc_redact_url(const char *url, char *out, size_t cap)
     for (const char *p = host; p < end; p++)
         if (*p == '@')
             at = p;
-    if (!at) {
-        snprintf(out, cap, "%s", url);
+    size_t n = 0;
+    if (cap == 0)
         return;
+    out[0] = '\0';
+#define CC_PUT(p, len)                                                      \
+    do {                                                                   \
+        int w_ = snprintf(out + n, cap - n, "%.*s", (int)(len), (p));      \
+        n += w_ > 0 && (size_t)w_ < cap - n ? (size_t)w_ : 0;              \
+    } while (0)
+    CC_PUT(url, host - url);
+    if (at) {
+        CC_PUT("***@", 4);
+        host = at + 1;
     }
-    snprintf(out, cap, "%.*s%s", (int)(host - url), url, at + 1);
+    const char *q = strchr(host, '?');
+    const char *frag = q ? q + strcspn(q, "#") : NULL;
+    CC_PUT(host, q ? (size_t)(q - host) : strlen(host));
+    while (q && q < frag) {
+        /* q at '?' or '&': one parameter up to the next '&' or '#'. */
+        const char *param = q + 1;
+        size_t len = strcspn(param, "&#");
+        size_t name = strcspn(param, "=&#");
+        CC_PUT(q, 1);
+        if (name < len && secret_param(param, name)) {
+            CC_PUT(param, name + 1);
+            CC_PUT("***", 3);
+        } else {
+            CC_PUT(param, len);
+        }
+        q = param + len;
+    }
+    if (frag)
+        CC_PUT(frag, strlen(frag));
+#undef CC_PUT
 }
 
 int cc_parse_size(const char *s, uint64_t *out)

@@ -169,7 +169,11 @@ int cc_status_retryable(long status);
 /* The text of <tag>...</tag> in xml into out (empty if absent). */
 void cc_xml_tag(const char *xml, const char *tag, char *out, size_t cap);
 
-/* url with any user:password@ removed, into out. */
+/* url for a message, into out: user:password@ shown as ***@, and the
+ * values of query parameters that carry credentials (X-Amz-Signature,
+ * X-Amz-Credential, X-Amz-Security-Token, Signature, sig, token,
+ * password, ...; any case) as ***.  The host redacts every line it
+ * prints as well; this keeps the stage's own strings clean. */
 void cc_redact_url(const char *url, char *out, size_t cap);
 
 /* Seconds on a monotonic clock. */

@@ -40,6 +40,8 @@ typedef struct file_ctx {
     int committed;
     int exclusive;      /* sink: create only; fail if the target exists */
     mode_t keep_mode;   /* mode of the target being replaced, or 0    */
+    mode_t new_mode;    /* sink: mode of a new target (option mode=,
+                           octal; default 0666), less the umask       */
     int ranged;         /* source: offset/length given                */
     uint64_t offset, left; /* source range: where, and bytes to read  */
     uint64_t synced, unsynced; /* sink: bytes whose write-back was started,
@@ -148,6 +150,15 @@ static int file_open(const sluice_stage_args *args, void **out,
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "offset=/length= take a decimal number, "
                                 "and only for a source file (not stdin)");
+    }
+    const char *m = sluice_kv_get(args->options, args->n_options, "mode");
+    char *m_end = NULL;
+    f->new_mode = m ? (mode_t)strtoul(m, &m_end, 8) : 0666;
+    if (m && (!*m || *m_end || f->new_mode > 0777)) {
+        free(f->path);
+        free(f);
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "mode='%s' is not an octal mode", m);
     }
     f->ranged = ro || rl;
     f->left = len;
@@ -311,7 +322,7 @@ static int write_all(file_ctx *f, const uint8_t *p, size_t len,
 static int commit_file(file_ctx *f, sluice_error *err)
 {
     mode_t mode = f->keep_mode ? f->keep_mode & 07777
-                               : 0666 & ~current_umask();
+                               : f->new_mode & ~current_umask();
     if (fchmod(f->fd, mode) < 0)
         return sluice_error_set(err, SLUICE_E_IO,
                                 "cannot set the mode of %s: %s", f->path,
@@ -439,6 +450,8 @@ static const sluice_key keys[] = {
      "source: read at most this many bytes"},
     {"exclusive", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
      "sink: 1 = create the target only if it does not exist"},
+    {"mode", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "sink: octal mode of a new target (e.g. 0600), before the umask"},
     {NULL, 0, NULL},
 };
 

@@ -639,6 +639,29 @@ static int check_header_mac(chain_run *r, running_stage **order, size_t n,
     return 0;
 }
 
+/* Whether the chain authenticates its input: a stage in it checks the
+ * header MAC (check_header_mac has then verified it, or failed).  Decided
+ * by capability, never by a stage's name. */
+static int authenticated(running_stage **transforms, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (transforms[i]->ls->vt.flags & SLUICE_STAGE_HEADER_MAC)
+            return 1;
+    return 0;
+}
+
+/* A plain stream, or a chain without an authenticating stage, where the
+ * caller asked for authentication: whoever can write the stored data
+ * could otherwise swap an encrypted stream for one of their making. */
+static int refuse_unauthenticated(chain_run *r, const char *why)
+{
+    char msg[SLUICE_ERROR_MAX];
+    snprintf(msg, sizeof msg,
+             "not encrypted, but %s: refusing; --allow-unencrypted to "
+             "accept", why);
+    return fail_msg(r, "input", SLUICE_E_AUTH, msg);
+}
+
 static int run_reverse(chain_run *r, loader *l, const engine_job *job)
 {
     running_stage *src, *sink, *transforms[HEADER_MAX_STAGES];
@@ -690,6 +713,9 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
             hdr_order[i] = transforms[nt - 1 - i];
         rc = check_header_mac(r, hdr_order, nt, h);
     }
+    int authentic = rc == 0 && authenticated(transforms, nt);
+    if (rc == 0 && job->require_auth && !authentic)
+        rc = refuse_unauthenticated(r, job->require_auth);
     if (rc == 0 && job->tail.name) {
         running_stage *tail;
         rc = add_stage(r, l, job->tail.name, SLUICE_REVERSE,
@@ -701,7 +727,10 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
     if (rc == 0)
         rc = add_stage(r, l, job->sink.name, SLUICE_REVERSE, SLUICE_ROLE_SINK,
                        &sink);
-    if (rc == 0)
+    if (rc == 0 && authentic && job->auth_sink_options)
+        rc = open_stage(r, sink, NULL, 0, job->auth_sink_options,
+                        job->n_auth_sink_options);
+    else if (rc == 0)
         rc = open_stage(r, sink, NULL, 0, job->sink.options,
                         job->sink.n_options);
     if (rc == 0) {

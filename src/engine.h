@@ -44,6 +44,15 @@ typedef struct engine_job {
      * (0: the default 4).  A source that runs unevenly (sluice -c on runs
      * of tiny files) keeps the next stage busy from a deeper queue. */
     unsigned source_depth;
+    /* Reverse: when non-NULL (why: "a passphrase was given"), the input
+     * must be authenticated by a stage that checks the header MAC
+     * (SLUICE_STAGE_HEADER_MAC), else the run fails with SLUICE_E_AUTH
+     * before the sink opens: no downgrade to an unencrypted stream. */
+    const char *require_auth;
+    /* Reverse, optional: the sink's options instead of sink.options when
+     * the input was authenticated (the file sink: mode=0600). */
+    const sluice_kv *auth_sink_options;
+    size_t n_auth_sink_options;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */

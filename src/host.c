@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact.h"
 #include "stream.h"
 #include "util.h"
 
@@ -14,6 +15,8 @@ void session_init(session *s)
 {
     memset(s, 0, sizeof *s);
     passphrase_init(&s->passphrase);
+    /* Before any thread starts: unsetenv is not thread-safe. */
+    (void)passphrase_take_env(&s->passphrase);
     atomic_init(&s->incomplete, 0);
     atomic_init(&s->cancelled, 0);
     atomic_init(&s->signal_number, 0);
@@ -122,14 +125,13 @@ static void one_line(char *s, size_t len)
 
 void host_print_line(const char *text)
 {
-    /* One write per line so lines from several threads never interleave. */
+    /* One write per line so lines from several threads never interleave.
+     * Every message passes here: redacted here, whoever built it (a URL
+     * with a password, a presigned query string). */
     char line[4096];
-    int n = snprintf(line, sizeof line, "sluice: %s", text);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line - 1)
-        n = sizeof line - 2;
-    one_line(line, (size_t)n);
+    memcpy(line, "sluice: ", 8);
+    size_t n = 8 + redact_line(text, line + 8, sizeof line - 9);
+    one_line(line, n);
     line[n] = '\n';
     line[n + 1] = '\0';
     fputs(line, stderr);
@@ -191,15 +193,19 @@ static void api_progress_total(sluice_host *h, uint64_t total)
     atomic_store(&h->total, total);
 }
 
-static void api_listing(sluice_host *h, const char *line)
+void host_print_listing(FILE *f, const char *line)
 {
-    FILE *f = h->sess->stdout_is_data ? stderr : stdout;
     strbuf sb = {0};
-    for (const char *p = line; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            sb_addf(&sb, "\\%03o", (unsigned char)*p);
+    /* C0, DEL and C1 (UTF-8 \302\200-\302\237) as octal escapes: a
+     * listing shows names from the archive or the storage. */
+    for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+        int c1 = (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+                 (p > (const unsigned char *)line && p[-1] == 0xc2 &&
+                  p[0] >= 0x80 && p[0] <= 0x9f);
+        if (*p < 0x20 || *p == 0x7f || c1)
+            sb_addf(&sb, "\\%03o", *p);
         else
-            sb_add(&sb, p, 1);
+            sb_add(&sb, (const char *)p, 1);
     }
     sb_add(&sb, "\n", 1);
     if (!sb.failed) {
@@ -278,6 +284,11 @@ static int api_charge(sluice_host *h, int resource, int64_t amount,
             next = 0;
     } while (!atomic_compare_exchange_weak(spent, &cur, next));
     return 0;
+}
+
+static void api_listing(sluice_host *h, const char *line)
+{
+    host_print_listing(h->sess->stdout_is_data ? stderr : stdout, line);
 }
 
 static const sluice_api api_table = {

@@ -7,6 +7,7 @@
 #define SLUICE_HOST_H
 
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "header.h"
 #include "passphrase.h"
@@ -81,5 +82,10 @@ const sluice_api *host_api(void);
 void host_report(const char *subject, const char *message);
 /* Prints "sluice: <text>" on stderr, made one line in the same way. */
 void host_print_line(const char *text);
+
+/* Prints one line of a listing on f, control characters (C0, DEL, C1)
+ * as octal escapes: names from an archive or the storage cannot drive
+ * the terminal or break the one-line-per-entry rule. */
+void host_print_listing(FILE *f, const char *line);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -126,7 +127,7 @@ static int prompt_tty(unsigned flags, char *buf, size_t *len,
 static int fetch(passphrase_source *ps, unsigned flags, char *buf,
                  size_t *len, sluice_error *err)
 {
-    const char *env = getenv("SLUICE_PASSPHRASE");
+    const char *env = ps->env ? ps->env : getenv("SLUICE_PASSPHRASE");
     if (ps->file) {
         int fd = open(ps->file, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -153,6 +154,38 @@ static int fetch(passphrase_source *ps, unsigned flags, char *buf,
     return prompt_tty(flags, buf, len, err);
 }
 
+/* While a passphrase or a key derived from it is in memory, no core
+ * file and no ptrace by other processes of the same user: the process
+ * is not dumpable from here on (it stays so until exit). */
+static void no_core_dump(void)
+{
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int passphrase_take_env(passphrase_source *ps)
+{
+    char *v = getenv("SLUICE_PASSPHRASE");
+    if (!v)
+        return 0;
+    size_t n = strlen(v);
+    ps->env = malloc(n + 1);
+    if (!ps->env)
+        return -1; /* left where it is: fetch() falls back to getenv */
+    (void)mlock(ps->env, n + 1); /* best effort */
+    no_core_dump();
+    memcpy(ps->env, v, n + 1);
+    /* The string lives in the environment block the kernel shows as
+     * /proc/PID/environ: wipe it there, then drop the variable. */
+    secure_wipe(v, n);
+    unsetenv("SLUICE_PASSPHRASE");
+    return 0;
+}
+
+int passphrase_given(const passphrase_source *ps)
+{
+    return ps->file || ps->fd >= 0 || ps->env || getenv("SLUICE_PASSPHRASE");
+}
+
 int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
                    size_t cap, size_t *len, sluice_error *err)
 {
@@ -171,6 +204,7 @@ int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
                 rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
             } else {
                 (void)mlock(ps->cached, PASSPHRASE_BUF); /* best effort */
+                no_core_dump();
                 memcpy(ps->cached, tmp, n);
                 ps->len = n;
                 ps->have = 1;
@@ -200,6 +234,13 @@ void passphrase_wipe(passphrase_source *ps)
         secure_wipe(ps->cached, PASSPHRASE_BUF);
         munlock(ps->cached, PASSPHRASE_BUF);
         free(ps->cached);
+    }
+    if (ps->env) {
+        size_t n = strlen(ps->env);
+        secure_wipe(ps->env, n);
+        munlock(ps->env, n + 1);
+        free(ps->env);
+        ps->env = NULL;
     }
     ps->cached = NULL;
     ps->have = 0;

@@ -22,6 +22,7 @@ typedef struct passphrase_source {
     int fd;           /* --passphrase-fd, or -1                         */
     pthread_mutex_t lock;
     char *cached;     /* mlock()ed copy once read                       */
+    char *env;        /* $SLUICE_PASSPHRASE, taken by passphrase_take_env */
     size_t len;
     int have;
 } passphrase_source;
@@ -30,6 +31,15 @@ void passphrase_init(passphrase_source *ps);
 int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
                    size_t cap, size_t *len, sluice_error *err);
 void passphrase_wipe(passphrase_source *ps);
+
+/* At startup, before any thread: moves $SLUICE_PASSPHRASE into locked
+ * memory, wipes it from the process's environment block (what
+ * /proc/PID/environ shows) and unsets it, so no program sluice runs
+ * inherits it.  Returns -1 when out of memory. */
+int passphrase_take_env(passphrase_source *ps);
+
+/* Whether a passphrase was supplied other than by a prompt. */
+int passphrase_given(const passphrase_source *ps);
 
 /* From a signal handler thread: restores the terminal if a prompt is in
  * progress.  Returns 1 if it was. */

@@ -75,6 +75,8 @@ typedef struct cli {
     const char *encryption_info; /* decrypt-object --encryption-info */
     const char *s3_endpoint; /* --s3-endpoint URL                      */
     int insecure;            /* --insecure: no TLS verification        */
+    int allow_unencrypted;   /* --allow-unencrypted: a restore accepts an
+                                unauthenticated input with a passphrase */
     const char *max_memory;  /* --max-memory SIZE (host budget)        */
     const char *max_kdf_iter; /* --max-kdf-iter N (host budget)        */
     /* Switches for the archive stage, as key/value options. */

@@ -151,6 +151,19 @@ static int raw_object_chain(const cli *c, header *chain)
     return 0;
 }
 
+/* Restore: why the input must be authenticated (issue 14, downgrade),
+ * or NULL.  A passphrase given up front or -e means the user expects an
+ * encrypted input; a stream that is not must not pass for one. */
+static const char *auth_required(const cli *c, const session *s)
+{
+    if (c->allow_unencrypted)
+        return NULL;
+    if (c->encrypt)
+        return "-e was given";
+    return passphrase_given(&s->passphrase) ? "a passphrase was given"
+                                            : NULL;
+}
+
 /* Terminal guards, then the run: in is FILE or "-", out -o or "-". */
 static int run_stream(cli *c, session *s, loader *l, engine_job *job)
 {
@@ -177,6 +190,10 @@ static int run_stream(cli *c, session *s, loader *l, engine_job *job)
     preset_endpoint se, de;
     endpoint(c, in, &se, &job->source);
     endpoint(c, out, &de, &job->sink);
+    if (!fwd) {
+        job->require_auth = auth_required(c, s);
+        preset_private_sink(&de, &job->sink, job);
+    }
     engine_error fail = {0};
     int rc = engine_run(s, l, job, &fail);
     return rc == 0 ? EXIT_OK : report(&fail, rc);
@@ -203,8 +220,8 @@ static int run_filter(cli *c, session *s, loader *l)
         return fail_usage("give at most one input FILE");
     engine_job job = {0};
     job.direction = fwd ? SLUICE_FORWARD : SLUICE_REVERSE;
-    if (!fwd && (c->zstd || c->encrypt || c->chain))
-        return fail_usage("-d needs no -z, -e or --chain: the stream's "
+    if (!fwd && (c->zstd || c->chain))
+        return fail_usage("-d needs no -z or --chain: the stream's "
                           "header names its chain");
     if (!fwd)
         return run_stream(c, s, l, &job);
@@ -275,8 +292,8 @@ static int run_tar(cli *c, session *s, loader *l)
 {
     if (!c->file)
         return fail_usage("-c, -x and -t need -f FILE ('-' for stdin/stdout)");
-    if (c->mode != MODE_CREATE && (c->zstd || c->encrypt || c->chain))
-        return fail_usage("-x and -t need no -z, -e or --chain: the chain "
+    if (c->mode != MODE_CREATE && (c->zstd || c->chain))
+        return fail_usage("-x and -t need no -z or --chain: the chain "
                           "is read from the stream");
     static kvlist arch; /* large; one run per process */
     archive_options(c, s, &arch);
@@ -291,6 +308,7 @@ static int run_tar(cli *c, session *s, loader *l)
     } else if (!ex) {
         job.direction = SLUICE_REVERSE;
         job.allow_plain = 1;
+        job.require_auth = auth_required(c, s);
         endpoint(c, c->file, &fe, &job.source);
         stage_spec *at = c->mode == MODE_LIST ? &job.tail : &job.sink;
         if (c->mode == MODE_LIST) {

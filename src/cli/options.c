@@ -69,6 +69,7 @@ static const opt_row rows[] = {
     /* passphrase */
     STR("passphrase-file", 0, G_PASS, passphrase_file),
     INT("passphrase-fd", 0, G_PASS, passphrase_fd, 0, INT_MAX),
+    FLAG("allow-unencrypted", 0, G_PASS, allow_unencrypted),
     /* endpoints */
     STR("s3-endpoint", 0, G_NET, s3_endpoint),
     FLAG("insecure", 0, G_NET, insecure),

@@ -120,6 +120,18 @@ void preset_endpoint_for(const char *target, const preset_net *net,
     spec->n_options = e->n = n;
 }
 
+void preset_private_sink(preset_endpoint *e, const stage_spec *sink,
+                         engine_job *job)
+{
+    if (strcmp(sink->name, "file") != 0 || e->n >= PRESET_EP_KV)
+        return;
+    /* After the options sink->options already counts: the plain run's
+     * options are unchanged. */
+    e->kv[e->n] = (sluice_kv){"mode", "0600"};
+    job->auth_sink_options = e->kv;
+    job->n_auth_sink_options = e->n + 1;
+}
+
 const char *preset_archive_stage(void)
 {
     return "archive";

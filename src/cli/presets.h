@@ -62,6 +62,13 @@ void preset_file_endpoint(const char *path, preset_endpoint *e,
  * turned into the path (a pointer into url); any other string as is. */
 const char *preset_local_path(const char *url);
 
+/* Restore: the sink options for the plaintext of an authenticated
+ * (encrypted) input, set on job: a new file is created private (the file
+ * stage's mode=0600); other sinks as they are.  e and sink come from
+ * preset_endpoint_for. */
+void preset_private_sink(preset_endpoint *e, const stage_spec *sink,
+                         engine_job *job);
+
 /* The stage that makes and unpacks archives (-c, -x, -t). */
 const char *preset_archive_stage(void);
 

@@ -41,6 +41,7 @@
 static loader *L;
 static int memfd = -1;
 static char src_path[64];
+static char passphrase[1024] = "fuzz"; /* $SLUICE_PASSPHRASE, else this */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -56,8 +57,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             setenv("SLUICE_PLUGIN_PATH", dir, 1);
         }
     }
-    if (!getenv("SLUICE_PASSPHRASE"))
-        setenv("SLUICE_PASSPHRASE", "fuzz", 1);
+    if (getenv("SLUICE_PASSPHRASE"))
+        snprintf(passphrase, sizeof passphrase, "%s",
+                 getenv("SLUICE_PASSPHRASE"));
     /* No plugin from the user's own directory. */
     setenv("HOME", "/nonexistent", 1);
     L = loader_new();
@@ -91,6 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (size && pwrite(memfd, data, size, 0) != (ssize_t)size))
         BUG("cannot write the input to the memfd");
 
+    /* session_init takes the passphrase out of the environment (as
+     * sluice does at startup): put it back for every input. */
+    setenv("SLUICE_PASSPHRASE", passphrase, 1);
     session s;
     session_init(&s);
     s.verbosity = -1; /* as -q: warnings would only be noise here */
