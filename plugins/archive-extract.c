@@ -1488,6 +1488,43 @@ static int read_fail(ex_state *s, const char *name, sluice_error *err)
                      "corrupt or truncated archive", suffix, err);
 }
 
+/* --strip-components N as GNU tar counts: leading '/'s ignored, then N
+ * components ("." counts) dropped.  NULL when nothing is left. */
+static const char *strip_components(const char *name, unsigned n)
+{
+    const char *p = name;
+    while (*p == '/')
+        p++;
+    for (; n && *p; p++) {
+        if (*p == '/') {
+            n--;
+            while (p[1] == '/')
+                p++;
+        }
+    }
+    return n || !*p ? NULL : p;
+}
+
+/* -k and --skip-old-files: whether to leave a member alone because its
+ * name exists on disk (a directory over a directory is no conflict, as
+ * in tar).  -k reports it and marks the run incomplete. */
+static int keep_old_file(ex_state *s, const char *name, mode_t type)
+{
+    const char *base, *why;
+    int en;
+    struct stat st;
+    if (s->c->old_files == ARCH_OLD_REPLACE || !*name)
+        return 0;
+    int pfd = parent_of(s, name, 0, &base, &why, &en);
+    if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    if (type == AE_IFDIR && S_ISDIR(st.st_mode))
+        return 0;
+    if (s->c->old_files == ARCH_OLD_KEEP)
+        skip(s, name, "already exists: not replaced (--keep-old-files)");
+    return 1;
+}
+
 static int extract_one(ex_state *s, struct archive_entry *e,
                        sluice_error *err)
 {
@@ -1500,6 +1537,17 @@ static int extract_one(ex_state *s, struct archive_entry *e,
                    ? read_fail(s, NULL, err)
                    : 0;
     }
+    const char *hl = archive_entry_hardlink(e), *shown = raw;
+    if (s->c->strip) {
+        /* Too short once stripped: left out silently, as tar does. */
+        raw = strip_components(raw, s->c->strip);
+        if (hl)
+            hl = strip_components(hl, s->c->strip);
+        if (!raw || (archive_entry_hardlink(e) && !hl))
+            return archive_read_data_skip(s->r) < ARCHIVE_WARN
+                       ? read_fail(s, NULL, err)
+                       : 0;
+    }
     char *name = malloc(strlen(raw) + 2);
     if (!name)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
@@ -1509,14 +1557,13 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         rc = 1;
     }
     mode_t type = archive_entry_filetype(e);
-    const char *hl = archive_entry_hardlink(e);
     if (rc == 0 && !*name && (type != AE_IFDIR || hl)) {
         skip(s, raw, "refusing to replace the target directory");
         rc = 1;
     }
     if (rc == 0 && s->c->verbose) {
         char esc[1024];
-        arch_escape(raw, esc, sizeof esc);
+        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
         s->c->api->listing(s->c->host, esc);
     }
     s->seq++;
@@ -1528,6 +1575,8 @@ static int extract_one(ex_state *s, struct archive_entry *e,
             return r;
         }
     }
+    if (rc == 0 && keep_old_file(s, name, hl ? AE_IFREG : type))
+        rc = 1;
     const char *base = "", *why = NULL;
     int en = 0, pfd = s->rootfd;
     if (rc == 0 && *name && !hl) {

@@ -28,6 +28,10 @@ enum {
     OPT_PROGRESS,
     OPT_SALT,
     OPT_ENCRYPTION_INFO,
+    OPT_SKIP_OLD,
+    OPT_STRIP,
+    OPT_WILDCARDS,
+    OPT_NO_WILDCARDS,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +61,13 @@ static const struct option long_options[] = {
     {"no-same-owner", no_argument, NULL, OPT_NO_SAME_OWNER},
     {"numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER},
     {"preserve-permissions", no_argument, NULL, 'p'},
+    {"same-permissions", no_argument, NULL, 'p'},
+    {"to-stdout", no_argument, NULL, 'O'},
+    {"keep-old-files", no_argument, NULL, 'k'},
+    {"skip-old-files", no_argument, NULL, OPT_SKIP_OLD},
+    {"strip-components", required_argument, NULL, OPT_STRIP},
+    {"wildcards", no_argument, NULL, OPT_WILDCARDS},
+    {"no-wildcards", no_argument, NULL, OPT_NO_WILDCARDS},
     {"no-same-permissions", no_argument, NULL, OPT_NO_SAME_PERMS},
     {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
@@ -77,6 +88,8 @@ void cli_usage(void)
         "  sluice -c [-z] [-e] [-v] -f OUT [-C DIR] PATH...      create an archive\n"
         "  sluice -x [-v] -f IN [-C DIR] [PATH...]               extract\n"
         "  sluice -t [-v] -f IN                                  list\n"
+        "    -x/-t: -O (to stdout), -k|--skip-old-files, --strip-components N,\n"
+        "    --wildcards, --exclude PAT, -p, --same-owner, --no-same-owner\n"
         "  sluice inspect [FILE]                       print a stream's header\n"
         "  sluice stages                               list stages and their files\n"
         "  sluice decrypt-object (--salt HEX | --encryption-info F) [-o OUT] [FILE]\n"
@@ -205,7 +218,7 @@ int cli_parse(cli *c, int argc, char **argv)
     optind = 1;
     opterr = 0;
     for (;;) {
-        int o = getopt_long(argc, argv, ":zedo:cxtf:C:vqT:pFhV", long_options,
+        int o = getopt_long(argc, argv, ":zedo:cxtf:C:vqT:pFhVOk", long_options,
                             NULL);
         if (o == -1)
             break;
@@ -253,6 +266,16 @@ int cli_parse(cli *c, int argc, char **argv)
             break;
         case OPT_NO_SAME_PERMS:
             rc = add_archive_opt(c, "preserve-permissions", "0");
+            break;
+        case 'O': c->to_stdout = 1; break;
+        case 'k': rc = add_archive_opt(c, "old-files", "keep"); break;
+        case OPT_SKIP_OLD: rc = add_archive_opt(c, "old-files", "skip"); break;
+        case OPT_STRIP:
+            rc = add_archive_opt(c, "strip-components", optarg);
+            break;
+        case OPT_WILDCARDS: rc = add_archive_opt(c, "wildcards", "1"); break;
+        case OPT_NO_WILDCARDS:
+            rc = add_archive_opt(c, "wildcards", "0");
             break;
         case OPT_S3_ENDPOINT: c->s3_endpoint = optarg; break;
         case OPT_INSECURE: c->insecure = 1; break;

@@ -348,7 +348,12 @@ int main(int argc, char **argv)
                             "stdin/stdout)");
             break;
         }
-        kvlist *arch = c.mode == MODE_LIST ? &tail_opts
+        if (c.to_stdout && c.mode != MODE_EXTRACT) {
+            ex = fail_usage("-O (--to-stdout) goes with -x");
+            break;
+        }
+        /* -x -O: the archive stage writes to stdout, as for -t */
+        kvlist *arch = c.mode == MODE_LIST || c.to_stdout ? &tail_opts
                        : c.mode == MODE_CREATE ? &src_opts
                                                : &sink_opts;
         if (c.directory)
@@ -360,7 +365,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < c.n_args; i++)
             kv_add(arch, "arg", c.args[i]);
         char scheme2[64];
-        s.stdout_is_data = !strcmp(c.file, "-") || c.mode == MODE_LIST;
+        s.stdout_is_data = !strcmp(c.file, "-") || c.mode == MODE_LIST ||
+                           c.to_stdout;
         if (c.mode == MODE_CREATE) {
             if (c.files_from)
                 kv_add(arch, "files-from", c.files_from);
@@ -400,8 +406,8 @@ int main(int argc, char **argv)
             job.allow_plain = 1;
             endpoint_for(c.file, &job.source, &src_opts, scheme,
                          sizeof scheme);
-            if (c.mode == MODE_LIST) {
-                kv_add(&tail_opts, "list", "1");
+            if (c.mode == MODE_LIST || c.to_stdout) {
+                kv_add(&tail_opts, c.to_stdout ? "to-stdout" : "list", "1");
                 job.tail.name = "archive";
                 job.tail.options = tail_opts.kv;
                 job.tail.n_options = tail_opts.n;
