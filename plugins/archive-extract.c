@@ -366,8 +366,14 @@ static void tmp_discard(ex_state *s)
  * is removed if empty. */
 static int tmp_commit(ex_state *s, int pfd, const char *base)
 {
-    int rc = renameat(pfd, s->tmp_name, pfd, base);
-    if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY ||
+    /* -k and --skip-old-files: what appeared since keep_old_file looked
+     * stays too (a file system without RENAME_NOREPLACE: as checked). */
+    int keep = s->c->old_files != ARCH_OLD_REPLACE;
+    int rc = keep ? renameat2(pfd, s->tmp_name, pfd, base, RENAME_NOREPLACE)
+                  : -1;
+    if (!keep || (rc < 0 && errno == EINVAL))
+        rc = renameat(pfd, s->tmp_name, pfd, base);
+    if (rc < 0 && !keep && (errno == EISDIR || errno == ENOTEMPTY ||
                    errno == EEXIST)) {
         /* pfd is the cached parent (parent_of just resolved it for this
          * member), and removing one of its entries leaves it valid: the
@@ -1589,7 +1595,9 @@ static int extract_one(ex_state *s, struct archive_entry *e,
             rc = 1;
         }
     }
-    if (rc == 0 && !hl && type == AE_IFREG && pool_eligible(s, e))
+    /* -k: the writers' rename would replace what appears meanwhile. */
+    if (rc == 0 && !hl && type == AE_IFREG &&
+        s->c->old_files == ARCH_OLD_REPLACE && pool_eligible(s, e))
         return pool_submit(s, e, name, base, err); /* takes name */
     if (rc == 0) {
         if (hl)
