@@ -34,8 +34,8 @@ static int parse_item(const char *item, size_t len, header *into,
             *next++ = '\0';
         if (!*tok) {
             rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                  "--chain: stage %s: empty parameter "
-                                  "(a stray ':') in '%.*s'",
+                                  "--chain: stage %s: empty parameter in "
+                                  "'%.*s': remove the stray ':'",
                                   name, (int)len, item);
             goto out;
         }

@@ -110,9 +110,9 @@ int main(void)
     bad("zstd,,aes", "empty", "two commas");
     bad(":level=3", "empty stage name", "no stage name");
     bad("zstd:level", "key=value", "parameter without '='");
-    bad("zstd::level=3", "empty parameter (a stray ':') in 'zstd::level=3'",
+    bad("zstd::level=3", "empty parameter in 'zstd::level=3': remove the stray ':'",
         "two colons");
-    bad("zstd:", "empty parameter (a stray ':') in 'zstd:'",
+    bad("zstd:", "empty parameter in 'zstd:'",
         "trailing colon");
     bad("zstd:level=3:", "empty parameter", "trailing colon after a value");
     bad("zstd:level=3::x=1,aes-256-gcm", "in 'zstd:level=3::x=1'",
