@@ -1527,7 +1527,7 @@ static int keep_old_file(ex_state *s, const char *name, mode_t type)
     if (type == AE_IFDIR && S_ISDIR(st.st_mode))
         return 0;
     if (s->c->old_files == ARCH_OLD_KEEP)
-        skip(s, name, "already exists: not replaced (--keep-old-files)");
+        skip(s, name, "already exists: kept, as --keep-old-files asks");
     return 1;
 }
 

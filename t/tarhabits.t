@@ -47,6 +47,11 @@ is "$(cat "$ERR")" "doc/top" "-xvO: the names on stderr"
 run "$S" -xOf a.slc doc/nosuch
 is "$RC" 2 "-O with a name not in the archive: exit 2, as without -O"
 like "$(cat "$ERR")" "*doc/nosuch: Not found in archive*" "and says so"
+printf 'pw\n' >pw
+expect_ok "an encrypted, compressed archive" \
+    "$S" -cze --passphrase-file pw -f ez.slc -C src doc
+run "$S" -xOf ez.slc --passphrase-file pw doc/top
+is "$RC:$(cat "$OUT")" "0:top" "-O through the chain (-z -e)"
 expect_fail 2 "-O with -t is a usage error" "$S" -tOf a.slc
 like "$(cat "$ERR")" "*-O*-x*" "the message says -O goes with -x"
 # A GNU sparse member: 1 MiB hole, 3 bytes, 1 MiB hole.
@@ -63,7 +68,7 @@ printf 'mine\n' >k/doc/top
 run "$S" -xkf a.slc -C k
 is "$RC" 1 "-k and an existing file: exit 1 (incomplete)"
 like "$(head -n 1 "$ERR")" \
-    "sluice: archive: doc/top: already exists: not replaced (--keep-old-files)" \
+    "sluice: archive: doc/top: already exists: kept, as --keep-old-files asks" \
     "-k: names the file kept"
 is "$(cat k/doc/top)" "mine" "-k: the existing file is unchanged"
 is "$(cat k/doc/adduser/README)" "adduser notes" \
@@ -78,6 +83,16 @@ is "$(cat sk/doc/top)" "top" "--skip-old-files: the others restore"
 printf 'mine\n' >sk/doc/top
 expect_ok "the last of -k and --skip-old-files wins" \
     "$S" -xkf a.slc -C sk --skip-old-files
+# A member twice in one archive (tar -r): -k keeps the first.
+printf 'one\n' >dup && tar -cf dup.tar dup && printf 'two\n' >dup &&
+    tar -rf dup.tar dup && rm dup
+mkdir d1 d2 d3
+run "$S" -xkf dup.tar -C d1
+is "$RC:$(cat d1/dup)" "1:one" "-k and a member twice: the first is kept, exit 1"
+run "$S" -xf dup.tar -C d2 --skip-old-files
+is "$RC:$(cat d2/dup)" "0:one" "--skip-old-files: the first is kept, exit 0"
+run "$S" -xf dup.tar -C d3
+is "$RC:$(cat d3/dup)" "0:two" "neither: the last one wins, as tar"
 mkdir -p rp/doc
 printf 'mine\n' >rp/doc/top
 expect_ok "without either, an existing file is replaced (tar's default)" \
