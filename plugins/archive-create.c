@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -123,25 +122,6 @@ static int buf_set(char **buf, size_t *blen, size_t *bcap, size_t len,
 static int name_set(cr_state *s, size_t len, const char *add, size_t add_len)
 {
     return buf_set(&s->name, &s->name_len, &s->name_cap, len, add, add_len);
-}
-
-/* tar --exclude: the pattern may match the whole name or any tail of it
- * that starts after a '/'; '*' matches '/' too, and a match on leading
- * directories excludes what lies below. */
-static int excluded(const arch_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_excludes; i++) {
-        const char *p = name;
-        for (;;) {
-            if (fnmatch(c->excludes[i], p, FNM_LEADING_DIR) == 0)
-                return 1;
-            p = strchr(p, '/');
-            if (!p)
-                break;
-            p++;
-        }
-    }
-    return 0;
 }
 
 /* Whether s is well-formed UTF-8 (pax names are UTF-8 when they can be). */
@@ -516,7 +496,7 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     const sluice_api *api = s->c->api;
     if (api->cancelled(s->c->host))
         return SLUICE_E_CANCELED;
-    if (s->c->n_excludes && excluded(s->c, s->name))
+    if (s->c->n_excludes && arch_excluded(s->c, s->name))
         return 0;
 
     struct stat st;
@@ -647,7 +627,11 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     if (le) {
         if (s->c->verbose) {
             char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
+            arch_escape(s->name, esc, sizeof esc - 1);
+            /* As stored, and as -x/-t print it (GNU tar -cv too): "d/". */
+            size_t el = strlen(esc);
+            if (S_ISDIR(st.st_mode) && el && esc[el - 1] != '/')
+                strcpy(esc + el, "/");
             api->listing(s->c->host, esc);
         }
         r = archive_write_header(s->w, le);
@@ -978,7 +962,7 @@ static void scan_entry(scan_state *sc, int pfd, const char *dname,
     arch_ctx *c = sc->c;
     if (sc->failed || atomic_load(&sc->stop) || c->api->cancelled(c->host))
         return;
-    if (c->n_excludes && excluded(c, sc->name))
+    if (c->n_excludes && arch_excluded(c, sc->name))
         return;
     struct stat st;
     if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||

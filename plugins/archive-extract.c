@@ -366,8 +366,14 @@ static void tmp_discard(ex_state *s)
  * is removed if empty. */
 static int tmp_commit(ex_state *s, int pfd, const char *base)
 {
-    int rc = renameat(pfd, s->tmp_name, pfd, base);
-    if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY ||
+    /* -k and --skip-old-files: what appeared since keep_old_file looked
+     * stays too (a file system without RENAME_NOREPLACE: as checked). */
+    int keep = s->c->old_files != ARCH_OLD_REPLACE;
+    int rc = keep ? renameat2(pfd, s->tmp_name, pfd, base, RENAME_NOREPLACE)
+                  : -1;
+    if (!keep || (rc < 0 && errno == EINVAL))
+        rc = renameat(pfd, s->tmp_name, pfd, base);
+    if (rc < 0 && !keep && (errno == EISDIR || errno == ENOTEMPTY ||
                    errno == EEXIST)) {
         /* pfd is the cached parent (parent_of just resolved it for this
          * member), and removing one of its entries leaves it valid: the
@@ -1491,6 +1497,43 @@ static int read_fail(ex_state *s, const char *name, sluice_error *err)
                      "corrupt or truncated archive", suffix, err);
 }
 
+/* --strip-components N as GNU tar counts: leading '/'s ignored, then N
+ * components ("." counts) dropped.  NULL when nothing is left. */
+static const char *strip_components(const char *name, unsigned n)
+{
+    const char *p = name;
+    while (*p == '/')
+        p++;
+    for (; n && *p; p++) {
+        if (*p == '/') {
+            n--;
+            while (p[1] == '/')
+                p++;
+        }
+    }
+    return n || !*p ? NULL : p;
+}
+
+/* -k and --skip-old-files: whether to leave a member alone because its
+ * name exists on disk (a directory over a directory is no conflict, as
+ * in tar).  -k reports it and marks the run incomplete. */
+static int keep_old_file(ex_state *s, const char *name, mode_t type)
+{
+    const char *base, *why;
+    int en;
+    struct stat st;
+    if (s->c->old_files == ARCH_OLD_REPLACE || !*name)
+        return 0;
+    int pfd = parent_of(s, name, 0, &base, &why, &en);
+    if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    if (type == AE_IFDIR && S_ISDIR(st.st_mode))
+        return 0;
+    if (s->c->old_files == ARCH_OLD_KEEP)
+        skip(s, name, "already exists: kept, as --keep-old-files asks");
+    return 1;
+}
+
 static int extract_one(ex_state *s, struct archive_entry *e,
                        sluice_error *err)
 {
@@ -1503,6 +1546,17 @@ static int extract_one(ex_state *s, struct archive_entry *e,
                    ? read_fail(s, NULL, err)
                    : 0;
     }
+    const char *hl = archive_entry_hardlink(e), *shown = raw;
+    if (s->c->strip) {
+        /* Too short once stripped: left out silently, as tar does. */
+        raw = strip_components(raw, s->c->strip);
+        if (hl)
+            hl = strip_components(hl, s->c->strip);
+        if (!raw || (archive_entry_hardlink(e) && !hl))
+            return archive_read_data_skip(s->r) < ARCHIVE_WARN
+                       ? read_fail(s, NULL, err)
+                       : 0;
+    }
     char *name = malloc(strlen(raw) + 2);
     if (!name)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
@@ -1512,14 +1566,13 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         rc = 1;
     }
     mode_t type = archive_entry_filetype(e);
-    const char *hl = archive_entry_hardlink(e);
     if (rc == 0 && !*name && (type != AE_IFDIR || hl)) {
         skip(s, raw, "refusing to replace the target directory");
         rc = 1;
     }
     if (rc == 0 && s->c->verbose) {
         char esc[1024];
-        arch_escape(raw, esc, sizeof esc);
+        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
         s->c->api->listing(s->c->host, esc);
     }
     s->seq++;
@@ -1531,6 +1584,8 @@ static int extract_one(ex_state *s, struct archive_entry *e,
             return r;
         }
     }
+    if (rc == 0 && keep_old_file(s, name, hl ? AE_IFREG : type))
+        rc = 1;
     const char *base = "", *why = NULL;
     int en = 0, pfd = s->rootfd;
     if (rc == 0 && *name && !hl) {
@@ -1543,7 +1598,9 @@ static int extract_one(ex_state *s, struct archive_entry *e,
             rc = 1;
         }
     }
-    if (rc == 0 && !hl && type == AE_IFREG && pool_eligible(s, e))
+    /* -k: the writers' rename would replace what appears meanwhile. */
+    if (rc == 0 && !hl && type == AE_IFREG &&
+        s->c->old_files == ARCH_OLD_REPLACE && pool_eligible(s, e))
         return pool_submit(s, e, name, base, err); /* takes name */
     if (rc == 0) {
         if (hl)

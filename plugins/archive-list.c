@@ -3,6 +3,9 @@
  * reads an archive from the input stream and writes one line per member
  * to the output, which the host sends to stdout.
  *
+ * With to-stdout=1 (sluice -xO) it writes the selected members' data
+ * instead, one after another, as tar -xO does.
+ *
  * Plain: the member name, as tar -t prints it.  Verbose: the long
  * listing of bsdtar -tv (mode, link count, owner, group, size, mtime,
  * name, "-> target" for symlinks, "link to X" for hardlinks).  Control
@@ -123,6 +126,53 @@ static int long_fields(ls_state *l, size_t *n, struct archive_entry *e)
     return put_str(l, n, " %s ", date);
 }
 
+/* -x -O (tar --to-stdout): a regular member's data, holes as zeros, to
+ * the output; other members have none.  With -v the name is listed too
+ * (the host sends listings to stderr when stdout carries data). */
+static int data_to_output(arch_ctx *c, struct archive *a,
+                          struct archive_entry *e, const char *name,
+                          sluice_error *err)
+{
+    static const uint8_t zeros[4096];
+    if (c->verbose) {
+        char esc[1024];
+        arch_escape(name, esc, sizeof esc);
+        c->api->listing(c->host, esc);
+    }
+    if (archive_entry_filetype(e) != AE_IFREG)
+        return 0;
+    la_int64_t pos = 0, size = archive_entry_size(e);
+    for (int last = 0; !last;) {
+        const void *buf = NULL;
+        size_t len = 0;
+        la_int64_t off = pos;
+        int r = archive_read_data_block(a, &buf, &len, &off);
+        if (r == ARCHIVE_EOF) {
+            off = size > pos ? size : pos; /* a hole at the end */
+            len = 0;
+            last = 1;
+        } else if (r < ARCHIVE_WARN) {
+            return arch_fail(c, a, SLUICE_E_FORMAT,
+                             "corrupt or truncated archive", "", err);
+        }
+        while (pos < off) { /* a hole: zeros, as a reader sees it */
+            size_t n = off - pos < (la_int64_t)sizeof zeros
+                           ? (size_t)(off - pos) : sizeof zeros;
+            int wr = c->api->write(c->out, zeros, n);
+            if (wr < 0)
+                return wr;
+            pos += (la_int64_t)n;
+        }
+        if (len) {
+            int wr = c->api->write(c->out, buf, len);
+            if (wr < 0)
+                return wr;
+            pos += (la_int64_t)len;
+        }
+    }
+    return 0;
+}
+
 int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
               sluice_error *err)
 {
@@ -161,7 +211,11 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
             c->api->log(c->host, SLUICE_LOG_WARNING, "%s: %s", esc,
                         archive_error_string(a));
         }
-        if (arch_selected(c, name)) {
+        if (c->to_stdout) {
+            if (arch_selected(c, name) &&
+                (rc = data_to_output(c, a, e, name, err)) < 0)
+                break;
+        } else if (arch_selected(c, name)) {
             size_t n = 0;
             int bad = put_str(&l, &n, "%s", "") < 0 ||
                       (c->verbose && long_fields(&l, &n, e) < 0) ||

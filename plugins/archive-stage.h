@@ -36,6 +36,11 @@ struct arch_exact {
     size_t index;
 };
 
+/* What -x does with a non-directory member whose name exists on disk. */
+enum { ARCH_OLD_REPLACE, /* replace it (default, as tar)               */
+       ARCH_OLD_KEEP,    /* -k: keep it, report, run incomplete        */
+       ARCH_OLD_SKIP };  /* --skip-old-files: keep it, silently        */
+
 typedef struct arch_ctx {
     const sluice_api *api;
     sluice_host *host;
@@ -60,6 +65,10 @@ typedef struct arch_ctx {
                             extract/list: an arg selects exactly the
                             member of that name, not what lies below */
     struct arch_exact *exact; /* no_recursion: args canonical, sorted */
+    int wildcards;       /* -x/-t: args are globs (tar --wildcards)    */
+    int to_stdout;       /* -x -O: member data to the output, in order */
+    int old_files;       /* -x: an ARCH_OLD_* (-k, --skip-old-files)   */
+    unsigned strip;      /* -x --strip-components N                   */
     int progress;        /* a progress line is shown: -c pre-scans the
                             operands to announce the archive's size   */
 
@@ -100,9 +109,14 @@ int arch_next_header(arch_ctx *c, struct archive *a,
 int arch_fail(arch_ctx *c, struct archive *a, int code, const char *what,
               const char *suffix, sluice_error *err);
 
-/* Member selection for -x/-t: 1 if `name` is selected (no args given,
- * or it equals an arg or lies below one); marks the args it matched. */
+/* Member selection for -x/-t: 1 if `name` is selected (not excluded,
+ * and no args given, or it equals an arg or lies below one - with
+ * --wildcards, matches an arg as a glob); marks the args it matched. */
 int arch_selected(arch_ctx *c, const char *name);
+/* tar --exclude: 1 if a pattern matches the whole name or a tail of it
+ * starting after a '/' ('*' matches '/' too; a match on leading
+ * directories excludes what lies below). */
+int arch_excluded(const arch_ctx *c, const char *name);
 /* After the whole archive was read: an error naming the args that
  * matched nothing, as tar's "NAME: Not found in archive". */
 int arch_report_unmatched(arch_ctx *c, sluice_error *err);

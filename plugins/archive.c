@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,39 @@ static int parse_flag(const char *key, const char *v, int *out,
     }
     return sluice_error_set(err, SLUICE_E_USAGE,
                             "option %s: '%s' is not 0 or 1", key, v);
+}
+
+/* strip-components: a plain decimal count (tar refuses "x", "-1", "").
+ * Names are at most PATH_MAX bytes, so no more components than that. */
+static int parse_count(const char *key, const char *v, unsigned *out,
+                       sluice_error *err)
+{
+    unsigned long n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9' && n <= 4096; p++)
+        n = n * 10 + (unsigned long)(*p - '0');
+    if (p == v || *p || n > 4096)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "option %s: '%s' is not a number of "
+                                "components: 0..4096", key, v);
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* old-files: what -x does when a member's name exists on disk. */
+static int parse_old_files(const char *v, int *out, sluice_error *err)
+{
+    if (!strcmp(v, "replace"))
+        *out = ARCH_OLD_REPLACE;
+    else if (!strcmp(v, "keep"))
+        *out = ARCH_OLD_KEEP;
+    else if (!strcmp(v, "skip"))
+        *out = ARCH_OLD_SKIP;
+    else
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "option old-files: '%s' is not replace, "
+                                "keep or skip", v);
+    return 0;
 }
 
 static int push_str(char ***arr, size_t *n, const char *v)
@@ -106,6 +140,14 @@ static int parse_options(arch_ctx *c, const sluice_stage_args *args,
             rc = parse_flag(k, v, &c->progress, err);
         } else if (!strcmp(k, "list")) {
             rc = parse_flag(k, v, list, err);
+        } else if (!strcmp(k, "to-stdout")) {
+            rc = parse_flag(k, v, &c->to_stdout, err);
+        } else if (!strcmp(k, "wildcards")) {
+            rc = parse_flag(k, v, &c->wildcards, err);
+        } else if (!strcmp(k, "old-files")) {
+            rc = parse_old_files(v, &c->old_files, err);
+        } else if (!strcmp(k, "strip-components")) {
+            rc = parse_count(k, v, &c->strip, err);
         } else if (!strcmp(k, "verbose")) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -156,10 +198,11 @@ static int archive_open(const sluice_stage_args *args, void **out,
                                   "no paths to archive (give PATH "
                                   "arguments or -T FILE)");
     } else if (rc == 0) {
-        if (c->role == SLUICE_ROLE_SINK && list)
+        if (c->role == SLUICE_ROLE_SINK && (list || c->to_stdout))
             rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                  "list=1 needs an output (the archive "
-                                  "stage must be a transform)");
+                                  "%s=1 needs an output (the archive "
+                                  "stage must be a transform)",
+                                  list ? "list" : "to-stdout");
         else if (c->role != SLUICE_ROLE_SINK &&
                  c->role != SLUICE_ROLE_TRANSFORM)
             rc = sluice_error_set(err, SLUICE_E_USAGE,
@@ -413,8 +456,68 @@ static int exact_selected(arch_ctx *c, const char *name)
     return hit != NULL;
 }
 
+int arch_excluded(const arch_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_excludes; i++) {
+        const char *p = name;
+        for (;;) {
+            if (fnmatch(c->excludes[i], p, FNM_LEADING_DIR) == 0)
+                return 1;
+            p = strchr(p, '/');
+            if (!p)
+                break;
+            p++;
+        }
+    }
+    return 0;
+}
+
+/* --wildcards: each arg a glob over the whole canonical name, anchored,
+ * '*' matching '/' too, and (unless no-recursion) a match on a leading
+ * directory selecting what lies below: GNU tar's defaults for -x/-t. */
+static int glob_selected(arch_ctx *c, const char *m)
+{
+    int hit = 0, flags = c->no_recursion ? 0 : FNM_LEADING_DIR;
+    for (size_t i = 0; i < c->n_args; i++) {
+        size_t acap = strlen(c->args[i]) + 1;
+        char *a = malloc(acap);
+        if (!a)
+            continue;
+        arch_canon(c->args[i], a, acap);
+        if (fnmatch(a, m, flags) == 0) {
+            hit = 1;
+            c->matched[i] = 1;
+        }
+        free(a);
+    }
+    return hit;
+}
+
+/* The canonical form of name, or NULL when out of memory. */
+static char *canon_dup(const char *name)
+{
+    size_t cap = strlen(name) + 1;
+    char *m = malloc(cap);
+    if (m)
+        arch_canon(name, m, cap);
+    return m;
+}
+
 int arch_selected(arch_ctx *c, const char *name)
 {
+    if (c->n_excludes || (c->n_args && c->wildcards)) {
+        char *m = canon_dup(name);
+        if (!m)
+            return 1; /* cannot tell: err on the side of restoring */
+        int out = c->n_excludes && arch_excluded(c, m);
+        int glob = !out && c->n_args && c->wildcards;
+        int hit = glob && glob_selected(c, m);
+        free(m);
+        if (out)
+            return 0;
+        if (glob)
+            return hit;
+    }
     if (c->n_args == 0)
         return 1;
     if (c->no_recursion)
@@ -536,6 +639,14 @@ static const sluice_key keys[] = {
      "1 = list the members instead of extracting them (-t)"},
     {"verbose", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
      "1 = list the names handled, 2 = in long form"},
+    {"to-stdout", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "1 = write the members' data to the output, not to files (-O)"},
+    {"old-files", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "extract: replace (default), keep (-k: exit 1) or skip existing files"},
+    {"strip-components", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "extract: drop this many leading name components (0..4096)"},
+    {"wildcards", SLUICE_KEY_OPTION | SLUICE_KEY_REVERSE,
+     "1 = member arguments are shell patterns (--wildcards)"},
     {"output", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
      "create: the archive's own path (-f), never archived"},
     {NULL, 0, NULL},

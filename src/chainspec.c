@@ -17,22 +17,28 @@ static int parse_item(const char *item, size_t len, header *into,
     sluice_kv params[MAX_PARAMS];
     size_t n = 0;
     int rc = 0;
-    char *save = NULL;
-    /* strtok_r would skip an empty field: "zstd::level=3" is refused. */
-    if (strstr(copy, "::") || copy[len - 1] == ':') {
-        rc = sluice_error_set(err, SLUICE_E_USAGE,
-                              "--chain: empty parameter in '%.*s'", (int)len,
-                              item);
-        goto out;
-    }
-    char *name = strtok_r(copy, ":", &save);
-    if (!name || copy[0] == ':') {
+    /* Split on ':' by hand: strtok would merge "::" and drop a trailing
+     * ':', accepting "zstd::level=3" and "zstd:" as if well written. */
+    char *name = copy, *next = strchr(copy, ':');
+    if (next)
+        *next++ = '\0';
+    if (!*name) {
         rc = sluice_error_set(err, SLUICE_E_USAGE,
                               "--chain: empty stage name in '%.*s'",
                               (int)len, item);
         goto out;
     }
-    for (char *tok; (tok = strtok_r(NULL, ":", &save));) {
+    while (next) {
+        char *tok = next;
+        if ((next = strchr(tok, ':')))
+            *next++ = '\0';
+        if (!*tok) {
+            rc = sluice_error_set(err, SLUICE_E_USAGE,
+                                  "--chain: stage %s: empty parameter in "
+                                  "'%.*s': remove the stray ':'",
+                                  name, (int)len, item);
+            goto out;
+        }
         char *eq = strchr(tok, '=');
         if (!eq || eq == tok) {
             rc = sluice_error_set(err, SLUICE_E_USAGE,

@@ -80,7 +80,7 @@ static int add_stage_n(header *h, const char *name, size_t name_len,
     if (!stage_name_valid(name, name_len))
         return sluice_error_set(
             err, SLUICE_E_FORMAT,
-            "invalid stage name '%.*s' (names match [a-z0-9][a-z0-9._-]{0,63})",
+            "invalid stage name '%.*s': names match [a-z0-9][a-z0-9._-]{0,63}",
             (int)(name_len > 80 ? 80 : name_len), name);
     header_stage *st = &h->stages[h->n_stages];
     st->name = xstrndup(name, name_len);
@@ -219,8 +219,8 @@ static int parse_stage_line(header *h, const char *line, size_t len,
         const char *eq = memchr(p, '=', (size_t)(tok_end - p));
         if (!eq || tok_end == p)
             return sluice_error_set(err, SLUICE_E_FORMAT,
-                                    "stage %s: malformed parameter (expected "
-                                    "key=value separated by single spaces)",
+                                    "stage %s: malformed parameter: expected "
+                                    "key=value separated by single spaces",
                                     st->name);
         rc = header_stage_add_param(st, p, (size_t)(eq - p), eq + 1,
                          (size_t)(tok_end - eq - 1), err);
@@ -241,20 +241,22 @@ int header_parse(const uint8_t *buf, size_t len, header **out,
     if (memcmp(buf, HEADER_MAGIC, m) != 0) {
         if (len >= 9 && memcmp(buf, "sluice/1\r", 9) == 0)
             return sluice_error_set(err, SLUICE_E_FORMAT,
-                                    "the header has CRLF line endings (the "
-                                    "stream went through a text tool?)");
+                                    "line ends in CR: the stream was converted "
+                                    "to CRLF text, by a text-mode transfer "
+                                    "or editor: an armored stream restores "
+                                    "after dos2unix, any other is damaged");
         if (len >= 7 && memcmp(buf, "sluice/", 7) == 0) {
             size_t v = 7;
             while (v < len && v < 16 && buf[v] >= '0' && buf[v] <= '9')
                 v++;
             return sluice_error_set(err, SLUICE_E_FORMAT,
-                                    "unsupported stream version '%.*s' (this "
-                                    "sluice reads sluice/1)",
+                                    "unsupported stream version '%.*s': this "
+                                    "sluice reads sluice/1",
                                     (int)v, (const char *)buf);
         }
         *not_sluice = 1;
         return sluice_error_set(err, SLUICE_E_FORMAT,
-                                "not a sluice stream (no sluice/1 header)");
+                                "not a sluice stream: no sluice/1 header");
     }
     /* Find the terminator line: "---" at a line start, up to '\n'. */
     size_t limit = len < HEADER_MAX_BYTES ? len : HEADER_MAX_BYTES;
@@ -277,7 +279,7 @@ int header_parse(const uint8_t *buf, size_t len, header **out,
         if (len < HEADER_MAX_BYTES)
             return 0;
         return sluice_error_set(err, SLUICE_E_FORMAT,
-                                "header larger than %u bytes (or unterminated)",
+                                "larger than %u bytes, or no '---' line ends it",
                                 HEADER_MAX_BYTES);
     }
     for (size_t i = 0; i < term_end; i++)
@@ -307,8 +309,8 @@ int header_parse(const uint8_t *buf, size_t len, header **out,
         if (buf[term + 3] != ' ' || mac_len == 0 || mac_len % 2 ||
             mac_len > 2 * SLUICE_MAC_MAX || !is_lower_hex(mac, mac_len)) {
             rc = sluice_error_set(err, SLUICE_E_FORMAT,
-                                  "malformed '---' line (expected '---' or "
-                                  "'--- <lowercase hex MAC>')");
+                                  "malformed '---' line: expected '---' or "
+                                  "'--- <lowercase hex MAC>'");
             goto fail;
         }
         h->mac_hex = xstrndup(mac, mac_len);

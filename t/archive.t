@@ -242,10 +242,11 @@ same_tree "-C DIR .: restored into the target itself" src/fx x.dot
 run sh -c '"$1" -cf - -C src/fx small dir/sub | "$1" -tf -' sh "$S"
 is "$(tr '\n' '|' <"$OUT")" "small|dir/sub/|" "-C DIR PATH...: names as given"
 
-# Verbose create lists the bare names, as tar: on stdout when the archive
-# goes to a file, on stderr when it goes to stdout.
+# Verbose create lists the names as stored (directories with a trailing
+# '/', as GNU tar and -xv), on stdout when the archive goes to a file, on
+# stderr when it goes to stdout.
 run "$S" -cvf v.slc -C src fx/small fx/dir/sub
-is "$(tr '\n' '|' <"$OUT")" "fx/small|fx/dir/sub|" \
+is "$(tr '\n' '|' <"$OUT")" "fx/small|fx/dir/sub/|" \
     "-cv -f FILE names each member on stdout"
 run sh -c '"$1" -cvf - -C src fx/small >/dev/null' sh "$S"
 is "$(cat "$ERR")" "fx/small" "-cv -f - names each member on stderr"

@@ -226,12 +226,19 @@ hlen=$(sed -n '1,5p' $t | wc -c | tr -d ' ')
 expect_ok "armor with CRLF, blanks and 64 columns" "$SL" -d --passphrase-file pw -o mail.out mail.txt
 ok "restores the input" cmp -s d1M mail.out
 # The whole text with CRLF line endings: the sluice/1 header itself then
-# has "\r\n", which the header parser refuses (doc/FORMAT.md: no \r).
+# has "\r\n", which is refused (doc/FORMAT.md section 1: no \r) with a
+# message that says what happened and how an armored stream comes back.
 sed 's/$/\r/' d1.txt >crlf.txt
-run "$SL" -d --passphrase-file pw -o crlf.out crlf.txt
-if [ "$RC" = 0 ] && cmp -s d1 crlf.out; then r=0; else r=1; fi
-todo $r "a stream whose header lines also end in CRLF restores" \
-    "the sluice/1 header parser refuses \\r"
+expect_fail 4 "a stream converted to CRLF as a whole is refused" \
+    "$SL" -d --passphrase-file pw -o crlf.out crlf.txt
+like "$(cat "$ERR")" "sluice: header: line ends in CR: the stream was converted to CRLF text*dos2unix*" \
+    "the message says the stream was converted to CRLF, and what to do"
+is "$(wc -l <"$ERR" | tr -d ' ')" 1 "in one line"
+ok "nothing written" test ! -e crlf.out
+tr -d '\r' <crlf.txt >crlf-back.txt
+expect_ok "converted back (dos2unix), the armored stream restores" \
+    "$SL" -d --passphrase-file pw -o crlf.out crlf-back.txt
+ok "to the input" cmp -s d1 crlf.out
 
 # ---- truncated and damaged armor: exit 4, one line, nothing left behind ----
 mkdir out

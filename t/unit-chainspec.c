@@ -110,6 +110,16 @@ int main(void)
     bad("zstd,,aes", "empty", "two commas");
     bad(":level=3", "empty stage name", "no stage name");
     bad("zstd:level", "key=value", "parameter without '='");
+    bad("zstd::level=3", "empty parameter in 'zstd::level=3': remove the stray ':'",
+        "two colons");
+    bad("zstd:", "empty parameter in 'zstd:'",
+        "trailing colon");
+    bad("zstd:level=3:", "empty parameter", "trailing colon after a value");
+    bad("zstd:level=3::x=1,aes-256-gcm", "in 'zstd:level=3::x=1'",
+        "two colons between parameters: the message names the stage item");
+    bad("zstd,aes-256-gcm::iter=1", "stage aes-256-gcm: empty parameter",
+        "two colons in the second stage");
+    bad("::", "empty stage name", "colons alone");
     bad("zstd:=3", "key=value", "parameter without key");
     bad("zstd:level=3:level=4", "twice", "duplicate parameter");
     bad("../x", "invalid stage name", "path-like name '../x'");

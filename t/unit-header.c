@@ -260,8 +260,35 @@ static void test_version(void)
     refused_s("sluice/2\n", "sluice/2", "sluice/2 names the version");
     refused_s("sluice/10\n---\n", "unsupported", "sluice/10");
     refused_s("sluice/0\n---\n", "unsupported", "sluice/0");
-    refused_s("sluice/1\r\n---\r\n", NULL, "CRLF magic");
+    refused_s("sluice/1\r\n---\r\n", "line ends in CR: the stream was "
+              "converted to CRLF text", "CRLF magic");
     refused_s("sluice/x\n---\n", NULL, "sluice/x");
+}
+
+/* Hints follow a colon, as in every other message ("what: hint"), never
+ * in parentheses. */
+static void test_hint_style(void)
+{
+    static const struct {
+        const char *s, *hint;
+    } cases[] = {
+        {"sluice/2\n---\n", "'sluice/2': this sluice reads sluice/1"},
+        {"sluice/1\r\n---\r\n", "CR: the stream was converted"},
+        {"Sluice/1\n---\n", "not a sluice stream: no sluice/1 header"},
+        {"sluice/1\nZstd\n---\n", "'Zstd': names match"},
+        {"sluice/1\nzstd lev\n---\n", "malformed parameter: expected"},
+        {"sluice/1\nzstd\n---x\n", "'---' line: expected"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        header *h;
+        int ns;
+        sluice_error err;
+        parse_s(cases[i].s, &h, &ns, &err);
+        like(err.message, cases[i].hint, "hint after a colon: %s",
+             cases[i].hint);
+        ok(!strchr(err.message, '('), "no parenthesis: %s", err.message);
+        header_free(h);
+    }
 }
 
 static void test_stage_count(void)
@@ -621,6 +648,7 @@ int main(void)
     test_incomplete();
     test_not_sluice();
     test_version();
+    test_hint_style();
     test_stage_count();
     test_names();
     test_params();

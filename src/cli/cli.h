@@ -71,6 +71,7 @@ typedef struct cli {
     int passphrase_fd;
     int force;
     int progress;            /* --progress                            */
+    int to_stdout;           /* -O: -x writes member data to stdout   */
     const char *salt;        /* decrypt-object --salt HEX              */
     const char *encryption_info; /* decrypt-object --encryption-info */
     const char *s3_endpoint; /* --s3-endpoint URL                      */

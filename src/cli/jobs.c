@@ -295,9 +295,12 @@ static int run_tar(cli *c, session *s, loader *l)
     if (c->mode != MODE_CREATE && (c->zstd || c->chain))
         return fail_usage("-x and -t need no -z or --chain: the chain "
                           "is read from the stream");
+    if (c->to_stdout && c->mode != MODE_EXTRACT)
+        return fail_usage("-O (--to-stdout) goes with -x");
     static kvlist arch; /* large; one run per process */
     archive_options(c, s, &arch);
-    s->stdout_is_data = !strcmp(c->file, "-") || c->mode == MODE_LIST;
+    s->stdout_is_data = !strcmp(c->file, "-") || c->mode == MODE_LIST ||
+                        c->to_stdout;
     engine_job job = {0};
     preset_endpoint fe, oe;
     header *chain = header_new();
@@ -310,9 +313,11 @@ static int run_tar(cli *c, session *s, loader *l)
         job.allow_plain = 1;
         job.require_auth = auth_required(c, s);
         endpoint(c, c->file, &fe, &job.source);
-        stage_spec *at = c->mode == MODE_LIST ? &job.tail : &job.sink;
-        if (c->mode == MODE_LIST) {
-            kv_add(&arch, "list", "1");
+        /* -t, and -x -O: the archive stage writes to stdout */
+        int to_out = c->mode == MODE_LIST || c->to_stdout;
+        stage_spec *at = to_out ? &job.tail : &job.sink;
+        if (to_out) {
+            kv_add(&arch, c->to_stdout ? "to-stdout" : "list", "1");
             endpoint(c, "-", &oe, &job.sink);
         }
         at->name = preset_archive_stage();

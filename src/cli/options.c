@@ -100,6 +100,13 @@ static const opt_row rows[] = {
     KV("numeric-owner", 0, G_TAR, "numeric-owner", "1"),
     KV("preserve-permissions", 'p', G_TAR, "preserve-permissions", "1"),
     KV("no-same-permissions", 0, G_TAR, "preserve-permissions", "0"),
+    KV("same-permissions", 0, G_TAR, "preserve-permissions", "1"),
+    FLAG("to-stdout", 'O', G_TAR, to_stdout),
+    KV("keep-old-files", 'k', G_TAR, "old-files", "keep"),
+    KV("skip-old-files", 0, G_TAR, "old-files", "skip"),
+    KV("strip-components", 0, G_TAR, "strip-components", NULL),
+    KV("wildcards", 0, G_TAR, "wildcards", "1"),
+    KV("no-wildcards", 0, G_TAR, "wildcards", "0"),
     /* decrypt-object */
     STR("salt", 0, G_RAW, salt),
     STR("encryption-info", 0, G_RAW, encryption_info),
