@@ -12,7 +12,7 @@
 
 #include "chainspec.h"
 #include "cli.h"
-#include "collection.h"
+#include "collection/collection.h"
 #include "config.h"
 #include "encinfo.h"
 #include "engine.h"

@@ -1,0 +1,43 @@
+/*
+ * collection.h - backup collections (doc/FORMAT.md section 5): the
+ * subcommands backup, backups, restore and verify, a layer over the
+ * streaming object store (objstore.h).
+ */
+#ifndef SLUICE_COLLECTION_H
+#define SLUICE_COLLECTION_H
+
+#include <stdint.h>
+
+#include "../host.h"
+#include "../loader.h"
+
+#define COLL_MAX_TO 32
+
+/* The options of a collection command, as the front end parsed them. */
+typedef struct coll_opts {
+    const char *to[COLL_MAX_TO];
+    int n_to;
+    const char *from, *host, *locality, *as_of, *directory;
+    int checksum, quiet, verbose, zstd, level, encrypt, insecure;
+    uint64_t object_size;
+    const char *kdf_iter, *passphrase_file, *s3_endpoint;
+    int passphrase_fd;
+    char **args;
+    int n_args;
+} coll_opts;
+
+/* 1 if argv1 names a collection subcommand. */
+int collection_command(const char *argv1);
+
+/* Runs command cmd ("backup", "backups", "restore", "verify") with one
+ * session and one loader for all its engine runs; returns the exit
+ * status.  The caller set up the session (passphrase source, verbosity)
+ * and its signal watch. */
+int collection_run(const char *cmd, const coll_opts *o, session *s,
+                   loader *l);
+
+/* Parses argv (argv[1]: the subcommand), starts up and runs one; returns
+ * the exit status (args.c; the single front end replaces it). */
+int collection_main(int argc, char **argv);
+
+#endif
