@@ -13,7 +13,7 @@ export SLUICE_PASSPHRASE
 S=$T_TMP/src
 mkdir -p "$S/a" "$S/z"
 i=0
-while [ $i -lt 60 ]; do
+while [ $i -lt 30 ]; do
     head -c $((i * 97 + 1)) /dev/urandom >"$S/a/f$i"
     i=$((i + 1))
 done
@@ -34,7 +34,7 @@ run "$SLUICE" backup --to "$C" -z -e --object-size 4K -C "$S" .
 is "$RC" 0 "a backup into many small objects"
 ID=$(cat "$OUT")
 n=$(ls "$C/backups/$ID" | grep -c '^data-')
-ok "  stores many data objects ($n)" [ "$n" -ge 20 ]
+ok "  stores many data objects ($n)" [ "$n" -ge 10 ]
 expect_ok "restore of all of them" "$SLUICE" restore --from "$C" -C "$T_TMP/r"
 ok "  equals the source" diff -r "$S" "$T_TMP/r"
 expect_ok "verify" "$SLUICE" verify --from "$C"

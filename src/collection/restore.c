@@ -119,7 +119,52 @@ static int open_parent(int dfd, char *path, const char **last)
  * Returns -1 when a symlink or non-directory stands in the way or the
  * entry is a symlink/directory where the manifest says otherwise; 0
  * otherwise (a missing entry is left to the extraction's report). */
-static int apply_meta(int dfd, const mentry *e, int is_root)
+/* The directory of the last entry whose metadata was applied: entries
+ * come deepest first in reverse path order, so siblings follow each
+ * other and one walk from DIR serves them all (a walk per entry cost
+ * more than the extraction itself on a tree of small files). */
+typedef struct dircache {
+    char *path; /* relative, without the trailing "/"; NULL: none */
+    size_t len;
+    int fd, err; /* fd -1: the walk failed with errno err */
+} dircache;
+
+static void dircache_drop(dircache *c, int dfd)
+{
+    if (c->path && c->fd >= 0 && c->fd != dfd)
+        close(c->fd);
+    free(c->path);
+    c->path = NULL;
+}
+
+/* The directory holding path, beneath dfd, walked without following a
+ * symlink (open_parent), or -1 with errno set. */
+static int dircache_parent(dircache *c, int dfd, const char *path,
+                           const char **last)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    *last = slash ? slash + 1 : path;
+    if (!slash)
+        return dfd;
+    if (c->path && c->len == len && !memcmp(c->path, path, len)) {
+        errno = c->err;
+        return c->fd;
+    }
+    dircache_drop(c, dfd);
+    char *p = strdup(path);
+    const char *l;
+    c->fd = p ? open_parent(dfd, p, &l) : -1;
+    c->err = errno;
+    c->path = p;
+    c->len = len;
+    if (!p)
+        return -1;
+    errno = c->err;
+    return c->fd;
+}
+
+static int apply_meta(int dfd, dircache *dc, const mentry *e, int is_root)
 {
     struct timespec ts[2];
     ts[0].tv_sec = ts[1].tv_sec = (time_t)(e->mtime_ns / 1000000000);
@@ -135,14 +180,10 @@ static int apply_meta(int dfd, const mentry *e, int is_root)
         (void)futimens(dfd, ts);
         return 0;
     }
-    char *p = strdup(e->path);
     const char *last;
-    int pfd = p ? open_parent(dfd, p, &last) : -1;
-    if (pfd < 0) {
-        int gone = errno == ENOENT; /* not extracted: reported already */
-        free(p);
-        return gone ? 0 : -1;
-    }
+    int pfd = dircache_parent(dc, dfd, e->path, &last);
+    if (pfd < 0)
+        return errno == ENOENT ? 0 : -1; /* not extracted: said already */
     struct stat st;
     int rc = 0;
     if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -157,9 +198,6 @@ static int apply_meta(int dfd, const mentry *e, int is_root)
             (e->type == 'l') != S_ISLNK(st.st_mode))
             rc = -1;
     }
-    if (pfd != dfd)
-        close(pfd);
-    free(p);
     return rc;
 }
 
@@ -411,17 +449,19 @@ static void order_by_index(coll *k, mentry **v, size_t n)
 static int apply_all_meta(coll *k, int dfd, const manifest *m)
 {
     int is_root = geteuid() == 0, ex = 0;
+    dircache dc = {0};
     for (size_t i = m->entries.n; i-- > 0;) {
         const mentry *e = &m->entries.e[i];
         if (!under(e->path, k->c->args, k->c->n_args))
             continue;
-        if (apply_meta(dfd, e, is_root) < 0) {
+        if (apply_meta(dfd, &dc, e, is_root) < 0) {
             say("restore: %s/%s: not what the manifest says (a symlink "
                 "there or on the way): metadata not applied",
                 k->c->directory, e->path);
             ex = worse(ex, EXIT_FORMAT);
         }
     }
+    dircache_drop(&dc, dfd);
     return ex;
 }
 
