@@ -187,6 +187,12 @@ static int apply_meta(int dfd, dircache *dc, const mentry *e, int is_root)
     struct stat st;
     int rc = 0;
     if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if ((st.st_mode & 07777) == e->mode && st.st_uid == e->uid &&
+            st.st_gid == e->gid && st.st_mtim.tv_sec == ts[1].tv_sec &&
+            st.st_mtim.tv_nsec == ts[1].tv_nsec &&
+            (e->type == 'd') == !!S_ISDIR(st.st_mode) &&
+            (e->type == 'l') == !!S_ISLNK(st.st_mode))
+            return 0; /* as the manifest says already (most files) */
         if (is_root)
             (void)fchownat(pfd, last, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
         /* glibc: through an O_PATH|O_NOFOLLOW descriptor, EOPNOTSUPP on
