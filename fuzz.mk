@@ -14,7 +14,7 @@
 #   fuzz-restore   the whole restore chain (src/ without main.c + plugins)
 #   fuzz-extract   the archive stage extracting (plugins/archive*.c)
 #   fuzz-manifest  the collection records: MANIFEST, INDEX, LOCALITIES
-#                  (src/manifest.c)
+#                  (src/collection/manifest.c)
 #
 # Nothing here is built by `make`, `make check` or `make distcheck`: only the
 # `fuzz` target depends on it, and it uses its own compiler, $(FUZZ_CC)
@@ -124,10 +124,10 @@ t/fuzz/fuzz-extract$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-extract.c \
 		$(top_srcdir)/t/fuzz/minihost.c $(FUZZ_ARCHIVE) $(LIBARCHIVE_LIBS)
 
 t/fuzz/fuzz-manifest$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-manifest.c \
-		$(top_srcdir)/src/manifest.c $(top_srcdir)/src/manifest.h
+		$(top_srcdir)/src/collection/manifest.c $(top_srcdir)/src/collection/manifest.h
 	@$(MKDIR_P) t/fuzz
 	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/t/fuzz/fuzz-manifest.c \
-		$(top_srcdir)/src/manifest.c
+		$(top_srcdir)/src/collection/manifest.c
 
 t/fuzz/plugins/file.so: $(top_srcdir)/plugins/file.c
 	@$(MKDIR_P) t/fuzz/plugins

@@ -42,8 +42,8 @@ typedef struct file_ctx {
     mode_t keep_mode;   /* mode of the target being replaced, or 0    */
     mode_t new_mode;    /* sink: mode of a new target (option mode=,
                            octal; default 0666), less the umask       */
-    int ranged;         /* source: offset/length given                */
-    uint64_t offset, left; /* source range: where, and bytes to read  */
+    int ranged;         /* offset/length given                        */
+    uint64_t offset, left; /* range: where, and bytes to read/write   */
     uint64_t synced, unsynced; /* sink: bytes whose write-back was started,
                                   and bytes written since */
 } file_ctx;
@@ -142,14 +142,13 @@ static int file_open(const sluice_stage_args *args, void **out,
     uint64_t len = UINT64_MAX;
     int ro = range_opt(args, "offset", &f->offset),
         rl = range_opt(args, "length", &len);
-    if (ro < 0 || rl < 0 || ((ro || rl) && (args->role != SLUICE_ROLE_SOURCE ||
-                                           !strcmp(path, "-") ||
+    if (ro < 0 || rl < 0 || ((ro || rl) && (!strcmp(path, "-") ||
                                            f->offset > INT64_MAX))) {
         free(f->path);
         free(f);
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "offset=/length= take a decimal number, "
-                                "and only for a source file (not stdin)");
+                                "and only for a file (not stdin/stdout)");
     }
     const char *m = sluice_kv_get(args->options, args->n_options, "mode");
     char *m_end = NULL;
@@ -172,8 +171,12 @@ static int file_open(const sluice_stage_args *args, void **out,
         f->is_stdio = 1;
         f->fd = args->role == SLUICE_ROLE_SOURCE ? STDIN_FILENO
                                                  : STDOUT_FILENO;
-    } else if (args->role == SLUICE_ROLE_SOURCE) {
-        f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    } else if (args->role == SLUICE_ROLE_SOURCE || f->ranged) {
+        /* A ranged sink writes into an existing regular file in place
+         * (a chunk of a split file at its offset): never created,
+         * truncated or renamed. */
+        f->fd = open(path, (f->ranged && args->role == SLUICE_ROLE_SINK
+                                ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
         if (f->fd < 0)
             rc = sluice_error_set(err, SLUICE_E_IO, "cannot open %s: %s",
                                   path, strerror(errno));
@@ -212,6 +215,8 @@ static int file_open(const sluice_stage_args *args, void **out,
             rc = sluice_error_set(err, SLUICE_E_USAGE,
                                   "%s: offset=/length= need a regular file",
                                   path);
+        } else if (f->ranged && args->role == SLUICE_ROLE_SINK) {
+            /* pwrite() at offset + bytes so far: nothing to seek */
         } else if (f->ranged && lseek(f->fd, (off_t)f->offset, SEEK_SET) < 0) {
             rc = sluice_error_set(err, SLUICE_E_IO, "cannot seek in %s: %s",
                                   path, strerror(errno));
@@ -386,6 +391,30 @@ static void start_writeback(file_ctx *f, uint64_t n)
     f->unsynced = 0;
 }
 
+/* offset=[/length=] on a sink: the stream goes to bytes offset ..
+ * offset+length-1 of the file; more than length bytes fail. */
+static int write_range(file_ctx *f, const uint8_t *p, size_t len,
+                       sluice_error *err)
+{
+    if (len > f->left)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "%s: more than length= bytes for offset %llu",
+                                f->path, (unsigned long long)f->offset);
+    while (len > 0) {
+        ssize_t n = pwrite(f->fd, p, len, (off_t)f->offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sluice_error_set(err, SLUICE_E_IO, "cannot write %s: %s",
+                                    f->path, strerror(errno));
+        p += n;
+        len -= (size_t)n;
+        f->offset += (uint64_t)n;
+        f->left -= (uint64_t)n;
+    }
+    return 0;
+}
+
 static int run_sink(file_ctx *f, sluice_input *in, sluice_error *err)
 {
     for (;;) {
@@ -395,7 +424,8 @@ static int run_sink(file_ctx *f, sluice_input *in, sluice_error *err)
             return (int)n;
         if (n == 0)
             break;
-        int rc = write_all(f, p, (size_t)n, err);
+        int rc = f->ranged ? write_range(f, p, (size_t)n, err)
+                           : write_all(f, p, (size_t)n, err);
         if (rc < 0)
             return rc;
         if (f->tmp_path)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "memstage.h"
 #include "progress.h"
 #include "stagekeys.h"
 #include "stream.h"
@@ -35,6 +36,7 @@ typedef struct running_stage {
     int has_in, has_out;
     pthread_t thread;
     int started;
+    engine_mem *mem; /* the built-in memory endpoint: its context    */
     int done;  /* run() and the host's end-of-stream work returned 0 */
     sluice_error err;
 } running_stage;
@@ -52,6 +54,9 @@ struct chain_run {
     unsigned source_depth; /* blocks waiting after the source; 0: default */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
     run_budget budget; /* api->charge: what this run's stages spent */
+    int isolated;        /* a failure aborts this run, not the session */
+    uint64_t in_base;    /* header bytes in the first link            */
+    chain_run *next_run; /* the session's other runs (abort fan-out)   */
 };
 
 static int set_fail(chain_run *r, const char *subject, const sluice_error *e)
@@ -135,26 +140,69 @@ static void abort_links(void *arg, int status)
         blockq_abort(r->links[i], status);
 }
 
-static void engine_abort(chain_run *r)
+/* The session's abort hook while runs are registered: session_abort
+ * (a signal, or a failing run that is not isolated) reaches every run of
+ * the session, however many run at once.  The session has one hook
+ * slot; the runs form a list from its argument, kept under abort_lock. */
+static void abort_all(void *arg, int status)
 {
-    session_abort(r->sess, SLUICE_E_CANCELED);
+    for (chain_run *r = arg; r; r = r->next_run)
+        abort_links(r, status);
 }
 
-static void run_init(chain_run *r, session *s, engine_error *fail)
+static void engine_abort(chain_run *r)
+{
+    if (!r->isolated) {
+        session_abort(r->sess, SLUICE_E_CANCELED);
+        return;
+    }
+    pthread_mutex_lock(&r->sess->abort_lock);
+    abort_links(r, SLUICE_E_CANCELED);
+    pthread_mutex_unlock(&r->sess->abort_lock);
+}
+
+/* Adds r to the session's runs; under abort_lock. */
+static void register_run(chain_run *r)
+{
+    session *s = r->sess;
+    r->next_run = s->on_abort == abort_all ? s->abort_arg : NULL;
+    s->on_abort = abort_all;
+    s->abort_arg = r;
+}
+
+static void unregister_run(chain_run *r)
+{
+    session *s = r->sess;
+    pthread_mutex_lock(&s->abort_lock);
+    if (s->on_abort == abort_all) {
+        chain_run **pp = (chain_run **)&s->abort_arg;
+        while (*pp && *pp != r)
+            pp = &(*pp)->next_run;
+        if (*pp)
+            *pp = r->next_run;
+        if (!s->abort_arg)
+            s->on_abort = NULL;
+    }
+    pthread_mutex_unlock(&s->abort_lock);
+}
+
+static void run_init(chain_run *r, session *s, engine_error *fail,
+                     int isolated)
 {
     memset(r, 0, sizeof *r);
     r->sess = s;
     r->fail = fail;
     memset(fail, 0, sizeof *fail);
+    r->isolated = isolated;
     pthread_mutex_init(&r->lock, NULL);
     run_budget_init(&r->budget);
     pthread_mutex_lock(&s->abort_lock);
     /* A session may run several jobs (collections): an earlier job's
-     * abort must not cancel this one, unless the user asked to stop. */
-    if (!atomic_load(&s->signal_number))
+     * abort must not cancel this one, unless the user asked to stop.
+     * Not while other runs go on: the flag is theirs too. */
+    if (!atomic_load(&s->signal_number) && s->on_abort != abort_all)
         atomic_store(&s->cancelled, 0);
-    s->on_abort = abort_links;
-    s->abort_arg = r;
+    register_run(r);
     /* A signal may have come at any moment before the hook was in place
      * (the signal thread stores signal_number before it sets cancelled
      * and takes the lock): its abort found no hook, or the old run's, and
@@ -168,17 +216,14 @@ static void run_init(chain_run *r, session *s, engine_error *fail)
 
 static void run_cleanup(chain_run *r)
 {
-    pthread_mutex_lock(&r->sess->abort_lock);
-    r->sess->on_abort = NULL;
-    r->sess->abort_arg = NULL;
-    pthread_mutex_unlock(&r->sess->abort_lock);
+    unregister_run(r);
     for (size_t i = r->n; i-- > 0;) {
         running_stage *rs = &r->st[i];
         if (rs->has_in)
             input_close(&rs->in);
         if (rs->has_out)
             output_close(&rs->out);
-        if (rs->opened)
+        if (rs->opened && !rs->mem)
             rs->ls->vt.close(rs->ctx);
         free((void *)rs->args.params);
         free((void *)rs->args.options);
@@ -197,15 +242,17 @@ static const char *role_name(unsigned role)
     }
 }
 
-/* Loads stage `name` and checks it can play `role` in `direction`. */
-static int add_stage(chain_run *r, loader *l, const char *name,
-                     int direction, unsigned role, running_stage **out)
+/* Loads stage `name` (or takes the built-in memory endpoint, with mem)
+ * and checks it can play `role` in `direction`. */
+static int add_stage_mem(chain_run *r, loader *l, const char *name,
+                         engine_mem *mem, int direction, unsigned role,
+                         running_stage **out)
 {
     sluice_error e = {0};
-    const loaded_stage *ls;
+    const loaded_stage *ls = memstage();
     if (r->n == MAX_RUNNING)
         return fail_msg(r, "chain", SLUICE_E_USAGE, "too many stages");
-    int rc = loader_find(l, name, &ls, &e);
+    int rc = mem ? 0 : loader_find(l, name, &ls, &e);
     if (rc < 0)
         return set_fail(r, name, &e);
     unsigned roles = direction == SLUICE_FORWARD ? ls->vt.forward_roles
@@ -229,16 +276,34 @@ static int add_stage(chain_run *r, loader *l, const char *name,
     rs->args.role = role;
     rs->args.api = host_api();
     rs->args.host = &rs->host;
+    rs->mem = mem;
     if (role == SLUICE_ROLE_SINK)
         r->sink = rs;
     *out = rs;
     return 0;
 }
 
+static int add_stage(chain_run *r, loader *l, const char *name,
+                     int direction, unsigned role, running_stage **out)
+{
+    return add_stage_mem(r, l, name, NULL, direction, role, out);
+}
+
+static int add_endpoint(chain_run *r, loader *l, const stage_spec *spec,
+                        int direction, unsigned role, running_stage **out)
+{
+    return add_stage_mem(r, l, spec->name, spec->mem, direction, role, out);
+}
+
 static int open_stage(chain_run *r, running_stage *rs,
                       const sluice_kv *params, size_t n_params,
                       const sluice_kv *options, size_t n_options)
 {
+    if (rs->mem) { /* built in: its context is the caller's buffer */
+        rs->ctx = rs->mem;
+        rs->opened = 1;
+        return 0;
+    }
     /* The args keep their own copy of the parameter array. */
     sluice_kv *copy = NULL;
     if (n_params) {
@@ -471,15 +536,15 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     int rc = h ? 0 : fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
 
     if (rc == 0)
-        rc = add_stage(r, l, job->source.name, SLUICE_FORWARD,
-                       SLUICE_ROLE_SOURCE, &rs);
+        rc = add_endpoint(r, l, &job->source, SLUICE_FORWARD,
+                          SLUICE_ROLE_SOURCE, &rs);
     for (size_t i = 0; rc == 0 && i < nt; i++)
         rc = add_stage(r, l, job->chain->stages[i].name, SLUICE_FORWARD,
                        SLUICE_ROLE_TRANSFORM, &transforms[i]);
     running_stage *sink = NULL;
     if (rc == 0)
-        rc = add_stage(r, l, job->sink.name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
-                       &sink);
+        rc = add_endpoint(r, l, &job->sink, SLUICE_FORWARD,
+                          SLUICE_ROLE_SINK, &sink);
     /* Transforms open first (they may prompt for a passphrase), each
      * recording its header line; then the endpoints. */
     for (size_t i = 0; rc == 0 && i < nt; i++) {
@@ -522,10 +587,8 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
     if (rc == 0)
         rc = start_threads(r, 0);
-    progress *pg =
-        rc == 0 ? start_progress(r, r->n == 2 && !job->no_header ? hdr_len
-                                                                  : 0)
-                : NULL;
+    r->in_base = r->n == 2 && !job->no_header ? hdr_len : 0;
+    progress *pg = rc == 0 ? start_progress(r, r->in_base) : NULL;
     join_threads(r);
     progress_stop(pg);
     free(hdr);
@@ -668,8 +731,8 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
     progress *pg = NULL;
     header *h = NULL;
     const header *chain = job->chain;
-    int rc = add_stage(r, l, job->source.name, SLUICE_REVERSE,
-                       SLUICE_ROLE_SOURCE, &src);
+    int rc = add_endpoint(r, l, &job->source, SLUICE_REVERSE,
+                          SLUICE_ROLE_SOURCE, &src);
     if (rc == 0)
         rc = open_stage(r, src, NULL, 0, job->source.options,
                         job->source.n_options);
@@ -725,8 +788,8 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
                             job->tail.n_options);
     }
     if (rc == 0)
-        rc = add_stage(r, l, job->sink.name, SLUICE_REVERSE, SLUICE_ROLE_SINK,
-                       &sink);
+        rc = add_endpoint(r, l, &job->sink, SLUICE_REVERSE,
+                          SLUICE_ROLE_SINK, &sink);
     if (rc == 0 && authentic && job->auth_sink_options)
         rc = open_stage(r, sink, NULL, 0, job->auth_sink_options,
                         job->n_auth_sink_options);
@@ -764,13 +827,19 @@ int engine_run(session *s, loader *l, const engine_job *job,
         sluice_error_set(&fail->err, SLUICE_E_NOMEM, "out of memory");
         return SLUICE_E_NOMEM;
     }
-    run_init(r, s, fail);
+    run_init(r, s, fail, job->isolated);
     int rc;
     if (atomic_load(&s->cancelled))
         rc = run_status(r); /* a signal came first: start nothing */
     else
         rc = job->direction == SLUICE_FORWARD ? run_forward(r, l, job)
                                               : run_reverse(r, l, job);
+    if (job->bytes_in)
+        *job->bytes_in = r->n_links ? blockq_bytes(r->links[0]) - r->in_base
+                                    : 0;
+    if (job->bytes_out)
+        *job->bytes_out =
+            r->n_links ? blockq_bytes(r->links[r->n_links - 1]) : 0;
     run_cleanup(r);
     free(r);
     return rc;
@@ -782,7 +851,7 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     chain_run *r = malloc(sizeof *r);
     if (!r)
         return SLUICE_E_NOMEM;
-    run_init(r, s, fail);
+    run_init(r, s, fail, 0);
     running_stage *src;
     sluice_input in;
     int have_in = 0, not_sluice = 0;
@@ -828,7 +897,7 @@ int engine_remove(session *s, loader *l, const stage_spec *target,
     chain_run *r = malloc(sizeof *r);
     if (!r)
         return SLUICE_E_NOMEM;
-    run_init(r, s, fail);
+    run_init(r, s, fail, 0);
     running_stage *rs;
     int rc = add_stage(r, l, target->name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
                        &rs);

@@ -13,11 +13,18 @@
 #include "host.h"
 #include "loader.h"
 
+typedef struct engine_mem engine_mem;
+
 /* One stage as the command line wants it run. */
 typedef struct stage_spec {
     const char *name;
     const sluice_kv *options; /* run-time options (never recorded)  */
     size_t n_options;
+    /* Instead of a plugin: the built-in memory endpoint (memstage.h),
+     * for a source or sink only; name and options are then ignored.  It
+     * is no plugin and has no name a header or command line could give:
+     * only core code reaches it. */
+    engine_mem *mem;
 } stage_spec;
 
 typedef struct engine_job {
@@ -53,6 +60,14 @@ typedef struct engine_job {
      * the input was authenticated (the file sink: mode=0600). */
     const sluice_kv *auth_sink_options;
     size_t n_auth_sink_options;
+    /* A failure aborts this run alone, not the session (collections run
+     * several jobs at once; a damaged object must not cancel the others).
+     * A signal still aborts every run. */
+    int isolated;
+    /* Optional out-params: bytes the source produced (without the
+     * header), and bytes that reached the sink (forward: the stored
+     * object, header included; reverse: the decoded stream). */
+    uint64_t *bytes_in, *bytes_out;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */

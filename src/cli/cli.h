@@ -11,7 +11,7 @@
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
-#include "collection.h"
+#include "collection/collection.h"
 #include "host.h"
 #include "loader.h"
 #include "sluice/plugin.h"

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
+#include "collection/manifest.h"
 
 #define BUG(...)                                                          \
     do {                                                                  \

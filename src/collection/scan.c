@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "util.h"
+#include "../sha256.h"
+#include "../util.h"
 
 int scan_hash_file(const char *path, char hex[65])
 {
@@ -74,6 +74,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One entry: lstat, the manifest fields, then the recursion into a
+ * directory; kept whole (one case per file type), a little over a
+ * screen. */
 static int visit(walk *w, const char *name, const char *disk, int is_root)
 {
     char *p = open_path(w, disk);

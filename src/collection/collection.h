@@ -1,21 +1,20 @@
 /*
  * collection.h - backup collections (doc/FORMAT.md section 5): the
- * commands backup, backups, restore and verify.  The front end (src/cli)
- * parses their options into a coll_opts and hands it over with the
- * session and loader it started.
+ * subcommands backup, backups, restore and verify, a layer over the
+ * streaming object store (objstore.h).
  */
 #ifndef SLUICE_COLLECTION_H
 #define SLUICE_COLLECTION_H
 
 #include <stdint.h>
 
-#include "host.h"
-#include "loader.h"
+#include "../host.h"
+#include "../loader.h"
 
 #define COLL_MAX_TO 32
 
+/* The options of a collection command, as the front end parsed them. */
 typedef struct coll_opts {
-    const char *cmd; /* set by collection_run                        */
     const char *to[COLL_MAX_TO];
     int n_to;
     const char *from, *host, *locality, *as_of, *directory;
@@ -27,7 +26,10 @@ typedef struct coll_opts {
     int n_args;
 } coll_opts;
 
-/* Runs one collection command; returns the exit status. */
+/* Runs command cmd ("backup", "backups", "restore", "verify") with one
+ * session and one loader for all its engine runs; returns the exit
+ * status.  The caller set up the session (passphrase source, verbosity)
+ * and its signal watch. */
 int collection_run(const char *cmd, const coll_opts *o, session *s,
                    loader *l);
 

@@ -1,0 +1,452 @@
+/* backup.c - `sluice backup`: scan, plan, put the data objects (several
+ * at once), then the MANIFEST, LOCALITIES and INDEX (the commit point).
+ * doc/FORMAT.md 5.1-5.7. */
+#define _GNU_SOURCE
+#include "coll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cli/presets.h"
+#include "../status.h"
+#include "../util.h"
+#include "plan.h"
+#include "pool.h"
+#include "scan.h"
+
+typedef struct dest {
+    char *url, *tag;
+} dest;
+
+/* One backup in the making. */
+typedef struct bk {
+    coll *k;
+    const char *host;
+    const char *droot;  /* where its data objects go               */
+    const char *tag;    /* that destination's locality tag          */
+    const char *parent; /* the host's previous backup, or NULL      */
+    char id[400];
+    manifest prev, cur;
+    plan p;
+    /* written[i]: data-(i+1) is stored (removed again on failure);
+     * stored[i]: its size. */
+    char *written;
+    uint64_t *stored;
+    _Atomic int failed_once; /* the first failure is said, once  */
+} bk;
+
+/* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
+static int parse_dest(const char *arg, dest *d, int only)
+{
+    const char *q = strchr(arg, '?');
+    d->url = q ? xstrndup(arg, (size_t)(q - arg)) : strdup(arg);
+    if (!q) {
+        d->tag = strdup(only ? "default" : "");
+        return 0;
+    }
+    if (strncmp(q + 1, "locality=", 9) != 0)
+        return -1;
+    d->tag = strdup(q + 10);
+    if (esc_decode(d->tag) < 0 || !*d->tag)
+        return -1;
+    if (strcmp(d->tag, "default") && !strchr(d->tag, '='))
+        return -1;
+    return 0;
+}
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
+    return EXIT_USAGE;
+}
+
+static int parse_dests(coll *k, dest *d)
+{
+    const coll_opts *c = k->c;
+    int n_default = 0;
+    for (int i = 0; i < c->n_to; i++) {
+        if (parse_dest(c->to[i], &d[i], c->n_to == 1) < 0 || !*d[i].tag)
+            return usage("--to URL?locality=default or "
+                         "URL?locality=KEY%3DVALUE (one default)");
+        n_default += !strcmp(d[i].tag, "default");
+    }
+    if (n_default != 1)
+        return usage("exactly one --to must be ?locality=default");
+    for (int i = 0; i < c->n_to; i++)
+        if (!strcmp(d[i].tag, "default"))
+            k->root = d[i].url;
+    return 0;
+}
+
+/* A new collection: its chain (one salt for every object it will hold)
+ * and, on a local root, its directory. */
+static int new_chain(coll *k)
+{
+    const coll_opts *c = k->c;
+    sluice_error err = {0};
+    k->fchain = header_new();
+    if (!k->fchain)
+        return EXIT_INTERNAL;
+    uint8_t salt[16];
+    char hex[33];
+    if (c->encrypt) {
+        if (getrandom(salt, sizeof salt, 0) != sizeof salt)
+            return say("no random bytes for the salt"), EXIT_INTERNAL;
+        hex_encode(salt, sizeof salt, hex);
+    }
+    preset_opts po = {c->zstd, c->level, c->encrypt, c->kdf_iter,
+                      c->encrypt ? hex : NULL};
+    if (preset_chain(&po, k->fchain, &err) < 0)
+        return say("%s", err.message), EXIT_USAGE;
+    k->o.fchain = k->fchain;
+    if (!os_is_local(k->root))
+        return 0;
+    char *p = strdup(k->root);
+    for (char *q = p + 1; p && *q; q++)
+        if (*q == '/') {
+            *q = '\0';
+            (void)mkdir(p, 0777);
+            *q = '/';
+        }
+    free(p);
+    if (mkdir(k->root, 0777) < 0 && errno != EEXIST)
+        return say("%s: cannot create: %s", k->root, strerror(errno)),
+               EXIT_IO;
+    return 0;
+}
+
+/* Opens (or prepares) the collection; *absent: it is new. */
+static int open_for_backup(coll *k, int *absent)
+{
+    int ex = open_collection(k, absent);
+    if (ex)
+        return ex;
+    if (!*absent && preset_encrypts(k->desc) != k->c->encrypt) {
+        say("%s: %s", k->root,
+            k->c->encrypt ? "this collection is not encrypted: an "
+                            "encrypted backup cannot be appended to it "
+                            "(omit -e)"
+                          : "this collection is encrypted: give -e (an "
+                            "unencrypted backup cannot be appended)");
+        return EXIT_USAGE;
+    }
+    return *absent ? new_chain(k) : 0;
+}
+
+/* Under the lock: creates the descriptor only if still absent (another
+ * backup may have made the collection since open_collection()). */
+static int create_descriptor(coll *k)
+{
+    int excl = os_can_exclusive(&k->o, k->root);
+    header *h = NULL;
+    os_err e = {{0}}, e2;
+    int rc = excl ? os_put_descriptor(&k->o, k->root, DESCRIPTOR, 1, &e)
+                  : 0;
+    if (rc < 0 && os_read_header(&k->o, k->root, DESCRIPTOR, &h, &e2) == 0) {
+        header_free(h);
+        say("%s: the collection was created by another backup "
+            "meanwhile: nothing written; run the backup again", k->root);
+        return EXIT_IO;
+    }
+    if (rc == 0 && !excl)
+        rc = os_put_descriptor(&k->o, k->root, DESCRIPTOR, 0, &e);
+    if (rc == 0)
+        rc = os_read_header(&k->o, k->root, DESCRIPTOR, &k->desc, &e);
+    if (rc < 0)
+        return fail_os(k, rc, &e); /* the first failure's own message */
+    k->o.rchain = k->desc;
+    return 0;
+}
+
+/* The destination of this host's data: its most specific tier that has
+ * one, else the default. */
+static const char *pick_tag(coll *k)
+{
+    const char *tag = "default";
+    if (!k->c->locality)
+        return tag;
+    char *copy = strdup(k->c->locality), *save = NULL;
+    char *tiers[32];
+    int nt = 0;
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && nt < 32;
+         t = strtok_r(NULL, ",", &save))
+        tiers[nt++] = t;
+    for (int i = nt - 1; i >= 0; i--)
+        if (loc_url(&k->locs, tiers[i])) {
+            for (size_t j = 0; j < k->locs.n; j++)
+                if (!strcmp(k->locs.e[j].tag, tiers[i]))
+                    tag = k->locs.e[j].tag;
+            break;
+        }
+    free(copy);
+    return tag;
+}
+
+/* The backup id: time, host, 4 random hex digits. */
+static void make_id(bk *b)
+{
+    char ts[32], hs[64], rh[5];
+    uint8_t r[2];
+    int64_t now = time(NULL);
+    fmt_time(now, ts, sizeof ts, 1);
+    size_t j = 0;
+    for (const char *p = b->host; *p && j < sizeof hs - 1; p++)
+        hs[j++] = (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                          "QRSTUVWXYZ0123456789.", *p))
+                      ? *p : '_';
+    hs[j] = '\0';
+    if (getrandom(r, 2, 0) != 2)
+        r[0] = r[1] = 0;
+    hex_encode(r, 2, rh);
+    snprintf(b->id, sizeof b->id, "%s-%s-%s", ts, hs, rh);
+    b->cur.id = strdup(b->id);
+    b->cur.host = strdup(b->host);
+    b->cur.parent = b->parent ? strdup(b->parent) : NULL;
+    b->cur.time = now;
+}
+
+/* The path to open for entry e (relative to -C DIR). */
+static char *disk_path(const coll *k, const mentry *e)
+{
+    const char *dir = k->c->directory;
+    if (!dir || e->disk[0] == '/')
+        return strdup(e->disk);
+    char *s = malloc(strlen(dir) + strlen(e->disk) + 2);
+    if (s)
+        sprintf(s, "%s/%s", dir, e->disk);
+    return s;
+}
+
+/* The NUL-separated member list of a tar object, in a scratch file the
+ * archive stage reads (files-from=). */
+static char *write_list(const bk *b, const plan_obj *o, os_err *e)
+{
+    const char *td = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/sluice-list-XXXXXX",
+                 td && *td ? td : "/tmp") < 0)
+        return NULL;
+    int fd = mkostemp(path, O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    for (size_t j = 0; f && j < o->n_members; j++) {
+        fputs(b->cur.entries.e[o->members[j]].disk, f);
+        fputc('\0', f);
+    }
+    if (!f || fclose(f) != 0) {
+        snprintf(e->msg, sizeof e->msg, "%s: cannot write: %s", path,
+                 strerror(errno));
+        if (fd >= 0 && !f)
+            close(fd);
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* Task i of the pool: stores data-(i+1), a tar object or a chunk. */
+static int put_object(void *arg, size_t i)
+{
+    bk *b = arg;
+    coll *k = b->k;
+    const plan_obj *o = &b->p.obj[i];
+    char name[512];
+    os_err e = {{0}};
+    int rc = SLUICE_E_IO;
+    if (interrupted(k))
+        return EXIT_INCOMPLETE;
+    snprintf(name, sizeof name, "backups/%s/data-%u", b->id, o->n);
+    if (o->chunk) {
+        char *src = disk_path(k, &b->cur.entries.e[o->entry]);
+        rc = src ? os_put_range(&k->o, b->droot, name, src, o->offset,
+                                o->length, &b->stored[i], &e)
+                 : SLUICE_E_NOMEM;
+        free(src);
+    } else {
+        char *list = write_list(b, o, &e);
+        if (list)
+            rc = os_put_archive(&k->o, b->droot, name, k->c->directory,
+                                list, &b->stored[i], &e);
+        if (list)
+            unlink(list);
+        free(list);
+    }
+    if (rc == 0) {
+        b->written[i] = 1;
+        return 0;
+    }
+    if (!e.msg[0])
+        snprintf(e.msg, sizeof e.msg, "%s: out of memory", name);
+    if (atomic_exchange(&b->failed_once, 1)) /* the first one says it */
+        return status_to_exit(rc);
+    return fail_os(k, rc, &e);
+}
+
+/* Removes the objects of a failed backup (best effort: a stage that
+ * cannot delete, or a signal, leaves them; they are unreferenced, and
+ * the next backup gets another id). */
+static void discard_backup(bk *b, int with_manifest)
+{
+    coll *k = b->k;
+    char name[512];
+    os_err e;
+    int left = 0;
+    for (size_t i = 0; b->written && i < b->p.n_obj; i++)
+        if (b->written[i]) {
+            snprintf(name, sizeof name, "backups/%s/data-%zu", b->id, i + 1);
+            left |= os_delete(&k->o, b->droot, name, &e) != 0;
+        }
+    if (with_manifest) {
+        snprintf(name, sizeof name, "backups/%s/MANIFEST", b->id);
+        left |= os_delete(&k->o, k->root, name, &e) != 0;
+    }
+    /* A local collection also has the backup's directory (or two). */
+    const char *roots[2] = {b->droot, k->root};
+    for (int i = 0; i < 2; i++)
+        if (os_is_local(roots[i])) {
+            snprintf(name, sizeof name, "%s/backups/%s", roots[i], b->id);
+            (void)rmdir(name);
+        }
+    if (left)
+        say("backup: the objects written so far (backups/%s/) could not "
+            "all be removed; nothing refers to them", b->id);
+}
+
+/* Scans the tree and plans the backup against the parent. */
+static int scan_and_plan(bk *b)
+{
+    coll *k = b->k;
+    const coll_opts *c = k->c;
+    char err[512] = "";
+    if (scan_tree(c->directory, c->args, c->n_args, c->checksum,
+                  &b->cur.entries, err, sizeof err) < 0) {
+        say("backup: %s", err);
+        return EXIT_IO;
+    }
+    make_id(b);
+    if (plan_make(&b->cur.entries, &b->prev.entries, b->id, c->object_size,
+                  c->checksum, &b->p, err, sizeof err) < 0) {
+        say("backup: %s", err);
+        return strstr(err, "2^32") ? EXIT_USAGE : EXIT_INTERNAL;
+    }
+    /* The manifest takes the deletions over. */
+    b->cur.deleted = b->p.deleted;
+    b->cur.n_deleted = b->p.n_deleted;
+    b->p.deleted = NULL;
+    b->p.n_deleted = 0;
+    b->written = calloc(b->p.n_obj + 1, 1);
+    b->stored = calloc(b->p.n_obj + 1, sizeof *b->stored);
+    return b->written && b->stored ? 0 : EXIT_INTERNAL;
+}
+
+/* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
+ * INDEX write was attempted (from then on nothing may be removed: a PUT
+ * whose answer was lost may have stored it). */
+static int commit(bk *b, int *wrote_manifest, int *committing)
+{
+    coll *k = b->k;
+    char name[512];
+    uint64_t sz = 0, stored = 0;
+    os_err e = {{0}};
+    snprintf(name, sizeof name, "backups/%s/MANIFEST", b->id);
+    int rc = put_record(k, name, (int (*)(FILE *, const void *))manifest_write,
+                        &b->cur, &sz, &e);
+    if (rc < 0)
+        return fail_os(k, rc, &e);
+    *wrote_manifest = 1;
+    for (size_t i = 0; i < b->p.n_obj; i++)
+        stored += b->stored[i];
+    ixent *x = index_push(&k->ix);
+    if (!x)
+        return EXIT_INTERNAL;
+    x->id = strdup(b->id);
+    x->time = b->cur.time;
+    x->host = strdup(b->host);
+    x->parent = b->parent ? strdup(b->parent) : NULL;
+    x->dest = strdup(b->tag);
+    x->full = b->parent == NULL;
+    x->files = b->p.files;
+    x->bytes_in = b->p.bytes_in;
+    x->bytes_stored = stored + sz;
+    rc = put_record(k, "LOCALITIES",
+                    (int (*)(FILE *, const void *))loc_write, &k->locs, NULL,
+                    &e);
+    *committing = 1;
+    if (rc == 0)
+        rc = put_record(k, "INDEX",
+                        (int (*)(FILE *, const void *))index_write, &k->ix,
+                        NULL, &e);
+    return rc < 0 ? fail_os(k, rc, &e) : 0;
+}
+
+/* Under the lock: the records it needs, then scan, plan, store, commit. */
+static int backup_locked(bk *b, int absent, dest *d)
+{
+    coll *k = b->k;
+    int ex = absent ? create_descriptor(k) : load_index(k, 0);
+    if (ex)
+        return ex;
+    for (int i = 0; i < k->c->n_to; i++)
+        loc_set(&k->locs, d[i].tag, d[i].url);
+    if (!loc_url(&k->locs, "default"))
+        loc_set(&k->locs, "default", k->root);
+    b->tag = pick_tag(k);
+    b->droot = strcmp(b->tag, "default") ? loc_url(&k->locs, b->tag)
+                                         : k->root;
+    for (size_t i = k->ix.n; i-- > 0;)
+        if (!strcmp(k->ix.e[i].host, b->host)) {
+            b->parent = k->ix.e[i].id;
+            break;
+        }
+    if (b->parent && (ex = load_manifest(k, b->parent, &b->prev)))
+        return ex;
+    if ((ex = scan_and_plan(b)))
+        return ex;
+    /* The data objects, several at once; the first failure stops the
+     * rest from starting and is the one said. */
+    ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);
+    int wrote_manifest = 0, committing = 0;
+    if (!ex)
+        ex = commit(b, &wrote_manifest, &committing);
+    if (ex && !committing)
+        discard_backup(b, wrote_manifest);
+    else if (!ex && !k->c->quiet)
+        printf("%s\n", b->id);
+    return ex;
+}
+
+int cmd_backup(coll *k)
+{
+    dest d[COLL_MAX_TO];
+    memset(d, 0, sizeof d);
+    bk b;
+    memset(&b, 0, sizeof b);
+    b.k = k;
+    b.host = host_name(k->c);
+    int absent = 0;
+    int ex = parse_dests(k, d);
+    if (!ex)
+        ex = open_for_backup(k, &absent);
+    if (!ex && !(ex = lock_collection(k, b.host))) {
+        ex = backup_locked(&b, absent, d);
+        unlock_collection(k);
+    }
+    free(b.written);
+    free(b.stored);
+    plan_free(&b.p);
+    manifest_free(&b.prev);
+    manifest_free(&b.cur);
+    for (int i = 0; i < COLL_MAX_TO; i++) {
+        free(d[i].url);
+        free(d[i].tag);
+    }
+    return ex;
+}

@@ -1,0 +1,68 @@
+/*
+ * coll.h - what the collection commands share (internal): the open
+ * collection, its records, and the helpers that read and write them.
+ */
+#ifndef SLUICE_COLL_H
+#define SLUICE_COLL_H
+
+#include "collection.h"
+#include "manifest.h"
+#include "objstore.h"
+
+#define DESCRIPTOR "SLUICE-COLLECTION"
+/* Data objects moving at once (each one engine run: about 1.5 MiB per
+ * link plus the stages' own state, so memory stays bounded). */
+#define COLL_JOBS 4
+
+typedef struct coll {
+    const char *cmd;
+    const coll_opts *c;
+    objstore o;
+    const char *root;
+    header *desc;     /* the descriptor as read                     */
+    header *fchain;   /* forward chain built from it                */
+    index_t ix;
+    loclist locs;
+    int have_index;
+    char lock_token[400]; /* what this backup wrote into LOCK        */
+    int locked;
+    _Atomic int said_interrupted; /* "interrupted" was said (once)   */
+} coll;
+
+/* "sluice: ..." on stderr, one line (host_print_line); returns 0. */
+int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Says the failure (unless a signal came: that is said once) and returns
+ * its exit status. */
+int fail_os(coll *k, int rc, const os_err *e);
+/* SIGINT or SIGTERM came: said once; every loop stops. */
+int interrupted(coll *k);
+int worse(int a, int b);
+
+const char *host_name(const coll_opts *c);
+void fmt_time(int64_t t, char *buf, size_t cap, int compact);
+
+/* The descriptor: read it and check the passphrase against it; absent
+ * (backup only): *absent = 1 and 0. */
+int open_collection(coll *k, int *absent);
+/* open_collection + load_index, for backups/restore/verify. */
+int open_existing(coll *k);
+int load_index(coll *k, int must);
+int load_manifest(coll *k, const char *id, manifest *m);
+/* Writes a record (manifest_write, index_write, loc_write) as an object. */
+int put_record(coll *k, const char *name,
+               int (*writer)(FILE *, const void *), const void *arg,
+               uint64_t *stored, os_err *err);
+const ixent *find_backup(const coll *k, const char *id);
+size_t backup_pos(const coll *k, const char *id);
+/* The root holding a backup's data objects. */
+const char *data_root(const coll *k, const char *bid);
+
+int lock_collection(coll *k, const char *host);
+void unlock_collection(coll *k);
+
+int cmd_backup(coll *k);
+int cmd_backups(coll *k);
+int cmd_restore(coll *k);
+int cmd_verify(coll *k);
+
+#endif

@@ -1,0 +1,259 @@
+/* common.c - opening a collection and reading/writing its records; the
+ * command dispatch.  See coll.h and doc/FORMAT.md section 5. */
+#define _GNU_SOURCE
+#include "coll.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cli/presets.h"
+#include "../status.h"
+
+int say(const char *fmt, ...)
+{
+    /* Messages carry stage errors and names from the storage: one line,
+     * no control characters (host_print_line). */
+    char text[4000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    host_print_line(text);
+    return 0;
+}
+
+int worse(int a, int b) { return a ? a : b; }
+
+int interrupted(coll *k)
+{
+    int sig = atomic_load(&k->o.s->signal_number);
+    if (sig && !atomic_exchange(&k->said_interrupted, 1))
+        say("%s: interrupted: %s received", k->cmd,
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return sig != 0;
+}
+
+int fail_os(coll *k, int rc, const os_err *e)
+{
+    if (!interrupted(k)) /* else it said so, once */
+        say("%s", e->msg);
+    return status_to_exit(rc);
+}
+
+const char *host_name(const coll_opts *c)
+{
+    static char buf[256];
+    if (c->host)
+        return c->host;
+    if (gethostname(buf, sizeof buf - 1) < 0)
+        strcpy(buf, "localhost");
+    buf[sizeof buf - 1] = '\0';
+    return buf;
+}
+
+void fmt_time(int64_t t, char *buf, size_t cap, int compact)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, cap, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+}
+
+/* The forward chain from the descriptor (presets: which recorded
+ * parameters a stage takes back on the forward side). */
+static int forward_from(const header *d, header *f)
+{
+    sluice_error err = {0};
+    if (preset_forward_from(d, f, &err) < 0) {
+        say("%s: %s", DESCRIPTOR, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+int open_collection(coll *k, int *absent)
+{
+    struct stat st;
+    char *url = os_url(k->root, DESCRIPTOR);
+    int local = os_is_local(k->root);
+    int missing = local && stat(url, &st) < 0;
+    free(url);
+    if (missing) {
+        if (absent) {
+            *absent = 1;
+            return 0;
+        }
+        say("%s: not a sluice collection (no %s)", k->root, DESCRIPTOR);
+        return EXIT_USAGE;
+    }
+    os_err e;
+    int rc = os_read_header(&k->o, k->root, DESCRIPTOR, &k->desc, &e);
+    if (rc < 0) {
+        if (absent && !local && os_err_absent(&e)) {
+            *absent = 1;
+            return 0;
+        }
+        return fail_os(k, rc, &e);
+    }
+    if (absent)
+        *absent = 0;
+    rc = os_check_descriptor(&k->o, k->root, DESCRIPTOR, &e);
+    if (rc == SLUICE_E_AUTH) {
+        say("%s: wrong passphrase: it does not match the one this "
+            "collection was created with (nothing was written)", k->root);
+        return EXIT_AUTH;
+    }
+    if (rc < 0)
+        return fail_os(k, rc, &e);
+    k->fchain = header_new();
+    if (!k->fchain || forward_from(k->desc, k->fchain) < 0)
+        return EXIT_FORMAT;
+    k->o.fchain = k->fchain;
+    k->o.rchain = k->desc;
+    return 0;
+}
+
+int put_record(coll *k, const char *name,
+               int (*writer)(FILE *, const void *), const void *arg,
+               uint64_t *stored, os_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);
+        return SLUICE_E_NOMEM;
+    }
+    int w = writer(f, arg);
+    if (fclose(f) != 0 || w < 0) {
+        free(buf);
+        snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);
+        return SLUICE_E_NOMEM;
+    }
+    int rc = os_put_mem(&k->o, k->root, name, buf, len, 0, 0, stored, err);
+    free(buf);
+    return rc;
+}
+
+int load_index(coll *k, int must)
+{
+    os_err e;
+    char *t = NULL;
+    int rc = os_get_mem(&k->o, k->root, "INDEX", 0, &t, NULL, &e);
+    if (rc < 0) {
+        /* A collection whose first backup failed before its INDEX. */
+        if (!must && (os_is_local(k->root) || os_err_absent(&e)))
+            return 0;
+        return fail_os(k, rc, &e);
+    }
+    char err[128];
+    if (index_parse(t, &k->ix, err, sizeof err) < 0) {
+        free(t);
+        say("%s/INDEX: %s", k->root, err);
+        return EXIT_FORMAT;
+    }
+    free(t);
+    k->have_index = 1;
+    if (os_get_mem(&k->o, k->root, "LOCALITIES", 0, &t, NULL, &e) == 0) {
+        loc_parse(t, &k->locs, err, sizeof err);
+        free(t);
+    }
+    return 0;
+}
+
+const ixent *find_backup(const coll *k, const char *id)
+{
+    size_t i = backup_pos(k, id);
+    return i == (size_t)-1 ? NULL : &k->ix.e[i];
+}
+
+size_t backup_pos(const coll *k, const char *id)
+{
+    for (size_t i = 0; i < k->ix.n; i++)
+        if (!strcmp(k->ix.e[i].id, id))
+            return i;
+    return (size_t)-1;
+}
+
+const char *data_root(const coll *k, const char *bid)
+{
+    const ixent *b = find_backup(k, bid);
+    /* "default" is wherever the collection was opened: it moves along. */
+    const char *u = b && strcmp(b->dest, "default")
+                        ? loc_url(&k->locs, b->dest) : NULL;
+    return u ? u : k->root;
+}
+
+int load_manifest(coll *k, const char *id, manifest *m)
+{
+    char name[512];
+    snprintf(name, sizeof name, "backups/%s/MANIFEST", id);
+    os_err e;
+    char *t = NULL;
+    int rc = os_get_mem(&k->o, k->root, name, 0, &t, NULL, &e);
+    if (rc < 0)
+        return fail_os(k, rc, &e);
+    char err[128];
+    int bad = manifest_parse(t, m, err, sizeof err);
+    free(t);
+    if (bad < 0) {
+        say("%s/%s: %s", k->root, name, err);
+        return EXIT_FORMAT;
+    }
+    /* Every object of a collection is sealed with one key, so a MANIFEST
+     * moved or copied from another backup still authenticates: its own
+     * id says where it belongs. */
+    if (strcmp(m->id, id)) {
+        say("%s/%s: holds the manifest of backup %s (moved or swapped)",
+            k->root, name, m->id);
+        manifest_free(m);
+        return EXIT_FORMAT;
+    }
+    return 0;
+}
+
+int open_existing(coll *k)
+{
+    k->root = k->c->from;
+    int ex = open_collection(k, NULL);
+    if (!ex)
+        ex = load_index(k, 1);
+    return ex;
+}
+
+int collection_run(const char *cmd, const coll_opts *o, session *s,
+                   loader *l)
+{
+    coll k;
+    memset(&k, 0, sizeof k);
+    k.cmd = cmd;
+    k.c = o;
+    k.o.s = s;
+    k.o.l = l;
+    k.o.s3_endpoint = o->s3_endpoint;
+    k.o.insecure = o->insecure;
+    int ex;
+    if (!strcmp(cmd, "backup"))
+        ex = cmd_backup(&k);
+    else if (!strcmp(cmd, "backups"))
+        ex = cmd_backups(&k);
+    else if (!strcmp(cmd, "restore"))
+        ex = cmd_restore(&k);
+    else
+        ex = cmd_verify(&k);
+    if (ex == EXIT_OK && atomic_load(&s->incomplete))
+        ex = EXIT_INCOMPLETE;
+    header_free(k.desc);
+    header_free(k.fchain);
+    index_free(&k.ix);
+    loc_free(&k.locs);
+    return ex;
+}
