@@ -191,7 +191,7 @@ def main():
                         ("e-two-chunks.slc", multi_bytes)))
     add("version-2", 4, "unsupported stream version 'sluice/2'",
         b"sluice/2\n---\n")
-    add("crlf", 4, "CRLF line endings", b"sluice/1\r\n---\r\n")
+    add("crlf", 4, "converted to CRLF text", b"sluice/1\r\n---\r\n")
     add("no-terminator", 4, "truncated header", b"sluice/1\nzstd level=3\n")
     add("tab", 4, "non-printable", b"sluice/1\nzstd level=3\t\n---\n")
     add("dup-key", 4, "level", b"sluice/1\nzstd level=3 level=4\n---\n")
@@ -265,7 +265,7 @@ def main():
         z.replace(b"=3", b"=") + frame)
     add("zstd-level-too-fast", 4, "level '-131073' out of range",
         z.replace(b"=3", b"=-131073") + frame)
-    add("zstd-unknown-param", 4, "unknown parameter 'window'",
+    add("zstd-unknown-param", 4, "unknown header parameter 'window'",
         z.replace(b"=3", b"=3 window=27") + frame)
     add("zstd-garbage", 4, "corrupt input", z + b"not zstd at all")
     # A frame header declaring a 2^28-byte window (FORMAT.md 2): magic,

@@ -95,8 +95,8 @@ struct command {
     /* After parsing: 0, or prints a usage error and returns -1. */
     int (*check)(cli *c);
     int (*run)(cli *c, session *s, loader *l);
-    /* Collection commands: a signal received ends the process even after
-     * a clean finish (they stop between objects), and they say
+    /* Collection commands: a run a signal stopped early (incomplete)
+     * dies of the signal too (they stop between objects), and they say
      * themselves what an incomplete run skipped. */
     int signal_wins;
 };

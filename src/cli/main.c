@@ -79,8 +79,9 @@ int main(int argc, char **argv)
      * that came after the sink made its output visible came too late to
      * stop anything (engine_run then returns 0): a status of 128+N always
      * means the target was left untouched.  Collection commands stop
-     * between objects and die of the signal whatever they finished. */
-    if (sig && (c.cmd->signal_wins || (ex != EXIT_OK && ex != EXIT_INCOMPLETE)))
+     * between objects: one they stopped early (incomplete) dies of the
+     * signal too; one the signal found finished exits 0. */
+    if (sig && ex != EXIT_OK && (c.cmd->signal_wins || ex != EXIT_INCOMPLETE))
         die_of_signal(sig);
     return ex;
 }

@@ -251,6 +251,11 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_verify(&k);
     if (ex == EXIT_OK && atomic_load(&s->incomplete))
         ex = EXIT_INCOMPLETE;
+    /* Stopped early by a signal (it said so): not a success, so the
+     * process dies of the signal.  A signal that came after the work was
+     * done (a backup's INDEX committed) changes nothing: exit 0. */
+    if (ex == EXIT_OK && atomic_load(&k.said_interrupted))
+        ex = EXIT_INCOMPLETE;
     header_free(k.desc);
     header_free(k.fchain);
     index_free(&k.ix);

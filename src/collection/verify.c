@@ -24,14 +24,16 @@ int cmd_backups(coll *k)
         if (k->c->host && strcmp(e->host, k->c->host))
             continue;
         if (k->c->quiet) {
-            printf("%s\n", e->id);
+            host_print_listing(stdout, e->id);
             continue;
         }
-        char ts[40];
+        char ts[40], line[1200];
         fmt_time(e->time, ts, sizeof ts, 0);
-        printf("%s %s %s %s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", e->id,
-               ts, e->host, e->full ? "full" : "incremental", e->files,
-               e->bytes_in, e->bytes_stored);
+        snprintf(line, sizeof line,
+                 "%s %s %s %s %" PRIu64 " %" PRIu64 " %" PRIu64, e->id, ts,
+                 e->host, e->full ? "full" : "incremental", e->files,
+                 e->bytes_in, e->bytes_stored);
+        host_print_listing(stdout, line); /* the host name is stored */
     }
     return EXIT_OK;
 }
