@@ -205,4 +205,28 @@ run "$SLUICE" forget --from "$C" --keep-last 1
 is "$RC" 3 "a LOCK held by a live process of this machine is not broken"
 rm -f "$C/LOCK"
 
+# ---- --host, --keep-within, --dry-run --prune --------------------------------------
+C2=$T_TMP/two
+for i in 1 2 3 4 5; do
+    echo $i >"$S/log"
+    for h in vm other; do
+        SLUICE_TEST_NOW=$((base + i * 86400)) run "$SLUICE" backup --to "$C2" \
+            -z -e -q --host $h -C "$S" log
+    done
+done
+is "$("$SLUICE" backups --from "$C2" -q | wc -l)" 10 "two hosts, five backups each"
+cp "$C2/INDEX" "$T_TMP/INDEX2"
+SLUICE_TEST_NOW=$((base + 5 * 86400 + 60)) run "$SLUICE" forget --from "$C2" \
+    --host other --keep-within 2d --dry-run --prune
+is "$RC" 0 "forget --host other --keep-within 2d --dry-run --prune"
+is "$(grep -c '^would forget .*-other-' "$OUT")" 3 "  would forget three of other's backups"
+ok "  judges no backup of vm" sh -c '! grep -q -- "-vm-" "$1"' sh "$OUT"
+is "$(grep -c '^would remove .*-other-.*/MANIFEST ' "$OUT")" 3 \
+    "  the dry prune lists what that forget would free"
+ok "  and changes nothing" cmp -s "$C2/INDEX" "$T_TMP/INDEX2"
+SLUICE_TEST_NOW=$((base + 5 * 86400 + 60)) run "$SLUICE" forget --from "$C2" \
+    --host other --keep-within 2d
+is "$("$SLUICE" backups --from "$C2" --host other -q | wc -l)" 2 "  other keeps 2"
+is "$("$SLUICE" backups --from "$C2" --host vm -q | wc -l)" 5 "  vm keeps 5"
+
 done_testing

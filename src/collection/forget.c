@@ -101,8 +101,9 @@ static void report(coll *k, const ret_decision *d, int dry)
 }
 
 /* Rewrites the INDEX without the forgotten lines (whole, atomically:
- * the file stage renames, s3 PUT replaces), then drops them from k->ix. */
-static int rewrite_index(coll *k, const ret_decision *d)
+ * the file stage renames, s3 PUT replaces), then drops them from k->ix;
+ * dry: only drops them from k->ix (what a dry prune then judges by). */
+static int rewrite_index(coll *k, const ret_decision *d, int dry)
 {
     index_t v = {malloc((k->ix.n + 1) * sizeof(ixent)), 0, k->ix.n};
     if (!v.e)
@@ -111,9 +112,10 @@ static int rewrite_index(coll *k, const ret_decision *d)
         if (d[i].verdict != RET_FORGET)
             v.e[v.n++] = k->ix.e[i];
     os_err e = {{0}};
-    int rc = put_record(k, "INDEX",
-                        (int (*)(FILE *, const void *))index_write, &v, NULL,
-                        &e);
+    int rc = dry ? 0
+                 : put_record(k, "INDEX",
+                              (int (*)(FILE *, const void *))index_write,
+                              &v, NULL, &e);
     if (rc < 0) {
         free(v.e);
         return fail_os(k, rc, &e);
@@ -161,8 +163,8 @@ static int forget_locked(coll *k, const ret_policy *p, int dry)
         report(k, d, dry);
         for (size_t i = 0; i < n; i++)
             gone += d[i].verdict == RET_FORGET;
-        if (!dry && gone)
-            ex = rewrite_index(k, d);
+        if (gone && (!dry || k->c->prune))
+            ex = rewrite_index(k, d, dry);
         if (!ex && !k->c->quiet)
             printf("%s%zu of %zu backups %s\n", dry ? "dry run: " : "",
                    gone, n, dry ? "would be forgotten" : "forgotten");
