@@ -216,7 +216,7 @@ concurrent() { # concurrent COLLECTION DESC
     esac
     case $rcs in
     *3*) ok "  the loser says why in one line naming the collection (and the winner's LOCK)" \
-        grep -Eq "^sluice: $1: (collection is locked by another backup \($1/LOCK: [^ ]+ [0-9]+ [0-9]+ [0-9a-f]{16}\)|the collection was created by another backup meanwhile)" \
+        grep -Eq "^sluice: $1: (collection is locked by another backup \($1/LOCK: [^ ]+ [0-9]+ [0-9]+ [0-9a-f]{16}( [0-9a-f-]{36})?\)|the collection was created by another backup meanwhile)" \
         "$T_TMP/c1" "$T_TMP/c2" ;;
     esac
     ok "  no LOCK left behind" [ ! -e "$1/LOCK" ]

@@ -115,7 +115,7 @@ longs=$(sed -n 's/^ *[A-Z]*[({]"\([a-z0-9-]*\)", .*/\1/p' "$table")
 shorts=$(sed -n "s/^ *[A-Z]*[({]\(NULL\|\"[a-z0-9-]*\"\), *'\(.\)'.*/\2/p" "$table" | tr -d '\n')
 ok "found the long options in the option table" test "$(printf '%s\n' "$longs" | wc -l)" -gt 20
 ok "found the short options in the option table" test "${#shorts}" -gt 10
-all=$(for c in "" decrypt-object backup backups restore verify; do
+all=$(for c in "" decrypt-object backup backups restore verify forget prune unlock; do
     complete_line "sluice $c --"; done)
 missing=
 for o in $longs; do
@@ -133,6 +133,10 @@ is "$missing" "" "every short option of the table is completed"
 comp "sluice sta" "stages"
 comp "sluice ins" "inspect"
 comp "sluice decr" "decrypt-object"
+comp "sluice forg" "forget"
+comp "sluice forget --keep-d" "--keep-daily"
+comp "sluice prune --d" "--dry-run"
+comp "sluice unlock --re" "--remove-all"
 comp_has "sluice " "inspect" "stages" "decrypt-object" "data.slc" "dir"
 comp "sluice stages " "" "nothing after 'sluice stages'"
 comp "sluice inspect d" "data.slc dir dir2 dump.sql" "sluice inspect FILE"

@@ -42,7 +42,10 @@ enum {
     G_RAW = 1u << 12,      /* --salt, --encryption-info                 */
     G_STORE = 1u << 13,    /* --to, --locality, --checksum, --object-size */
     G_FETCH = 1u << 14,    /* --from, --as-of                           */
-    G_HOST = 1u << 15      /* --host                                    */
+    G_HOST = 1u << 15,     /* --host                                    */
+    G_RETAIN = 1u << 16,   /* --keep-*, --prune (forget)                */
+    G_DRYRUN = 1u << 17,   /* --dry-run (forget, prune)                 */
+    G_UNLOCK = 1u << 18    /* --remove-all (unlock)                     */
 };
 
 #define CLI_MAX_KV 4096

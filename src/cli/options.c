@@ -118,6 +118,17 @@ static const opt_row rows[] = {
     PATH("from", 0, G_FETCH, coll.from),
     STR("as-of", 0, G_FETCH, coll.as_of),
     STR("host", 0, G_HOST, coll.host),
+    /* forget, prune, unlock */
+    INT("keep-last", 0, G_RETAIN, coll.keep_last, 0, INT_MAX),
+    INT("keep-hourly", 0, G_RETAIN, coll.keep_hourly, 0, INT_MAX),
+    INT("keep-daily", 0, G_RETAIN, coll.keep_daily, 0, INT_MAX),
+    INT("keep-weekly", 0, G_RETAIN, coll.keep_weekly, 0, INT_MAX),
+    INT("keep-monthly", 0, G_RETAIN, coll.keep_monthly, 0, INT_MAX),
+    INT("keep-yearly", 0, G_RETAIN, coll.keep_yearly, 0, INT_MAX),
+    STR("keep-within", 0, G_RETAIN, coll.keep_within),
+    FLAG("prune", 0, G_RETAIN, coll.prune),
+    FLAG("dry-run", 0, G_DRYRUN, coll.dry_run),
+    FLAG("remove-all", 0, G_UNLOCK, coll.remove_all),
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 

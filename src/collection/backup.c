@@ -195,7 +195,7 @@ static void make_id(bk *b)
 {
     char ts[32], hs[64], rh[5];
     uint8_t r[2];
-    int64_t now = time(NULL);
+    int64_t now = coll_now();
     fmt_time(now, ts, sizeof ts, 1);
     size_t j = 0;
     for (const char *p = b->host; *p && j < sizeof hs - 1; p++)

@@ -64,5 +64,14 @@ int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);
 int cmd_verify(coll *k);
+int cmd_forget(coll *k);
+int cmd_prune(coll *k);
+int cmd_unlock(coll *k);
+/* Deletes every object no backup in k->ix references (prune.c); dry:
+ * only says what would go.  Under the lock. */
+int prune_locked(coll *k, int dry);
+/* The time of day for backup ids and retention: time(NULL), or with
+ * configure --enable-test-clock, SLUICE_TEST_NOW (unix seconds). */
+int64_t coll_now(void);
 
 #endif

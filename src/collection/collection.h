@@ -20,13 +20,18 @@ typedef struct coll_opts {
     const char *from, *host, *locality, *as_of, *directory;
     int checksum, quiet, verbose, zstd, level, encrypt, insecure;
     uint64_t object_size;
+    /* forget, prune, unlock */
+    int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly,
+        keep_yearly, dry_run, prune, remove_all;
+    const char *keep_within;
     const char *kdf_iter, *passphrase_file, *s3_endpoint;
     int passphrase_fd;
     char **args;
     int n_args;
 } coll_opts;
 
-/* Runs command cmd ("backup", "backups", "restore", "verify") with one
+/* Runs command cmd ("backup", "backups", "restore", "verify", "forget",
+ * "prune", "unlock") with one
  * session and one loader for all its engine runs; returns the exit
  * status.  The caller set up the session (passphrase source, verbosity)
  * and its signal watch. */

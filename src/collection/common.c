@@ -247,6 +247,12 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_backups(&k);
     else if (!strcmp(cmd, "restore"))
         ex = cmd_restore(&k);
+    else if (!strcmp(cmd, "forget"))
+        ex = cmd_forget(&k);
+    else if (!strcmp(cmd, "prune"))
+        ex = cmd_prune(&k);
+    else if (!strcmp(cmd, "unlock"))
+        ex = cmd_unlock(&k);
     else
         ex = cmd_verify(&k);
     if (ex == EXIT_OK && atomic_load(&s->incomplete))

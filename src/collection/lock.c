@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +38,41 @@ static void lock_holder(const char *t, char *out, size_t cap)
     out[j] = '\0';
 }
 
-/* "HOST PID TIME RANDOM\n", unique to this run. */
+/* This boot's id (the kernel draws a new one at every boot), or "". */
+static void boot_id(char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f))
+        out[strcspn(out, " \n")] = '\0';
+    fclose(f);
+    for (char *p = out; *p; p++)
+        if (!strchr("0123456789abcdef-", *p)) {
+            out[0] = '\0';
+            break;
+        }
+}
+
+/* A LOCK left by a run of this boot whose process is gone: same boot id,
+ * and kill(pid, 0) finds no such process.  A LOCK without a boot id (an
+ * older sluice) or from another machine is never judged stale here. */
+static int lock_stale(const char *t, long *pid_out)
+{
+    char host[256], rnd[64], bid[64], mine[64];
+    long pid, when;
+    if (!t || sscanf(t, "%255s %ld %ld %63s %63s", host, &pid, &when, rnd,
+                     bid) != 5 || pid <= 0)
+        return 0;
+    boot_id(mine, sizeof mine);
+    if (pid_out)
+        *pid_out = pid;
+    return *mine && !strcmp(mine, bid) && kill((pid_t)pid, 0) < 0 &&
+           errno == ESRCH;
+}
+
+/* "HOST PID TIME RANDOM BOOTID\n", unique to this run. */
 static void make_token(coll *k, const char *host)
 {
     uint8_t r[8];
@@ -50,8 +86,10 @@ static void make_token(coll *k, const char *host)
     for (char *p = hs; *p; p++)
         if (*p == ' ')
             *p = '_';
-    snprintf(k->lock_token, sizeof k->lock_token, "%s %ld %ld %s\n", hs,
-             (long)getpid(), (long)time(NULL), rh);
+    char bid[64];
+    boot_id(bid, sizeof bid);
+    snprintf(k->lock_token, sizeof k->lock_token, "%s %ld %ld %s%s%s\n", hs,
+             (long)getpid(), (long)time(NULL), rh, *bid ? " " : "", bid);
 }
 
 /* The lock is someone else's: one line naming the holder. */
@@ -74,12 +112,22 @@ static int locked_by_other(coll *k, const char *t, int excl)
     return EXIT_IO;
 }
 
-/* Creates LOCK holding the run's token: atomically where the root allows
- * (a local directory: link(); s3: PUT with If-None-Match: *), else check,
- * write, wait and read back.  0, or an exit status after one line. */
-int lock_collection(coll *k, const char *host)
+/* Removes LOCK (a stage without delete: writes "released"). */
+static int remove_lock(coll *k)
 {
-    make_token(k, host);
+    os_err e;
+    int rc = os_can_delete(&k->o, k->root)
+                 ? os_delete(&k->o, k->root, "LOCK", &e)
+                 : put_lock(k, "released\n", 0, &e);
+    if (rc < 0)
+        say("%s", e.msg);
+    return rc < 0 ? status_to_exit(rc) : 0;
+}
+
+/* One attempt; *stale: the LOCK found is stale (lock_stale), its text in
+ * stale_text (malloc'ed). */
+static int try_lock(coll *k, char **stale_text)
+{
     int excl = os_can_exclusive(&k->o, k->root), rc;
     os_err pe = {{0}}, ge;
     char *t = NULL;
@@ -113,8 +161,49 @@ int lock_collection(coll *k, const char *host)
         say("%s", pe.msg);
         return status_to_exit(rc);
     }
+    if (lock_stale(t, NULL)) {
+        *stale_text = t;
+        return -1;
+    }
     int ex = locked_by_other(k, t, excl);
     free(t);
+    return ex;
+}
+
+/* Creates LOCK holding the run's token: atomically where the root allows
+ * (a local directory: link(); s3: PUT with If-None-Match: *), else check,
+ * write, wait and read back.  A stale LOCK (a run of this boot whose
+ * process is gone) is broken with a warning, once.  0, or an exit status
+ * after one line. */
+int lock_collection(coll *k, const char *host)
+{
+    make_token(k, host);
+    char *st = NULL;
+    int ex = try_lock(k, &st);
+    if (ex != -1)
+        return ex;
+    char who[200];
+    lock_holder(st, who, sizeof who);
+    /* Read again just before removing: another run breaking the same
+     * stale lock may have taken a fresh one meanwhile (a narrow race:
+     * reading and deleting are two operations). */
+    os_err e;
+    char *again = read_lock(k, &e);
+    int same = again && !strcmp(again, st);
+    free(again);
+    free(st);
+    if (same) {
+        say("warning: %s/LOCK (%s) was left by a process of this machine "
+            "that is gone: breaking it", k->root, who);
+        if ((ex = remove_lock(k)))
+            return ex;
+    }
+    ex = try_lock(k, &st);
+    if (ex == -1) {
+        free(st);
+        say("%s: could not break the stale LOCK", k->root);
+        ex = EXIT_IO;
+    }
     return ex;
 }
 
@@ -135,11 +224,37 @@ void unlock_collection(coll *k)
         return;
     }
     free(t);
-    if (os_can_delete(&k->o, k->root)) {
-        if (os_delete(&k->o, k->root, "LOCK", &e) < 0)
-            say("%s", e.msg);
-        return;
+    (void)remove_lock(k);
+}
+
+/* `sluice unlock`: shows LOCK; removes it when it is stale (this
+ * machine, process gone) or with --remove-all (another machine's lock,
+ * which no check here can judge: like restic's unlock --remove-all). */
+int cmd_unlock(coll *k)
+{
+    k->root = k->c->from;
+    os_err e;
+    char *t = read_lock(k, &e);
+    if (!t) {
+        if (!k->c->quiet)
+            printf("%s: not locked\n", k->root);
+        return EXIT_OK;
     }
-    if (put_lock(k, "released\n", 0, &e) < 0)
-        say("%s", e.msg);
+    char who[200], line[600];
+    long pid = 0;
+    lock_holder(t, who, sizeof who);
+    int stale = lock_stale(t, &pid);
+    free(t);
+    snprintf(line, sizeof line, "%s/LOCK: %s", k->root, who);
+    host_print_listing(stdout, line);
+    if (!strcmp(who, "released") || stale || k->c->remove_all) {
+        int ex = remove_lock(k);
+        if (!ex && !k->c->quiet)
+            printf("removed%s\n", stale ? " (its process is gone)" : "");
+        return ex;
+    }
+    say("%s/LOCK is held by a run that may still be going (another "
+        "machine, or process %ld here is alive): not removed; check, then "
+        "run sluice unlock --remove-all", k->root, pid);
+    return EXIT_IO;
 }
