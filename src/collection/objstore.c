@@ -209,6 +209,7 @@ static int get_job(objstore *o, engine_job *job, const char *root,
     job->chain = chain == OWN_HEADER ? NULL
                  : chain == PLAIN || !o->rchain ? empty_chain() : o->rchain;
     job->no_header = chain != OWN_HEADER;
+    job->require_auth = o->require_auth;
     endpoint(o, url, &se, &job->source);
     int rc = run(o, job, url, name, err);
     free(url);

@@ -298,7 +298,7 @@ static int extract_group(void *arg, size_t g)
         return EXIT_INCOMPLETE;
     if (rc < 0) {
         say("%s: damaged or missing object: %s", G->verb, e.msg);
-        return status_to_exit(rc);
+        return object_exit(rc);
     }
     return 0;
 }
