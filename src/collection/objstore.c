@@ -179,11 +179,12 @@ int os_put_archive(objstore *o, const char *root, const char *name,
                    os_err *err)
 {
     engine_job job = {0};
-    sluice_kv kv[5];
+    sluice_kv kv[6];
     size_t n = 0;
     kv[n++] = (sluice_kv){"files-from", list};
     kv[n++] = (sluice_kv){"null", "1"};
     kv[n++] = (sluice_kv){"no-recursion", "1"};
+    kv[n++] = (sluice_kv){"scanned", "1"}; /* list: "TYPE INO PATH" */
     if (dir)
         kv[n++] = (sluice_kv){"directory", dir};
     job.direction = SLUICE_FORWARD;
