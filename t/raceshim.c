@@ -12,8 +12,8 @@
  * RACE_MOVE to RACE_MOVE.aside, then puts in its place either RACE_IN
  * (renamed there) or a symlink to RACE_LINK, and then lets the openat go
  * on (open() too: RACE_AT is then the whole path).  RACE_LOG=FILE gets
- * the line "swapped" once that happened, so a test can check that its race really was run.  Without RACE_AT the shim
- * changes nothing.
+ * the line "swapped" once that happened, so a test can check that its
+ * race really was run.  Without RACE_AT the shim changes nothing.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
