@@ -58,6 +58,24 @@ else
     skip 1 "race shim not built ($shim)"
 fi
 
+# ---- 1. restore: a member of another size than its manifest entry ----------
+# (an unencrypted collection: a data object swapped for another backup's
+# with the same member name) gets none of the entry's owner and mode.
+rm -rf tree sz r3 && mkdir tree && echo one >tree/a && chmod 640 tree/a
+expect_ok "size: a first backup" "$SLUICE" backup -q --to "$T_TMP/sz" -C tree a
+Z1=$(ls sz/backups)
+sleep 1
+echo 'a much longer second version' >tree/a
+chmod 604 tree/a
+expect_ok "size: a second backup" "$SLUICE" backup -q --to "$T_TMP/sz" -C tree a
+Z2=$(ls sz/backups | grep -v "^$Z1\$")
+cp sz/backups/"$Z2"/data-1 sz/backups/"$Z1"/data-1
+expect_fail 4 "restore of a member whose size differs from its manifest entry" \
+    "$SLUICE" restore --as-of "$Z1" --from "$T_TMP/sz" -C r3
+ok "  names it" grep -q 'r3/a: not what the manifest says' "$ERR"
+nok "  the manifest's mode (0640) is not applied to it" \
+    sh -c "ls -l r3/a | grep -q '^-rw-r-----'"
+
 # ---- 2. downgrade: every object replaced by unencrypted ones --------------
 rm -rf tree && mkdir tree && echo 'real data' >tree/f
 expect_ok "an encrypted collection" "$SLUICE" backup -q -e \
@@ -118,12 +136,15 @@ expect_ok "swap: a second backup" "$SLUICE" backup -q -e \
     --passphrase-file pf --to "$T_TMP/sw" -C tree .
 B2=$(ls sw/backups | grep -v "^$B1\$")
 cp sw/backups/"$B2"/data-1 sw/backups/"$B1"/data-1 # holds b alone
-rm -rf r2; expect_fail 5 "restore of a swapped object: tampered (exit 5)" \
-    "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
+rm -rf r2
+run "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
+is "$RC" 5 "restore of a swapped object: tampered (exit 5)"
+ok "  b, from the other object, gets no metadata" \
+    grep -q 'r2/b: not what the manifest says' "$ERR"
 ok "  names it" grep -q "backups/$B1/data-1" "$ERR"
 expect_fail 5 "verify of a swapped object: tampered (exit 5)" \
     "$SLUICE" verify --passphrase-file pf --from "$T_TMP/sw"
-rm sw/backups/"$B1"/data-1
+rm -rf r2 sw/backups/"$B1"/data-1
 expect_fail 3 "restore of a missing object: I/O (exit 3)" \
     "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
 expect_fail 3 "verify of a missing object: I/O (exit 3)" \
