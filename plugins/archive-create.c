@@ -837,6 +837,60 @@ static int add_operand(cr_state *s, const char *arg, sluice_error *err)
     return add_entry(s, pfd, arg, 1, DT_UNKNOWN, 0, err);
 }
 
+/* scanned=1: a record "TYPE INO PATH" (TYPE a d_type, as the scan saw
+ * the entry).  PATH's directories are opened one component at a time
+ * below its root (-C's descriptor, or "/"), O_NOFOLLOW|O_DIRECTORY, so a
+ * directory swapped for a symlink since the scan is never followed; the
+ * last component must still be TYPE and INO, else it is left out as
+ * changed (incomplete).  The record's member name is PATH's, as for an
+ * operand. */
+static int add_scanned(cr_state *s, char *rec, sluice_error *err)
+{
+    unsigned type;
+    unsigned long long ino;
+    int at = 0;
+    if (sscanf(rec, "%u %llu %n", &type, &ino, &at) != 2 || !at ||
+        !rec[at])
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "scanned: a files-from record is not "
+                                "\"TYPE INO PATH\"");
+    char *path = rec + at;
+    size_t len;
+    const char *nm = member_name(s, path, &len);
+    if (name_set(s, 0, nm, len) < 0)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    int fd = path[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                            : dup(s->c->dirfd);
+    char *p = path, *slash;
+    while (fd >= 0 && (slash = strchr(p, '/'))) {
+        *slash = '\0';
+        int next = slash == p ? dup(fd)
+                              : openat(fd, p, O_PATH | O_DIRECTORY |
+                                                  O_NOFOLLOW | O_CLOEXEC);
+        *slash = '/';
+        close(fd);
+        fd = next;
+        p = slash + 1;
+    }
+    struct stat st;
+    if (fd < 0 || fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        st.st_ino != (ino_t)ino ||
+        (mode_t)DTTOIF(type) != (st.st_mode & S_IFMT)) {
+        changed(s);
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (!s->have_proc) { /* never without /proc: refuse, do not guess */
+        close(fd);
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "scanned: needs /proc/self/fd");
+    }
+    int rc = add_entry(s, fd, p, 1, (unsigned char)type, (ino_t)ino, err);
+    close(fd);
+    return rc;
+}
+
 /* -T FILE: one name a line, or NUL-separated with --null. */
 static int add_files_from(cr_state *s, sluice_error *err)
 {
@@ -858,7 +912,8 @@ static int add_files_from(cr_state *s, sluice_error *err)
             line[--n] = '\0';
         if (n == 0)
             continue;
-        rc = add_operand(s, line, err);
+        rc = s->c->scanned ? add_scanned(s, line, err)
+                           : add_operand(s, line, err);
         if (rc < 0)
             break;
     }

@@ -56,6 +56,10 @@ typedef struct arch_ctx {
     char *files_from;    /* -T FILE ("-" = stdin)                     */
     char *output;        /* -f FILE of -c: never archived (by dev/ino) */
     int null_sep;        /* --null                                    */
+    int scanned;         /* files-from records "TYPE INO PATH" (a scan's):
+                            each PATH reached beneath its root one
+                            component at a time, never through a symlink,
+                            and left out unless still that type and inode */
     int one_fs;          /* --one-file-system                         */
     int verbose;         /* 0, 1, 2                                   */
     int same_owner;      /* -1 = default (root: yes)                  */

@@ -134,6 +134,8 @@ static int parse_options(arch_ctx *c, const sluice_stage_args *args,
             rc = parse_flag(k, v, &c->numeric_owner, err);
         } else if (!strcmp(k, "preserve-permissions")) {
             rc = parse_flag(k, v, &c->preserve_perms, err);
+        } else if (!strcmp(k, "scanned")) {
+            rc = parse_flag(k, v, &c->scanned, err);
         } else if (!strcmp(k, "no-recursion")) {
             rc = parse_flag(k, v, &c->no_recursion, err);
         } else if (!strcmp(k, "progress")) {
@@ -627,6 +629,9 @@ static const sluice_key keys[] = {
      "1 = stay on the file systems of the PATHs"},
     {"no-recursion", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
      "1 = do not descend into directories"},
+    {"scanned", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "1 = files-from lines are \"TYPE INO PATH\" from a scan: PATH opened "
+     "component by component, never via a symlink, skipped if changed"},
     {"progress", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
      "1 = count the input first, for the progress ETA"},
     {"same-owner", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,

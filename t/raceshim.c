@@ -11,9 +11,9 @@
  * is opened by, relative to its directory's descriptor) first renames
  * RACE_MOVE to RACE_MOVE.aside, then puts in its place either RACE_IN
  * (renamed there) or a symlink to RACE_LINK, and then lets the openat go
- * on.  RACE_LOG=FILE gets the line "swapped" once that happened, so a
- * test can check that its race really was run.  Without RACE_AT the shim
- * changes nothing.
+ * on (open() too: RACE_AT is then the whole path).  RACE_LOG=FILE gets
+ * the line "swapped" once that happened, so a test can check that its
+ * race really was run.  Without RACE_AT the shim changes nothing.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -91,4 +91,34 @@ int __openat_2(int dfd, const char *path, int flags)
 int __openat64_2(int dfd, const char *path, int flags)
 {
     return forward("openat64", dfd, path, flags, 0);
+}
+
+/* open() by a whole path (the file stage reading a split file's chunk,
+ * t/coll-security.t): RACE_AT is then that path. */
+typedef int (*open_fn)(const char *, int, ...);
+
+static int forward_open(const char *sym, const char *path, int flags,
+                        mode_t mode)
+{
+    open_fn real = (open_fn)dlsym(RTLD_NEXT, sym);
+    swap(path);
+    return real(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t m = mode_arg(flags, ap);
+    va_end(ap);
+    return forward_open("open", path, flags, m);
+}
+
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t m = mode_arg(flags, ap);
+    va_end(ap);
+    return forward_open("open64", path, flags, m);
 }

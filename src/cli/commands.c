@@ -60,6 +60,7 @@ static int run_collection(cli *c, session *s, loader *l)
     o.zstd = c->zstd;
     o.level = c->level ? c->level : 3;
     o.encrypt = c->encrypt;
+    o.allow_unencrypted = c->allow_unencrypted;
     o.insecure = c->insecure;
     o.kdf_iter = c->kdf_iter;
     o.passphrase_file = c->passphrase_file;

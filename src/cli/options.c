@@ -62,7 +62,7 @@ static const opt_row rows[] = {
     /* chain shorthands (presets.c turns them into stages) */
     FLAG(NULL, 'z', G_SHORTHAND, zstd),
     {"zstd", 0, ARG_OPTIONAL, G_SHORTHAND, A_LEVEL, 0, NULL, NULL, 0, 0},
-    FLAG("encrypt", 'e', G_SHORTHAND, encrypt),
+    FLAG("encrypt", 'e', G_SHORTHAND | G_FETCH, encrypt),
     STR("kdf-iter", 0, G_KDF, kdf_iter),
     STR("chain", 0, G_CHAIN, chain),
     STR("threads", 0, G_CHAIN, threads),

@@ -41,6 +41,7 @@ typedef struct bk {
     char *written;
     uint64_t *stored;
     _Atomic int failed_once; /* the first failure is said, once  */
+    _Atomic char *skip; /* skip[e]: entry e changed since the scan   */
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -166,9 +167,24 @@ static int create_descriptor(coll *k)
     return 0;
 }
 
+/* May this backup write its data objects to tag's destination?  Only
+ * to one the command line named, or to a remote one from an
+ * authenticated (encrypted) LOCALITIES record: a stored record is the
+ * storage holder's to edit, and must not send data to a local path of
+ * their choosing (issue 14, item 6). */
+static int dest_trusted(const coll *k, const dest *d, const char *tag)
+{
+    const char *url = loc_url(&k->locs, tag);
+    for (int i = 0; i < k->c->n_to; i++)
+        if (!strcmp(d[i].tag, tag))
+            return url && !strcmp(d[i].url, url);
+    return url && !os_is_local(url) && preset_encrypts(k->desc);
+}
+
 /* The destination of this host's data: its most specific tier that has
- * one, else the default. */
-static const char *pick_tag(coll *k)
+ * a trusted one (said when a stored one is passed over), else the
+ * default (always the command line's). */
+static const char *pick_tag(coll *k, const dest *d)
 {
     const char *tag = "default";
     if (!k->c->locality)
@@ -179,13 +195,22 @@ static const char *pick_tag(coll *k)
     for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && nt < 32;
          t = strtok_r(NULL, ",", &save))
         tiers[nt++] = t;
-    for (int i = nt - 1; i >= 0; i--)
+    for (int i = nt - 1; i >= 0; i--) {
+        if (loc_url(&k->locs, tiers[i]) && !dest_trusted(k, d, tiers[i])) {
+            say("backup: LOCALITIES: the stored destination of %s is not "
+                "used (%s); name it with --to to use it", tiers[i],
+                preset_encrypts(k->desc) ? "a local path"
+                                         : "the collection is not "
+                                           "encrypted");
+            continue;
+        }
         if (loc_url(&k->locs, tiers[i])) {
             for (size_t j = 0; j < k->locs.n; j++)
                 if (!strcmp(k->locs.e[j].tag, tiers[i]))
                     tag = k->locs.e[j].tag;
             break;
         }
+    }
     free(copy);
     return tag;
 }
@@ -213,16 +238,51 @@ static void make_id(bk *b)
     b->cur.time = now;
 }
 
-/* The path to open for entry e (relative to -C DIR). */
-static char *disk_path(const coll *k, const mentry *e)
+/* A split file's chunk: the file opened beneath its root, checked
+ * against the scan (scan_open_beneath), and handed to the file stage as
+ * /proc/self/fd/N, so nothing reopens it by path.  Another object there
+ * now: the entry is left out of the backup (said once), which ends
+ * incomplete. */
+static int put_chunk(bk *b, const plan_obj *o, const char *name, os_err *e)
 {
-    const char *dir = k->c->directory;
-    if (!dir || e->disk[0] == '/')
-        return strdup(e->disk);
-    char *s = malloc(strlen(dir) + strlen(e->disk) + 2);
-    if (s)
-        sprintf(s, "%s/%s", dir, e->disk);
-    return s;
+    coll *k = b->k;
+    const mentry *m = &b->cur.entries.e[o->entry];
+    int fd = scan_open_beneath(k->c->directory, m);
+    if (fd < 0 && errno == ESTALE) {
+        if (!atomic_exchange(&b->skip[o->entry], 1))
+            say("backup: %s: file changed as we read it; not dumped",
+                m->disk);
+        atomic_store(&k->o.s->incomplete, 1);
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(e->msg, sizeof e->msg, "backup: %s: cannot read: %s",
+                 m->disk, strerror(errno));
+        return SLUICE_E_IO;
+    }
+    char src[64];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+    int rc = os_put_range(&k->o, b->droot, name, src, o->offset, o->length,
+                          &b->stored[o - b->p.obj], e);
+    close(fd);
+    return rc;
+}
+
+/* Entries left out (changed since the scan) leave the manifest. */
+static void drop_skipped(bk *b)
+{
+    mlist *l = &b->cur.entries;
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (b->skip[i]) {
+            free(l->e[i].path);
+            free(l->e[i].disk);
+            free(l->e[i].link);
+            continue;
+        }
+        l->e[k++] = l->e[i];
+    }
+    l->n = k;
 }
 
 /* The NUL-separated member list of a tar object, in a scratch file the
@@ -236,8 +296,13 @@ static char *write_list(const bk *b, const plan_obj *o, os_err *e)
         return NULL;
     int fd = mkostemp(path, O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    /* "TYPE INO PATH": the archive stage (scanned=1) reaches PATH one
+     * component at a time and leaves it out unless it is still what the
+     * scan saw (issue 14, item 1). */
     for (size_t j = 0; f && j < o->n_members; j++) {
-        fputs(b->cur.entries.e[o->members[j]].disk, f);
+        const mentry *m = &b->cur.entries.e[o->members[j]];
+        fprintf(f, "%u %llu %s", scan_dtype(m->type),
+                (unsigned long long)m->ino, m->disk);
         fputc('\0', f);
     }
     if (!f || fclose(f) != 0) {
@@ -265,11 +330,7 @@ static int put_object(void *arg, size_t i)
         return EXIT_INCOMPLETE;
     snprintf(name, sizeof name, "backups/%s/data-%u", b->id, o->n);
     if (o->chunk) {
-        char *src = disk_path(k, &b->cur.entries.e[o->entry]);
-        rc = src ? os_put_range(&k->o, b->droot, name, src, o->offset,
-                                o->length, &b->stored[i], &e)
-                 : SLUICE_E_NOMEM;
-        free(src);
+        rc = put_chunk(b, o, name, &e);
     } else {
         char *list = write_list(b, o, &e);
         if (list)
@@ -278,6 +339,13 @@ static int put_object(void *arg, size_t i)
         if (list)
             unlink(list);
         free(list);
+        /* What the archive stage left out as changed must leave the
+         * manifest: anything not as scanned now goes (a member stored
+         * anyway is never extracted, as restore names its members). */
+        for (size_t j = 0; rc == 0 && j < o->n_members; j++)
+            if (!scan_unchanged(k->c->directory,
+                                &b->cur.entries.e[o->members[j]]))
+                b->skip[o->members[j]] = 1;
     }
     if (rc == 0) {
         b->written[i] = 1;
@@ -344,7 +412,8 @@ static int scan_and_plan(bk *b)
     b->p.n_deleted = 0;
     b->written = calloc(b->p.n_obj + 1, 1);
     b->stored = calloc(b->p.n_obj + 1, sizeof *b->stored);
-    return b->written && b->stored ? 0 : EXIT_INTERNAL;
+    b->skip = calloc(b->cur.entries.n + 1, 1);
+    return b->written && b->stored && b->skip ? 0 : EXIT_INTERNAL;
 }
 
 /* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
@@ -398,7 +467,7 @@ static int backup_locked(bk *b, int absent, dest *d)
         loc_set(&k->locs, d[i].tag, d[i].url);
     if (!loc_url(&k->locs, "default"))
         loc_set(&k->locs, "default", k->root);
-    b->tag = pick_tag(k);
+    b->tag = pick_tag(k, d);
     b->droot = strcmp(b->tag, "default") ? loc_url(&k->locs, b->tag)
                                          : k->root;
     for (size_t i = k->ix.n; i-- > 0;)
@@ -414,6 +483,8 @@ static int backup_locked(bk *b, int absent, dest *d)
      * rest from starting and is the one said. */
     ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);
     int wrote_manifest = 0, committing = 0;
+    if (!ex)
+        drop_skipped(b);
     if (!ex)
         ex = commit(b, &wrote_manifest, &committing);
     if (ex && !committing)
@@ -441,6 +512,7 @@ int cmd_backup(coll *k)
     }
     free(b.written);
     free(b.stored);
+    free((char *)b.skip);
     plan_free(&b.p);
     manifest_free(&b.prev);
     manifest_free(&b.cur);

@@ -61,7 +61,7 @@ static int fetch_chunk(void *arg, size_t j)
         if (interrupted(k))
             return EXIT_INCOMPLETE;
         say("%s: damaged or missing object: %s", f->verb, err.msg);
-        return status_to_exit(rc);
+        return object_exit(rc);
     }
     return 0;
 }

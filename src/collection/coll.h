@@ -37,6 +37,9 @@ int fail_os(coll *k, int rc, const os_err *e);
 /* SIGINT or SIGTERM came: said once; every loop stops. */
 int interrupted(coll *k);
 int worse(int a, int b);
+/* The exit status for a failed get of a data object: one that does not
+ * hold what its manifest says is tampered with (5), never usage. */
+int object_exit(int rc);
 
 const char *host_name(const coll_opts *c);
 void fmt_time(int64_t t, char *buf, size_t cap, int compact);

@@ -19,6 +19,7 @@ typedef struct coll_opts {
     int n_to;
     const char *from, *host, *locality, *as_of, *directory;
     int checksum, quiet, verbose, zstd, level, encrypt, insecure;
+    int allow_unencrypted; /* restore/verify: no require_auth (issue 14) */
     uint64_t object_size;
     /* forget, prune, unlock */
     int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly,

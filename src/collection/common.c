@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../cli/presets.h"
+#include "../passphrase.h"
 #include "../status.h"
 
 int say(const char *fmt, ...)
@@ -30,6 +31,15 @@ int say(const char *fmt, ...)
 }
 
 int worse(int a, int b) { return a ? a : b; }
+
+int object_exit(int rc)
+{
+    /* A stored object that does not hold the members its manifest gives
+     * it (the archive stage: "Not found in archive", a usage error on
+     * the command line) was swapped or edited: tampering, not usage
+     * (doc/FORMAT.md 5.8: 5 tampered, 3 missing). */
+    return rc == SLUICE_E_USAGE ? EXIT_AUTH : status_to_exit(rc);
+}
 
 int interrupted(coll *k)
 {
@@ -105,6 +115,11 @@ int open_collection(coll *k, int *absent)
     }
     if (absent)
         *absent = 0;
+    if (k->o.require_auth && !preset_encrypts(k->desc)) {
+        say("%s: not encrypted, but %s: refusing; --allow-unencrypted to "
+            "accept", k->root, k->o.require_auth);
+        return EXIT_AUTH;
+    }
     rc = os_check_descriptor(&k->o, k->root, DESCRIPTOR, &e);
     if (rc == SLUICE_E_AUTH) {
         say("%s: wrong passphrase: it does not match the one this "
@@ -229,6 +244,23 @@ int open_existing(coll *k)
     return ex;
 }
 
+/* restore and verify: why every object must be authenticated by the
+ * collection's encryption (issue 14, downgrade), or NULL.  A passphrase
+ * given by any means or -e means an encrypted collection is expected; a
+ * storage holder who replaced every object by unencrypted ones must not
+ * pass for it.  --allow-unencrypted is the way out. */
+static const char *auth_required(const char *cmd, const coll_opts *o,
+                                 const session *s)
+{
+    if (o->allow_unencrypted ||
+        (strcmp(cmd, "restore") && strcmp(cmd, "verify")))
+        return NULL;
+    if (o->encrypt)
+        return "-e was given";
+    return passphrase_given(&s->passphrase) ? "a passphrase was given"
+                                            : NULL;
+}
+
 int collection_run(const char *cmd, const coll_opts *o, session *s,
                    loader *l)
 {
@@ -240,6 +272,7 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
     k.o.l = l;
     k.o.s3_endpoint = o->s3_endpoint;
     k.o.insecure = o->insecure;
+    k.o.require_auth = auth_required(cmd, o, s);
     int ex;
     if (!strcmp(cmd, "backup"))
         ex = cmd_backup(&k);

@@ -179,11 +179,12 @@ int os_put_archive(objstore *o, const char *root, const char *name,
                    os_err *err)
 {
     engine_job job = {0};
-    sluice_kv kv[5];
+    sluice_kv kv[6];
     size_t n = 0;
     kv[n++] = (sluice_kv){"files-from", list};
     kv[n++] = (sluice_kv){"null", "1"};
     kv[n++] = (sluice_kv){"no-recursion", "1"};
+    kv[n++] = (sluice_kv){"scanned", "1"}; /* list: "TYPE INO PATH" */
     if (dir)
         kv[n++] = (sluice_kv){"directory", dir};
     job.direction = SLUICE_FORWARD;
@@ -209,6 +210,7 @@ static int get_job(objstore *o, engine_job *job, const char *root,
     job->chain = chain == OWN_HEADER ? NULL
                  : chain == PLAIN || !o->rchain ? empty_chain() : o->rchain;
     job->no_header = chain != OWN_HEADER;
+    job->require_auth = o->require_auth;
     endpoint(o, url, &se, &job->source);
     int rc = run(o, job, url, name, err);
     free(url);

@@ -26,6 +26,7 @@ typedef struct objstore {
     int insecure;
     const header *fchain; /* forward chain (params: level, iter, salt) */
     const header *rchain; /* reverse chain (the descriptor's stages)    */
+    const char *require_auth; /* every get: engine_job.require_auth     */
 } objstore;
 
 /* A failure: one line, "OBJECT-URL: stage: message". */

@@ -20,6 +20,7 @@
 #include "chunks.h"
 #include "pool.h"
 #include "restore.h"
+#include "scan.h"
 
 /* --as-of: a backup id, or a time (2026-11-27T18:30:00Z, 20261127T183000Z
  * or @UNIX): the last backup of the host at or before it. */
@@ -187,6 +188,14 @@ static int apply_meta(int dfd, dircache *dc, const mentry *e, int is_root)
     struct stat st;
     int rc = 0;
     if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* A member of another type or size than its manifest entry (a
+         * data object swapped or edited, or a backup that raced) gets
+         * none of the entry's owner and mode (issue 14, item 1). */
+        unsigned dt = scan_dtype(e->type);
+        if ((dt != DT_UNKNOWN && (mode_t)DTTOIF(dt) != (st.st_mode & S_IFMT)) ||
+            (e->type == 'f' && S_ISREG(st.st_mode) &&
+             (uint64_t)st.st_size != e->size))
+            return -1;
         if ((st.st_mode & 07777) == e->mode && st.st_uid == e->uid &&
             st.st_gid == e->gid && st.st_mtim.tv_sec == ts[1].tv_sec &&
             st.st_mtim.tv_nsec == ts[1].tv_nsec &&
@@ -298,7 +307,7 @@ static int extract_group(void *arg, size_t g)
         return EXIT_INCOMPLETE;
     if (rc < 0) {
         say("%s: damaged or missing object: %s", G->verb, e.msg);
-        return status_to_exit(rc);
+        return object_exit(rc);
     }
     return 0;
 }
@@ -461,8 +470,9 @@ static int apply_all_meta(coll *k, int dfd, const manifest *m)
         if (!under(e->path, k->c->args, k->c->n_args))
             continue;
         if (apply_meta(dfd, &dc, e, is_root) < 0) {
-            say("restore: %s/%s: not what the manifest says (a symlink "
-                "there or on the way): metadata not applied",
+            say("restore: %s/%s: not what the manifest says (another "
+                "type or size, or a symlink on the way): metadata not "
+                "applied",
                 k->c->directory, e->path);
             ex = worse(ex, EXIT_FORMAT);
         }

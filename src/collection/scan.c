@@ -1,4 +1,5 @@
 /* scan.c - the tree walk for backups; see scan.h. */
+#define _GNU_SOURCE
 #include "scan.h"
 
 #include <dirent.h>
@@ -39,6 +40,74 @@ int scan_hash_file(const char *path, char hex[65])
     sha256_final(&c, md);
     hex_encode(md, 32, hex);
     return 0;
+}
+
+int scan_open_beneath(const char *dir, const mentry *e)
+{
+    const char *path = e->disk;
+    int fd = open(path[0] == '/' ? "/" : dir ? dir : ".",
+                  O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char *copy = strdup(path), *p = copy, *slash;
+    while (fd >= 0 && p && (slash = strchr(p, '/'))) {
+        *slash = '\0';
+        int next = slash == p ? dup(fd)
+                              : openat(fd, p, O_PATH | O_DIRECTORY |
+                                                  O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+        p = slash + 1;
+    }
+    struct stat st;
+    int file = -1;
+    if (fd >= 0 && p && e->type != 'f') /* scan_unchanged: no open */
+        file = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                       (mode_t)DTTOIF(scan_dtype(e->type)) ==
+                           (st.st_mode & S_IFMT) &&
+                       st.st_dev == e->dev && st.st_ino == e->ino
+                   ? 0
+                   : -2;
+    else if (fd >= 0 && p)
+        file = openat(fd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    if (file == 0 && e->type != 'f')
+        return 0;
+    if (file == -2 ||
+        (file >= 0 && (fstat(file, &st) < 0 || !S_ISREG(st.st_mode) ||
+                       st.st_dev != e->dev || st.st_ino != e->ino))) {
+        if (file >= 0)
+            close(file);
+        errno = ESTALE;
+        return -1;
+    }
+    if (file < 0)
+        errno = saved == ELOOP || saved == ENOTDIR ? ESTALE : saved;
+    return file;
+}
+
+int scan_unchanged(const char *dir, const mentry *e)
+{
+    if (e->type != 'f')
+        return scan_open_beneath(dir, e) == 0;
+    int fd = scan_open_beneath(dir, e);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+}
+
+unsigned scan_dtype(char type)
+{
+    switch (type) {
+    case 'f': return DT_REG;
+    case 'd': return DT_DIR;
+    case 'l': return DT_LNK;
+    case 'c': return DT_CHR;
+    case 'b': return DT_BLK;
+    case 'p': return DT_FIFO;
+    default: return DT_UNKNOWN;
+    }
 }
 
 static char *join(const char *a, const char *b)

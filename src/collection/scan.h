@@ -13,5 +13,17 @@ int scan_tree(const char *dir, char **operands, int n, int checksum,
 
 /* SHA-256 of a file's contents as 64 hex digits; 0 or -1. */
 int scan_hash_file(const char *path, char hex[65]);
+/* Opens regular file e (e->disk, relative to dir unless absolute) for
+ * reading, one component at a time from the root's descriptor and never
+ * through a symlink (O_NOFOLLOW|O_DIRECTORY on each directory), and
+ * checks it is still the regular file of e's device and inode.  Returns
+ * the descriptor, or -1 (errno: ESTALE when it is another object now). */
+int scan_open_beneath(const char *dir, const mentry *e);
+/* 1: entry e is still there, beneath its root (as above), the same
+ * type, device and inode; 0: changed (or gone). */
+int scan_unchanged(const char *dir, const mentry *e);
+/* The d_type of e's type letter, as the archive stage's scanned= list
+ * gives it. */
+unsigned scan_dtype(char type);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli/presets.h"
 #include "../status.h"
 #include "chunks.h"
 #include "restore.h"
@@ -101,9 +102,15 @@ int cmd_verify(coll *k)
         for (size_t i = 0; i < nsp && !interrupted(k); i++)
             ex = worse(ex, chunks_fetch(k, sp[i], -1, "verify"));
     }
+    /* Only an encrypted collection's objects are authenticated: an
+     * unencrypted one is said to be what was checked, never authentic. */
+    int sealed = preset_encrypts(k->desc);
     if (!k->c->quiet && !interrupted(k))
-        printf("%zu backups, %zu objects checked%s\n", k->ix.n, nobj,
-               ex ? ": DAMAGED (see above)" : ", all authentic and complete");
+        printf("%zu backups, %zu objects %s\n", k->ix.n, nobj,
+               ex ? "checked: DAMAGED (see above)"
+               : sealed ? "checked, all authentic and complete"
+                        : "decoded and complete; not authenticated: the "
+                          "collection is not encrypted");
     for (size_t i = 0; ms && i < k->ix.n; i++)
         manifest_free(&ms[i]);
     free(ms);
