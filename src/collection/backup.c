@@ -381,9 +381,7 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
                     &e);
     *committing = 1;
     if (rc == 0)
-        rc = put_record(k, "INDEX",
-                        (int (*)(FILE *, const void *))index_write, &k->ix,
-                        NULL, &e);
+        rc = put_index(k, &e);
     return rc < 0 ? fail_os(k, rc, &e) : 0;
 }
 

@@ -46,7 +46,11 @@ void fmt_time(int64_t t, char *buf, size_t cap, int compact);
 int open_collection(coll *k, int *absent);
 /* open_collection + load_index, for backups/restore/verify. */
 int open_existing(coll *k);
+/* Reads INDEX and checks it against the client's state (state.h). */
 int load_index(coll *k, int must);
+/* Writes k->ix as the next INDEX (sequence + 1, chained to the one read)
+ * and records it in the client's state: every INDEX write goes here. */
+int put_index(coll *k, os_err *err);
 int load_manifest(coll *k, const char *id, manifest *m);
 /* Writes a record (manifest_write, index_write, loc_write) as an object. */
 int put_record(coll *k, const char *name,

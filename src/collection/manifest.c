@@ -424,23 +424,55 @@ void index_free(index_t *ix)
     memset(ix, 0, sizeof *ix);
 }
 
+/* "seq N PREV": N 1..2^63, PREV 64 lowercase hex digits (all zeros
+ * exactly when N is 1: the first INDEX has no predecessor). */
+static int parse_seq(char **f, size_t n, index_t *ix)
+{
+    const char *p = n == 3 && !strcmp(f[0], "seq") ? f[1] : "";
+    uint64_t v;
+    if (num(&p, INT64_MAX, &v) < 0 || *p || strlen(f[2]) != 64)
+        return -1;
+    int zero = 1;
+    for (size_t i = 0; i < 32; i++) {
+        int h = hexval(f[2][2 * i]), l = hexval(f[2][2 * i + 1]);
+        if (h < 0 || l < 0 || (f[2][2 * i] >= 'A' && f[2][2 * i] <= 'F') ||
+            (f[2][2 * i + 1] >= 'A' && f[2][2 * i + 1] <= 'F'))
+            return -1;
+        ix->prev[i] = (uint8_t)(h * 16 + l);
+        zero &= ix->prev[i] == 0;
+    }
+    if (zero != (v == 1))
+        return -1;
+    ix->seq = v;
+    return 0;
+}
+
 int index_parse(char *text, index_t *ix, char *err, size_t cap)
 {
     memset(ix, 0, sizeof *ix);
     size_t lineno = 0;
+    int version = 1;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         lineno++;
         if (lineno == 1) {
-            if (strcmp(line, "sluice-index/1") != 0) {
-                snprintf(err, cap, "not a sluice-index/1");
+            if (!strcmp(line, "sluice-index/2")) {
+                version = 2;
+            } else if (strcmp(line, "sluice-index/1") != 0) {
+                snprintf(err, cap, "not a sluice-index/1 or /2 (or a newer "
+                                   "format version)");
                 return -1;
             }
             continue;
         }
         char *f[12];
         size_t n = split(line, f, 12);
+        if (version == 2 && lineno == 2) {
+            if (parse_seq(f, n, ix) < 0)
+                return perr(err, cap, "index sequence line", lineno);
+            continue;
+        }
         if (n != 10 || strcmp(f[0], "B")) {
             index_free(ix);
             return perr(err, cap, "index line", lineno);
@@ -467,12 +499,20 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
             return perr(err, cap, "index line", lineno);
         }
     }
+    if (version == 2 && lineno < 2) {
+        index_free(ix);
+        snprintf(err, cap, "malformed sluice-index/2: no sequence line");
+        return -1;
+    }
     return 0;
 }
 
 int index_write(FILE *f, const index_t *ix)
 {
-    fputs("sluice-index/1\n", f);
+    fprintf(f, "sluice-index/2\nseq %" PRIu64 " ", ix->seq);
+    for (size_t i = 0; i < 32; i++)
+        fprintf(f, "%02x", ix->prev[i]);
+    fputc('\n', f);
     for (size_t i = 0; i < ix->n; i++) {
         const ixent *e = &ix->e[i];
         fprintf(f, "B %s %" PRId64 " ", e->id, e->time);

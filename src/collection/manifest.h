@@ -82,9 +82,20 @@ typedef struct ixent {
 typedef struct index_t {
     ixent *e;
     size_t n, cap;
+    /* sluice-index/2 (doc/FORMAT.md 5.4): the record's sequence number
+     * (1 for the first INDEX of a collection, +1 for each rewrite; 0: a
+     * sluice-index/1 record, which has none) and the SHA-256 of the INDEX
+     * record it replaced (zeros for sequence 1).  Not in the record:
+     * hash, the SHA-256 of this INDEX's decoded bytes (set by whoever
+     * read or wrote it; zeros when there was none). */
+    uint64_t seq;
+    uint8_t prev[32], hash[32];
 } index_t;
 
+/* Parses sluice-index/1 (seq 0) or /2. */
 int index_parse(char *text, index_t *ix, char *err, size_t cap);
+/* Writes sluice-index/2 with ix->seq and ix->prev as they are (seq >= 1;
+ * the caller sets them to succeed the INDEX it read). */
 int index_write(FILE *f, const index_t *ix);
 ixent *index_push(index_t *ix);
 void index_free(index_t *ix);
