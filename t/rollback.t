@@ -43,9 +43,11 @@ echo three >"$S/a"
 ok "incremental 1" backup
 cp "$C/INDEX" "$T_TMP/INDEX.2"
 echo four >"$S/d/b"
+ls "$C/backups" >"$T_TMP/ids.2"
 ok "incremental 2" backup
 is "$(sed -n 2p "$f")" "seq 3" "the state follows to sequence 3"
-ID3=$(ls "$C/backups" | sort | tail -1)
+# (ids made in one second do not sort by time: the new directory)
+ID3=$(ls "$C/backups" | grep -vxF -f "$T_TMP/ids.2")
 
 # An older INDEX put back.
 cp "$C/INDEX" "$T_TMP/INDEX.3"
@@ -90,7 +92,8 @@ rm -r "$T_TMP/fork/backups/$ID3"
 echo other >"$S/a"
 st2=$T_TMP/state2
 XDG_STATE_HOME=$st2 run "$SLUICE" backup --to "$T_TMP/fork" -z -e -C "$S" .
-is "$RC" 0 "another client (empty state) writes its own sequence 3"
+is "$RC" 0 "another client (empty state) writes its own sequence 3" ||
+    diag_file "$ERR" stderr
 nok "its INDEX differs from this client's sequence 3" \
     cmp -s "$T_TMP/fork/INDEX" "$T_TMP/INDEX.3"
 is "$(sed -n 2p "$st2"/sluice/collections/"$state")" "seq 3" \
@@ -115,5 +118,30 @@ expect_fail 2 "--as-of with trailing garbage after a time is refused" \
     "$SLUICE" restore --from "$C" --as-of "2026-01-01T00:00:00Zjunk" -C "$T_TMP/r7"
 expect_ok "--as-of with the id restores it" \
     "$SLUICE" restore --from "$C" --as-of "$ID3" -C "$T_TMP/r8"
+
+# Two data objects with the same member names swapped: both authenticate
+# (one key seals every object), the MANIFEST's size/SHA-256 tells them
+# apart.
+W=$T_TMP/swap
+mkdir -p "$T_TMP/sa/d" "$T_TMP/sb/d"
+echo host-a >"$T_TMP/sa/d/f"
+echo host-b, other contents >"$T_TMP/sb/d/f"
+run "$SLUICE" backup --to "$W" -z -e --host ha -C "$T_TMP/sa" .
+is "$RC" 0 "backup of host ha"
+run "$SLUICE" backup --to "$W" -z -e --host hb -C "$T_TMP/sb" .
+is "$RC" 0 "backup of host hb"
+A=$(ls "$W/backups" | grep -- -ha-)
+B=$(ls "$W/backups" | grep -- -hb-)
+mv "$W/backups/$A/data-1" "$T_TMP/swap-tmp"
+mv "$W/backups/$B/data-1" "$W/backups/$A/data-1"
+mv "$T_TMP/swap-tmp" "$W/backups/$B/data-1"
+expect_fail 5 "restore refuses a data object swapped with another backup's" \
+    "$SLUICE" restore --from "$W" --host ha -C "$T_TMP/rs"
+like "$(cat "$ERR")" "*backups/$A/data-1: not the object this backup stored (size/SHA-256 differ): swapped or replaced*" \
+    "the refusal names the object"
+run "$SLUICE" verify --from "$W"
+is "$RC" 5 "verify finds the swap (exit 5)"
+like "$(cat "$ERR")" "*not the object this backup stored*" \
+    "verify names it"
 
 done_testing

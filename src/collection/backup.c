@@ -40,6 +40,7 @@ typedef struct bk {
      * stored[i]: its size. */
     char *written;
     uint64_t *stored;
+    os_sum *sums;       /* sums[i]: data-(i+1) as stored            */
     _Atomic int failed_once; /* the first failure is said, once  */
 } bk;
 
@@ -267,19 +268,20 @@ static int put_object(void *arg, size_t i)
     if (o->chunk) {
         char *src = disk_path(k, &b->cur.entries.e[o->entry]);
         rc = src ? os_put_range(&k->o, b->droot, name, src, o->offset,
-                                o->length, &b->stored[i], &e)
+                                o->length, &b->sums[i], &e)
                  : SLUICE_E_NOMEM;
         free(src);
     } else {
         char *list = write_list(b, o, &e);
         if (list)
             rc = os_put_archive(&k->o, b->droot, name, k->c->directory,
-                                list, &b->stored[i], &e);
+                                list, &b->sums[i], &e);
         if (list)
             unlink(list);
         free(list);
     }
     if (rc == 0) {
+        b->stored[i] = b->sums[i].size;
         b->written[i] = 1;
         return 0;
     }
@@ -344,7 +346,43 @@ static int scan_and_plan(bk *b)
     b->p.n_deleted = 0;
     b->written = calloc(b->p.n_obj + 1, 1);
     b->stored = calloc(b->p.n_obj + 1, sizeof *b->stored);
-    return b->written && b->stored ? 0 : EXIT_INTERNAL;
+    b->sums = calloc(b->p.n_obj + 1, sizeof *b->sums);
+    return b->written && b->stored && b->sums ? 0 : EXIT_INTERNAL;
+}
+
+/* The manifest's object records: this backup's objects as measured while
+ * stored, and the older objects its entries reference as the parent's
+ * manifest recorded them (none when it predates the records). */
+static int record_objects(bk *b)
+{
+    manifest *m = &b->cur;
+    for (size_t i = 0; i < b->p.n_obj; i++)
+        if (manifest_add_obj(m, b->id, b->p.obj[i].n, b->sums[i].size,
+                             b->sums[i].sha) < 0)
+            return -1;
+    for (size_t i = 0; i < m->entries.n; i++) {
+        const mentry *e = &m->entries.e[i];
+        if (!e->bid || !strcmp(e->bid, b->id))
+            continue;
+        for (unsigned j = 0; j < (e->nchunks ? e->nchunks : 1); j++) {
+            const mobj *o = manifest_obj(&b->prev, e->bid, e->obj + j);
+            if (o && manifest_add_obj(m, o->bid, o->n, o->size, o->sha) < 0)
+                return -1;
+        }
+    }
+    /* Many entries share a tar object: sorted, each record kept once. */
+    manifest_sort_objs(m);
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_objs; i++) {
+        if (w && !strcmp(m->objs[w - 1].bid, m->objs[i].bid) &&
+            m->objs[w - 1].n == m->objs[i].n) {
+            free(m->objs[i].bid);
+            continue;
+        }
+        m->objs[w++] = m->objs[i];
+    }
+    m->n_objs = w;
+    return 0;
 }
 
 /* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
@@ -357,6 +395,8 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     uint64_t sz = 0, stored = 0;
     os_err e = {{0}};
     snprintf(name, sizeof name, "backups/%s/MANIFEST", b->id);
+    if (record_objects(b) < 0)
+        return say("backup: out of memory"), EXIT_INTERNAL;
     int rc = put_record(k, name, (int (*)(FILE *, const void *))manifest_write,
                         &b->cur, &sz, &e);
     if (rc < 0)
@@ -439,6 +479,7 @@ int cmd_backup(coll *k)
     }
     free(b.written);
     free(b.stored);
+    free(b.sums);
     plan_free(&b.p);
     manifest_free(&b.prev);
     manifest_free(&b.cur);

@@ -61,6 +61,10 @@ size_t backup_pos(const coll *k, const char *id);
 /* The root holding a backup's data objects. */
 const char *data_root(const coll *k, const char *bid);
 
+/* What backups/BID/data-N must be (e->in's record), into *s: s, or NULL
+ * when the manifest records none (sluice-manifest/1 and /2). */
+const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s);
+
 int lock_collection(coll *k, const char *host);
 void unlock_collection(coll *k);
 

@@ -258,6 +258,8 @@ int load_manifest(coll *k, const char *id, manifest *m)
         say("%s/%s: %s", k->root, name, err);
         return EXIT_FORMAT;
     }
+    for (size_t i = 0; i < m->entries.n; i++)
+        m->entries.e[i].in = m; /* its object records, where it stays */
     /* Every object of a collection is sealed with one key, so a MANIFEST
      * moved or copied from another backup still authenticates: its own
      * id says where it belongs. */
@@ -268,6 +270,16 @@ int load_manifest(coll *k, const char *id, manifest *m)
         return EXIT_FORMAT;
     }
     return 0;
+}
+
+const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)
+{
+    const mobj *o = e->in ? manifest_obj(e->in, e->bid, n) : NULL;
+    if (!o)
+        return NULL;
+    s->size = o->size;
+    memcpy(s->sha, o->sha, sizeof s->sha);
+    return s;
 }
 
 int open_existing(coll *k)

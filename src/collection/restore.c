@@ -282,8 +282,10 @@ static int extract_group(void *arg, size_t g)
     os_err e = {{0}};
     snprintf(name, sizeof name, "backups/%s/data-%u", G->v[a]->bid,
              G->v[a]->obj);
+    os_sum want;
     int rc = os_extract(&k->o, data_root(k, G->v[a]->bid), name, G->dir,
-                        members, b - a, G->list_only, &e);
+                        members, b - a, G->list_only,
+                        object_sum(G->v[a], G->v[a]->obj, &want), &e);
     free(members);
     if (rc < 0 && interrupted(k))
         return EXIT_INCOMPLETE;
