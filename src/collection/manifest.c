@@ -603,10 +603,14 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
 
 int index_write(FILE *f, const index_t *ix)
 {
-    fprintf(f, "sluice-index/2\nseq %" PRIu64 " ", ix->seq);
-    for (size_t i = 0; i < 32; i++)
-        fprintf(f, "%02x", ix->prev[i]);
-    fputc('\n', f);
+    if (!ix->seq) { /* as read from a sluice-index/1 */
+        fputs("sluice-index/1\n", f);
+    } else {
+        fprintf(f, "sluice-index/2\nseq %" PRIu64 " ", ix->seq);
+        for (size_t i = 0; i < 32; i++)
+            fprintf(f, "%02x", ix->prev[i]);
+        fputc('\n', f);
+    }
     for (size_t i = 0; i < ix->n; i++) {
         const ixent *e = &ix->e[i];
         fprintf(f, "B %s %" PRId64 " ", e->id, e->time);

@@ -119,8 +119,9 @@ typedef struct index_t {
 
 /* Parses sluice-index/1 (seq 0) or /2. */
 int index_parse(char *text, index_t *ix, char *err, size_t cap);
-/* Writes sluice-index/2 with ix->seq and ix->prev as they are (seq >= 1;
- * the caller sets them to succeed the INDEX it read). */
+/* Writes sluice-index/2 with ix->seq and ix->prev as they are (the
+ * caller sets them to succeed the INDEX it read: put_index); seq 0
+ * writes a sluice-index/1, as read. */
 int index_write(FILE *f, const index_t *ix);
 ixent *index_push(index_t *ix);
 void index_free(index_t *ix);
