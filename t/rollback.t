@@ -9,7 +9,11 @@
 #     does not chain to it) is refused;
 #   - a fresh client (empty state) accepts the collection and records it,
 #     mode 0600, under $XDG_STATE_HOME/sluice/;
-#   - --as-of takes only an id that exists or a well-formed time.
+#   - --as-of takes only an id that exists or a well-formed time;
+#   - two data objects with the same member names swapped are refused
+#     (the MANIFEST's size/SHA-256 of each object), by restore and verify;
+#   - a compressed INDEX bomb is refused at the record limit in bounded
+#     memory.
 . "$(dirname "$0")/lib.sh"
 
 plan_no_plan
@@ -143,5 +147,23 @@ run "$SLUICE" verify --from "$W"
 is "$RC" 5 "verify finds the swap (exit 5)"
 like "$(cat "$ERR")" "*not the object this backup stored*" \
     "verify names it"
+
+# Record limits (doc/FORMAT.md 5.3): a 33 KB compressed INDEX that
+# decodes to 1 GiB is refused at 64 MiB, in bounded memory.
+if command -v zstd >/dev/null 2>&1 && [ -x /usr/bin/time ]; then
+    Z=$T_TMP/bomb
+    run "$SLUICE" backup --to "$Z" -z -C "$S" .
+    is "$RC" 0 "a compressed, unencrypted collection"
+    head -c 1073741824 /dev/zero | zstd -q -19 >"$Z/INDEX"
+    run /usr/bin/time -o "$T_TMP/rss" -f %M "$SLUICE" backups --from "$Z"
+    is "$RC" 4 "an INDEX decoding to 1 GiB is refused (exit 4)"
+    like "$(cat "$ERR")" "*INDEX*record larger than the 67108864-byte limit*" \
+        "  naming it and the limit"
+    rss=$(tail -1 "$T_TMP/rss")
+    ok "  in bounded memory (max RSS ${rss} KiB < 200 MiB)" \
+        [ "$rss" -lt 204800 ]
+else
+    skip 4 "zstd or /usr/bin/time not found"
+fi
 
 done_testing
