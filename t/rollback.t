@@ -148,6 +148,24 @@ is "$RC" 5 "verify finds the swap (exit 5)"
 like "$(cat "$ERR")" "*not the object this backup stored*" \
     "verify names it"
 
+# The vector collection (t/vectors/collection, a sluice-index/1: no
+# sequence) seen by a client that recorded sequence 5 for its salt: a
+# rollback to an INDEX without sequence, refused; with no state, taken.
+V=$T_TMP/vec
+cp -a "$SLUICE_VECTORS/collection" "$V"
+salt=$(sed -n 's/.* salt=\([0-9a-f]*\).*/\1/p' "$V/SLUICE-COLLECTION" | head -1)
+mkdir -p "$T_TMP/vst/sluice/collections"
+printf 'sluice-state/1\nseq 5\nhash %064d\n' 0 \
+    >"$T_TMP/vst/sluice/collections/$salt"
+XDG_STATE_HOME=$T_TMP/vst SLUICE_PASSPHRASE=abc123 \
+    run "$SLUICE" restore --from "$V" --host vec -C "$T_TMP/rv"
+is "$RC" 5 "vector collection: a client that saw sequence 5 refuses its sequence-less INDEX (exit 5)"
+like "$(cat "$ERR")" "*INDEX went back from sequence 5 to 0 (an INDEX without sequence number, or none): an older INDEX was put back (rollback)*remove $T_TMP/vst/sluice/collections/$salt to accept it*" \
+    "  naming both sequences and the state file"
+XDG_STATE_HOME=$T_TMP/vst2 SLUICE_PASSPHRASE=abc123 \
+    run "$SLUICE" restore --from "$V" --host vec -C "$T_TMP/rv2"
+is "$RC" 0 "vector collection: an old (sluice-index/1) collection still restores"
+
 # Record limits (doc/FORMAT.md 5.3): a 33 KB compressed INDEX that
 # decodes to 1 GiB is refused at 64 MiB, in bounded memory.
 if command -v zstd >/dev/null 2>&1 && [ -x /usr/bin/time ]; then
