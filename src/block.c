@@ -19,6 +19,8 @@ struct blockq {
     int finished;            /* producer said EOF                      */
     int status;              /* < 0 once aborted                       */
     uint64_t bytes;          /* payload pushed, for progress           */
+    void (*tap)(void *, const uint8_t *, size_t);
+    void *tap_arg;
 };
 
 blockq *blockq_new(size_t block_size, unsigned depth)
@@ -101,9 +103,18 @@ block *blockq_get_empty(blockq *q)
     return b;
 }
 
+void blockq_tap(blockq *q, void (*fn)(void *, const uint8_t *, size_t),
+                void *arg)
+{
+    q->tap = fn;
+    q->tap_arg = arg;
+}
+
 int blockq_push(blockq *q, block *b)
 {
     int status;
+    if (q->tap) /* one producer: blocks come in order, outside the lock */
+        q->tap(q->tap_arg, b->data, b->len);
     pthread_mutex_lock(&q->lock);
     status = q->status;
     if (status == 0) {

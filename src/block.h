@@ -47,6 +47,12 @@ void blockq_abort(blockq *q, int status);
 
 size_t blockq_block_size(const blockq *q);
 
+/* Optional, set before the first push: fn(arg, data, len) sees every
+ * block pushed, in order, on the producer's thread (a running hash of
+ * the bytes that pass: engine_job.sha256). */
+void blockq_tap(blockq *q, void (*fn)(void *, const uint8_t *, size_t),
+                void *arg);
+
 /* Total payload bytes pushed so far (for progress). */
 uint64_t blockq_bytes(blockq *q);
 

@@ -9,6 +9,7 @@
 #include "block.h"
 #include "memstage.h"
 #include "progress.h"
+#include "sha256.h"
 #include "stagekeys.h"
 #include "stream.h"
 #include "util.h"
@@ -56,6 +57,7 @@ struct chain_run {
     run_budget budget; /* api->charge: what this run's stages spent */
     int isolated;        /* a failure aborts this run, not the session */
     uint64_t in_base;    /* header bytes in the first link            */
+    sha256_ctx hash;     /* engine_job.sha256: the stored bytes        */
     chain_run *next_run; /* the session's other runs (abort fan-out)   */
 };
 
@@ -526,6 +528,20 @@ static int header_mac_hex(chain_run *r, running_stage **macs, size_t n,
 
 /* ---- backup ------------------------------------------------------------ */
 
+static void hash_tap(void *arg, const uint8_t *p, size_t n)
+{
+    sha256_update(arg, p, n);
+}
+
+/* engine_job.sha256: q is the link the stored bytes pass. */
+static void tap_stored(chain_run *r, const engine_job *job, blockq *q)
+{
+    if (job->sha256 && q) {
+        sha256_init(&r->hash);
+        blockq_tap(q, hash_tap, &r->hash);
+    }
+}
+
 static int run_forward(chain_run *r, loader *l, const engine_job *job)
 {
     running_stage *rs, *transforms[HEADER_MAX_STAGES];
@@ -582,6 +598,8 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     r->source_depth = job->source_depth;
     if (rc == 0)
         rc = connect_stages(r);
+    if (rc == 0)
+        tap_stored(r, job, r->links[r->n_links - 1]);
     /* The header goes first into the sink's input, ahead of the body. */
     if (rc == 0 && !job->no_header)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
@@ -739,6 +757,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
     blockq *q = rc == 0 ? new_link(r, 0) : NULL;
     if (rc == 0 && !q)
         rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
+    tap_stored(r, job, q);
     /* The source runs at once; this thread reads the header off its
      * output and hands the rest to the first reverse transform. */
     sluice_input head_in;
@@ -840,6 +859,8 @@ int engine_run(session *s, loader *l, const engine_job *job,
     if (job->bytes_out)
         *job->bytes_out =
             r->n_links ? blockq_bytes(r->links[r->n_links - 1]) : 0;
+    if (job->sha256 && rc == 0)
+        sha256_final(&r->hash, job->sha256);
     run_cleanup(r);
     free(r);
     return rc;

@@ -68,6 +68,11 @@ typedef struct engine_job {
      * header), and bytes that reached the sink (forward: the stored
      * object, header included; reverse: the decoded stream). */
     uint64_t *bytes_in, *bytes_out;
+    /* Optional out-param: the SHA-256 of the stored bytes, computed while
+     * they pass (no second read): reverse, every byte the source produced;
+     * forward, every byte that reached the sink.  Collections record it
+     * per data object and check it on restore/verify (swaps). */
+    uint8_t *sha256;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */

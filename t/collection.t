@@ -350,7 +350,7 @@ hostile splitjunk 'a malformed split field' \
 hostile splitv1 'a split field in a sluice-manifest/1' \
     "lines[0] = 'sluice-manifest/1'; lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100'))"
 # A version-1 manifest (as written before split files) is still read.
-sed '1s|^sluice-manifest/2$|sluice-manifest/1|' "$T_TMP/manifest.orig" >"$HM"
+sed '1s|^sluice-manifest/3$|sluice-manifest/1|; /^O /d' "$T_TMP/manifest.orig" >"$HM"
 is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
 expect_ok "  is still restored" "$SLUICE" restore --from "$H" -C "$T_TMP/rv1" sub
 is "$(cat "$T_TMP/rv1/sub/f")" "plain" "  its contents"
@@ -507,7 +507,7 @@ sbackup "backup of a 300 KiB file with --object-size 128K" "$SC"
 SID0=$(cat "$OUT")
 listing "$SS" >"$T_TMP/sl0"
 SM0=$SC/backups/$SID0/MANIFEST
-is "$(head -1 "$SM0")" "sluice-manifest/2" "the manifest is version 2"
+is "$(head -1 "$SM0")" "sluice-manifest/3" "the manifest is version 3"
 f0=$(objfield "$SM0" big/file)
 like "$f0" "[0-9]*:3:131072" "the file is in 3 chunk objects of 128 KiB ($f0)"
 n0=${f0%%:*}
@@ -589,7 +589,7 @@ python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[7]^=1
     "$T_TMP/sflip/backups/$SID1/data-$n1"
 run "$SLUICE" verify --from "$T_TMP/sflip"
 ok "verify: a flipped bit in a plain chunk of a --checksum backup" [ "$RC" -ne 0 ]
-like "$(cat "$ERR")" "*big/file*$SID1/data-$n1..*SHA-256*" "  is named"
+like "$(cat "$ERR")" "*$SID1/data-$n1*SHA-256*" "  is named"
 # Restoring another path fetches no chunk: with every chunk gone, it works.
 rm -f "$SD/backups/$SID0/data-$n0" "$SD/backups/$SID0/data-$((n0 + 1))" \
     "$SD/backups/$SID0/data-$((n0 + 2))" "$SD/backups/$SID1/data-$n1" \

@@ -124,9 +124,9 @@ fi
 C=${SLUICE_VECTORS:-$SLUICE_SRCDIR/t/vectors}/collection
 SLUICE_PASSPHRASE=abc123 expect_fail 2 "--as-of neither an ID nor a time" \
     "$SLUICE" restore --from "$C" --host vec --as-of garbage -C dst
-ok "... says so" grep -qF -- "--as-of garbage: neither a backup id of this collection nor a time" "$ERR"
+ok "... says so" grep -qF -- "--as-of 'garbage': no backup id starts with it" "$ERR"
 SLUICE_PASSPHRASE=abc123 expect_fail 2 "--as-of before the first backup" \
     "$SLUICE" restore --from "$C" --host vec --as-of @5 -C dst
-ok "... says 'no backup of host vec as of @5'" grep -qF "no backup of host vec as of @5" "$ERR"
+ok "... says 'no backup of host vec at or before ...'" grep -qF "'@5': no backup of host vec at or before 1970-01-01T00:00:05Z" "$ERR"
 
 done_testing

@@ -40,6 +40,7 @@ typedef struct bk {
      * stored[i]: its size. */
     char *written;
     uint64_t *stored;
+    os_sum *sums;       /* sums[i]: data-(i+1) as stored            */
     _Atomic int failed_once; /* the first failure is said, once  */
     _Atomic char *skip; /* skip[e]: entry e changed since the scan   */
 } bk;
@@ -263,7 +264,7 @@ static int put_chunk(bk *b, const plan_obj *o, const char *name, os_err *e)
     char src[64];
     snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
     int rc = os_put_range(&k->o, b->droot, name, src, o->offset, o->length,
-                          &b->stored[o - b->p.obj], e);
+                          &b->sums[o - b->p.obj], e);
     close(fd);
     return rc;
 }
@@ -335,7 +336,7 @@ static int put_object(void *arg, size_t i)
         char *list = write_list(b, o, &e);
         if (list)
             rc = os_put_archive(&k->o, b->droot, name, k->c->directory,
-                                list, &b->stored[i], &e);
+                                list, &b->sums[i], &e);
         if (list)
             unlink(list);
         free(list);
@@ -348,6 +349,7 @@ static int put_object(void *arg, size_t i)
                 b->skip[o->members[j]] = 1;
     }
     if (rc == 0) {
+        b->stored[i] = b->sums[i].size;
         b->written[i] = 1;
         return 0;
     }
@@ -413,7 +415,43 @@ static int scan_and_plan(bk *b)
     b->written = calloc(b->p.n_obj + 1, 1);
     b->stored = calloc(b->p.n_obj + 1, sizeof *b->stored);
     b->skip = calloc(b->cur.entries.n + 1, 1);
-    return b->written && b->stored && b->skip ? 0 : EXIT_INTERNAL;
+    b->sums = calloc(b->p.n_obj + 1, sizeof *b->sums);
+    return b->written && b->stored && b->skip && b->sums ? 0 : EXIT_INTERNAL;
+}
+
+/* The manifest's object records: this backup's objects as measured while
+ * stored, and the older objects its entries reference as the parent's
+ * manifest recorded them (none when it predates the records). */
+static int record_objects(bk *b)
+{
+    manifest *m = &b->cur;
+    for (size_t i = 0; i < b->p.n_obj; i++)
+        if (manifest_add_obj(m, b->id, b->p.obj[i].n, b->sums[i].size,
+                             b->sums[i].sha) < 0)
+            return -1;
+    for (size_t i = 0; i < m->entries.n; i++) {
+        const mentry *e = &m->entries.e[i];
+        if (!e->bid || !strcmp(e->bid, b->id))
+            continue;
+        for (unsigned j = 0; j < (e->nchunks ? e->nchunks : 1); j++) {
+            const mobj *o = manifest_obj(&b->prev, e->bid, e->obj + j);
+            if (o && manifest_add_obj(m, o->bid, o->n, o->size, o->sha) < 0)
+                return -1;
+        }
+    }
+    /* Many entries share a tar object: sorted, each record kept once. */
+    manifest_sort_objs(m);
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_objs; i++) {
+        if (w && !strcmp(m->objs[w - 1].bid, m->objs[i].bid) &&
+            m->objs[w - 1].n == m->objs[i].n) {
+            free(m->objs[i].bid);
+            continue;
+        }
+        m->objs[w++] = m->objs[i];
+    }
+    m->n_objs = w;
+    return 0;
 }
 
 /* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
@@ -426,6 +464,8 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     uint64_t sz = 0, stored = 0;
     os_err e = {{0}};
     snprintf(name, sizeof name, "backups/%s/MANIFEST", b->id);
+    if (record_objects(b) < 0)
+        return say("backup: out of memory"), EXIT_INTERNAL;
     int rc = put_record(k, name, (int (*)(FILE *, const void *))manifest_write,
                         &b->cur, &sz, &e);
     if (rc < 0)
@@ -450,9 +490,7 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
                     &e);
     *committing = 1;
     if (rc == 0)
-        rc = put_record(k, "INDEX",
-                        (int (*)(FILE *, const void *))index_write, &k->ix,
-                        NULL, &e);
+        rc = put_index(k, &e);
     return rc < 0 ? fail_os(k, rc, &e) : 0;
 }
 
@@ -513,6 +551,7 @@ int cmd_backup(coll *k)
     free(b.written);
     free(b.stored);
     free((char *)b.skip);
+    free(b.sums);
     plan_free(&b.p);
     manifest_free(&b.prev);
     manifest_free(&b.cur);

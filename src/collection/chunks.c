@@ -42,13 +42,18 @@ static int fetch_chunk(void *arg, size_t j)
         return EXIT_INCOMPLETE;
     snprintf(name, sizeof name, "backups/%s/data-%" PRIu64, e->bid,
              (uint64_t)e->obj + j);
+    os_sum ws;
+    const os_sum *sum = object_sum(e, e->obj + (unsigned)j, &ws);
     int rc = f->fd >= 0
                  ? os_get_range(&k->o, f->root, name, f->target, off, want,
-                                &got, &err)
+                                sum, &got, &err)
                  : os_get_consume(&k->o, f->root, name,
-                                  f->sha ? hash_block : NULL, f->sha, &got,
-                                  &err);
-    if ((rc == 0 && got != want) || (rc == SLUICE_E_FORMAT && got > want)) {
+                                  f->sha ? hash_block : NULL, f->sha, sum,
+                                  &got, &err);
+    /* A chunk of the wrong length: said as such, though its recorded
+     * size and SHA-256 (SLUICE_E_AUTH) differ too. */
+    if (((rc == 0 || rc == SLUICE_E_AUTH) && got != want) ||
+        (rc == SLUICE_E_FORMAT && got > want)) {
         char *url = os_url(f->root, name);
         say("%s: damaged object: %s: holds %s%" PRIu64 " bytes of %s "
             "(chunk %zu of %u), the manifest says %" PRIu64, f->verb,

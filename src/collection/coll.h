@@ -49,7 +49,11 @@ void fmt_time(int64_t t, char *buf, size_t cap, int compact);
 int open_collection(coll *k, int *absent);
 /* open_collection + load_index, for backups/restore/verify. */
 int open_existing(coll *k);
+/* Reads INDEX and checks it against the client's state (state.h). */
 int load_index(coll *k, int must);
+/* Writes k->ix as the next INDEX (sequence + 1, chained to the one read)
+ * and records it in the client's state: every INDEX write goes here. */
+int put_index(coll *k, os_err *err);
 int load_manifest(coll *k, const char *id, manifest *m);
 /* Writes a record (manifest_write, index_write, loc_write) as an object. */
 int put_record(coll *k, const char *name,
@@ -59,6 +63,10 @@ const ixent *find_backup(const coll *k, const char *id);
 size_t backup_pos(const coll *k, const char *id);
 /* The root holding a backup's data objects. */
 const char *data_root(const coll *k, const char *bid);
+
+/* What backups/BID/data-N must be (e->in's record), into *s: s, or NULL
+ * when the manifest records none (sluice-manifest/1 and /2). */
+const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s);
 
 int lock_collection(coll *k, const char *host);
 void unlock_collection(coll *k);

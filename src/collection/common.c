@@ -15,7 +15,9 @@
 
 #include "../cli/presets.h"
 #include "../passphrase.h"
+#include "../sha256.h"
 #include "../status.h"
+#include "state.h"
 
 int say(const char *fmt, ...)
 {
@@ -158,17 +160,62 @@ int put_record(coll *k, const char *name,
     return rc;
 }
 
+/* The next INDEX: sequence + 1 (1 for the first, or after a
+ * sluice-index/1), chained to the one read by its SHA-256; the client
+ * records it once stored. */
+int put_index(coll *k, os_err *err)
+{
+    index_t *ix = &k->ix;
+    uint64_t seq = ix->seq;
+    uint8_t prev[32];
+    memcpy(prev, ix->prev, sizeof prev);
+    if (ix->seq)
+        memcpy(ix->prev, ix->hash, sizeof ix->prev);
+    else /* sequence 1 has no predecessor (not even a sluice-index/1) */
+        memset(ix->prev, 0, sizeof ix->prev);
+    ix->seq++;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int w = f ? index_write(f, ix) : -1;
+    if (!f || fclose(f) != 0 || w < 0) {
+        free(buf);
+        ix->seq = seq;
+        memcpy(ix->prev, prev, sizeof prev);
+        snprintf(err->msg, sizeof err->msg, "INDEX: out of memory");
+        return SLUICE_E_NOMEM;
+    }
+    int rc = os_put_mem(&k->o, k->root, "INDEX", buf, len, 0, 0, NULL, err);
+    if (rc == 0) {
+        sha256_ctx c;
+        sha256_init(&c);
+        sha256_update(&c, buf, len);
+        sha256_final(&c, ix->hash);
+        state_record_index(k);
+    }
+    free(buf);
+    return rc;
+}
+
 int load_index(coll *k, int must)
 {
     os_err e;
     char *t = NULL;
     int rc = os_get_mem(&k->o, k->root, "INDEX", 0, &t, NULL, &e);
+    size_t len = 0;
     if (rc < 0) {
-        /* A collection whose first backup failed before its INDEX. */
+        /* A collection whose first backup failed before its INDEX (or
+         * whose INDEX was removed: the client's state says which). */
         if (!must && (os_is_local(k->root) || os_err_absent(&e)))
-            return 0;
+            return state_check_index(k);
         return fail_os(k, rc, &e);
     }
+    len = strlen(t);
+    uint8_t hash[32];
+    sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, t, len);
+    sha256_final(&c, hash);
     char err[128];
     if (index_parse(t, &k->ix, err, sizeof err) < 0) {
         free(t);
@@ -176,7 +223,10 @@ int load_index(coll *k, int must)
         return EXIT_FORMAT;
     }
     free(t);
+    memcpy(k->ix.hash, hash, sizeof hash);
     k->have_index = 1;
+    if ((rc = state_check_index(k)))
+        return rc;
     if (os_get_mem(&k->o, k->root, "LOCALITIES", 0, &t, NULL, &e) == 0) {
         loc_parse(t, &k->locs, err, sizeof err);
         free(t);
@@ -223,6 +273,8 @@ int load_manifest(coll *k, const char *id, manifest *m)
         say("%s/%s: %s", k->root, name, err);
         return EXIT_FORMAT;
     }
+    for (size_t i = 0; i < m->entries.n; i++)
+        m->entries.e[i].in = m; /* its object records, where it stays */
     /* Every object of a collection is sealed with one key, so a MANIFEST
      * moved or copied from another backup still authenticates: its own
      * id says where it belongs. */
@@ -233,6 +285,16 @@ int load_manifest(coll *k, const char *id, manifest *m)
         return EXIT_FORMAT;
     }
     return 0;
+}
+
+const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)
+{
+    const mobj *o = e->in ? manifest_obj(e->in, e->bid, n) : NULL;
+    if (!o)
+        return NULL;
+    s->size = o->size;
+    memcpy(s->sha, o->sha, sizeof s->sha);
+    return s;
 }
 
 int open_existing(coll *k)

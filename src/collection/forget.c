@@ -100,37 +100,29 @@ static void report(coll *k, const ret_decision *d, int dry)
     }
 }
 
-/* Rewrites the INDEX without the forgotten lines (whole, atomically:
- * the file stage renames, s3 PUT replaces), then drops them from k->ix;
- * dry: only drops them from k->ix (what a dry prune then judges by). */
+/* Drops the forgotten lines from k->ix and, unless dry, stores the
+ * INDEX again (whole, atomically: the file stage renames, s3 PUT
+ * replaces) through put_index, which bumps its sequence and chains it to
+ * the INDEX it replaces (FORMAT.md 5.4): other clients see a newer INDEX,
+ * not a rollback.  dry: only drops them from k->ix (what a dry prune then
+ * judges by). */
 static int rewrite_index(coll *k, const ret_decision *d, int dry)
 {
-    index_t v = {malloc((k->ix.n + 1) * sizeof(ixent)), 0, k->ix.n};
-    if (!v.e)
-        return EXIT_INTERNAL;
-    for (size_t i = 0; i < k->ix.n; i++)
-        if (d[i].verdict != RET_FORGET)
-            v.e[v.n++] = k->ix.e[i];
-    os_err e = {{0}};
-    int rc = dry ? 0
-                 : put_record(k, "INDEX",
-                              (int (*)(FILE *, const void *))index_write,
-                              &v, NULL, &e);
-    if (rc < 0) {
-        free(v.e);
-        return fail_os(k, rc, &e);
-    }
-    for (size_t i = 0; i < k->ix.n; i++)
-        if (d[i].verdict == RET_FORGET) {
-            free(k->ix.e[i].id);
-            free(k->ix.e[i].host);
-            free(k->ix.e[i].parent);
-            free(k->ix.e[i].dest);
+    size_t w = 0;
+    for (size_t i = 0; i < k->ix.n; i++) {
+        if (d[i].verdict != RET_FORGET) {
+            k->ix.e[w++] = k->ix.e[i];
+            continue;
         }
-    memcpy(k->ix.e, v.e, v.n * sizeof *v.e);
-    k->ix.n = v.n;
-    free(v.e);
-    return 0;
+        free(k->ix.e[i].id);
+        free(k->ix.e[i].host);
+        free(k->ix.e[i].parent);
+        free(k->ix.e[i].dest);
+    }
+    k->ix.n = w;
+    os_err e = {{0}};
+    int rc = dry ? 0 : put_index(k, &e);
+    return rc < 0 ? fail_os(k, rc, &e) : 0;
 }
 
 static int forget_locked(coll *k, const ret_policy *p, int dry)

@@ -53,8 +53,53 @@ void mlist_free(mlist *l)
     memset(l, 0, sizeof *l);
 }
 
+int manifest_add_obj(manifest *m, const char *bid, unsigned n,
+                     uint64_t size, const uint8_t sha[32])
+{
+    if (m->n_objs == m->cap_objs) {
+        size_t cap = m->cap_objs ? 2 * m->cap_objs : 64;
+        mobj *g = realloc(m->objs, cap * sizeof *g);
+        if (!g)
+            return -1;
+        m->objs = g;
+        m->cap_objs = cap;
+    }
+    mobj *o = &m->objs[m->n_objs];
+    if (!(o->bid = strdup(bid)))
+        return -1;
+    o->n = n;
+    o->size = size;
+    memcpy(o->sha, sha, 32);
+    m->n_objs++;
+    return 0;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+    const mobj *x = a, *y = b;
+    int c = strcmp(x->bid, y->bid);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+void manifest_sort_objs(manifest *m)
+{
+    if (m->n_objs)
+        qsort(m->objs, m->n_objs, sizeof *m->objs, cmp_obj);
+}
+
+const mobj *manifest_obj(const manifest *m, const char *bid, unsigned n)
+{
+    mobj key = {.bid = (char *)bid, .n = n};
+    if (!m->n_objs)
+        return NULL;
+    return bsearch(&key, m->objs, m->n_objs, sizeof *m->objs, cmp_obj);
+}
+
 void manifest_free(manifest *m)
 {
+    for (size_t i = 0; i < m->n_objs; i++)
+        free(m->objs[i].bid);
+    free(m->objs);
     free(m->id);
     free(m->host);
     free(m->parent);
@@ -106,7 +151,7 @@ int esc_decode(char *s)
 
 int manifest_write(FILE *f, const manifest *m)
 {
-    fprintf(f, "sluice-manifest/2\nid %s\nhost ", m->id);
+    fprintf(f, "sluice-manifest/3\nid %s\nhost ", m->id);
     esc_write(f, m->host);
     fprintf(f, "\ntime %" PRId64 "\nparent %s\n", m->time,
             m->parent ? m->parent : "-");
@@ -131,6 +176,13 @@ int manifest_write(FILE *f, const manifest *m)
     for (size_t i = 0; i < m->n_deleted; i++) {
         fputs("D ", f);
         esc_write(f, m->deleted[i]);
+        fputc('\n', f);
+    }
+    for (size_t i = 0; i < m->n_objs; i++) {
+        const mobj *o = &m->objs[i];
+        fprintf(f, "O %s %u %" PRIu64 " ", o->bid, o->n, o->size);
+        for (size_t j = 0; j < 32; j++)
+            fprintf(f, "%02x", o->sha[j]);
         fputc('\n', f);
     }
     fputs("end\n", f);
@@ -228,6 +280,40 @@ static int num(const char **s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* 64 lowercase hex digits into out[32]; 0 or -1. */
+static int hex32(const char *s, uint8_t out[32])
+{
+    if (strlen(s) != 64)
+        return -1;
+    for (size_t i = 0; i < 32; i++) {
+        int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+        if (h < 0 || l < 0 || (s[2 * i] >= 'A' && s[2 * i] <= 'F') ||
+            (s[2 * i + 1] >= 'A' && s[2 * i + 1] <= 'F'))
+            return -1;
+        out[i] = (uint8_t)(h * 16 + l);
+    }
+    return 0;
+}
+
+/* "O BID N SIZE SHA256": NULL, or what is wrong. */
+static const char *parse_objline(manifest *m, char **f)
+{
+    const char *p = f[2], *q = f[3];
+    uint64_t n, size = 0;
+    uint8_t sha[32];
+    if (!manifest_id_ok(f[1]))
+        return "its backup is not a backup id";
+    if (num(&p, UINT32_MAX, &n) < 0 || *p)
+        return "object number not 1..4294967295";
+    if (strcmp(q, "0") && (num(&q, UINT64_MAX, &size) < 0 || *q))
+        return "malformed size";
+    if (hex32(f[4], sha) < 0)
+        return "SHA-256 not 64 lowercase hex digits";
+    if (manifest_add_obj(m, f[1], (unsigned)n, size, sha) < 0)
+        return "out of memory";
+    return NULL;
+}
+
 /* The object field: "N" (a member of tar object data-N), or, version 2,
  * "N:C:S" (a split regular file in raw chunk objects data-N ..
  * data-(N+C-1), each holding S bytes of it but the last, which holds the
@@ -312,9 +398,11 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
         if (lineno == 1) {
             if (!strcmp(line, "sluice-manifest/2")) {
                 version = 2;
+            } else if (!strcmp(line, "sluice-manifest/3")) {
+                version = 3;
             } else if (strcmp(line, "sluice-manifest/1") != 0) {
-                snprintf(err, cap, "not a sluice-manifest/1 or /2 (or a "
-                                   "newer format version)");
+                snprintf(err, cap, "not a sluice-manifest/1, /2 or /3 (or "
+                                   "a newer format version)");
                 return -1;
             }
             continue;
@@ -365,6 +453,10 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
                 return merr(m, err, cap, "deletion", "out of memory",
                             lineno);
             m->n_deleted++;
+        } else if (!strcmp(f[0], "O") && n == 5 && version >= 3) {
+            const char *why = parse_objline(m, f);
+            if (why)
+                return merr(m, err, cap, "object", why, lineno);
         } else if (!strcmp(f[0], "end") && n == 1) {
             ended = 1;
         } else {
@@ -383,6 +475,14 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
         snprintf(err, cap, "malformed manifest: no \"%s\" line", what);
         return -1;
     }
+    manifest_sort_objs(m);
+    for (size_t i = 1; i < m->n_objs; i++)
+        if (!cmp_obj(&m->objs[i - 1], &m->objs[i])) {
+            snprintf(err, cap, "malformed manifest: object backups/%s/"
+                     "data-%u listed twice", m->objs[i].bid, m->objs[i].n);
+            manifest_free(m);
+            return -1;
+        }
     mlist_sort(&m->entries);
     for (size_t i = 1; i < m->entries.n; i++)
         if (!strcmp(m->entries.e[i - 1].path, m->entries.e[i].path)) {
@@ -424,23 +524,49 @@ void index_free(index_t *ix)
     memset(ix, 0, sizeof *ix);
 }
 
+/* "seq N PREV": N 1..2^63, PREV 64 lowercase hex digits (all zeros
+ * exactly when N is 1: the first INDEX has no predecessor). */
+static int parse_seq(char **f, size_t n, index_t *ix)
+{
+    const char *p = n == 3 && !strcmp(f[0], "seq") ? f[1] : "";
+    uint64_t v;
+    if (num(&p, INT64_MAX, &v) < 0 || *p || hex32(f[2], ix->prev) < 0)
+        return -1;
+    int zero = 1;
+    for (size_t i = 0; i < 32; i++)
+        zero &= ix->prev[i] == 0;
+    if (zero != (v == 1))
+        return -1;
+    ix->seq = v;
+    return 0;
+}
+
 int index_parse(char *text, index_t *ix, char *err, size_t cap)
 {
     memset(ix, 0, sizeof *ix);
     size_t lineno = 0;
+    int version = 1;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         lineno++;
         if (lineno == 1) {
-            if (strcmp(line, "sluice-index/1") != 0) {
-                snprintf(err, cap, "not a sluice-index/1");
+            if (!strcmp(line, "sluice-index/2")) {
+                version = 2;
+            } else if (strcmp(line, "sluice-index/1") != 0) {
+                snprintf(err, cap, "not a sluice-index/1 or /2 (or a newer "
+                                   "format version)");
                 return -1;
             }
             continue;
         }
         char *f[12];
         size_t n = split(line, f, 12);
+        if (version == 2 && lineno == 2) {
+            if (parse_seq(f, n, ix) < 0)
+                return perr(err, cap, "index sequence line", lineno);
+            continue;
+        }
         if (n != 10 || strcmp(f[0], "B")) {
             index_free(ix);
             return perr(err, cap, "index line", lineno);
@@ -467,12 +593,24 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
             return perr(err, cap, "index line", lineno);
         }
     }
+    if (version == 2 && lineno < 2) {
+        index_free(ix);
+        snprintf(err, cap, "malformed sluice-index/2: no sequence line");
+        return -1;
+    }
     return 0;
 }
 
 int index_write(FILE *f, const index_t *ix)
 {
-    fputs("sluice-index/1\n", f);
+    if (!ix->seq) { /* as read from a sluice-index/1 */
+        fputs("sluice-index/1\n", f);
+    } else {
+        fprintf(f, "sluice-index/2\nseq %" PRIu64 " ", ix->seq);
+        for (size_t i = 0; i < 32; i++)
+            fprintf(f, "%02x", ix->prev[i]);
+        fputc('\n', f);
+    }
     for (size_t i = 0; i < ix->n; i++) {
         const ixent *e = &ix->e[i];
         fprintf(f, "B %s %" PRId64 " ", e->id, e->time);

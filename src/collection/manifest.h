@@ -30,6 +30,8 @@ typedef struct mentry {
                           file: raw chunk objects obj .. obj+nchunks-1   */
     uint64_t chunk;    /* split: the file bytes in each chunk object but
                           the last (which holds the rest, 1..chunk)      */
+    const struct manifest *in; /* the manifest read (load_manifest): its
+                          object records (NULL: none)                    */
 } mentry;
 
 typedef struct mlist {
@@ -37,13 +39,35 @@ typedef struct mlist {
     size_t n, cap;
 } mlist;
 
-typedef struct manifest {
+/* sluice-manifest/3: a data object the backup's entries reference (its
+ * own or an older backup's), as stored: its size and the SHA-256 of its
+ * stored bytes.  Restore and verify refuse an object that differs (a
+ * swapped or replaced object authenticates: one key seals them all). */
+typedef struct mobj {
+    char *bid;
+    unsigned n;        /* data-N                                         */
+    uint64_t size;
+    uint8_t sha[32];
+} mobj;
+
+typedef struct manifest manifest;
+struct manifest {
     char *id, *host, *parent; /* parent: NULL for a full backup */
     int64_t time;
     mlist entries;     /* sorted by path                                 */
     char **deleted;    /* paths gone since the parent                    */
     size_t n_deleted;
-} manifest;
+    mobj *objs;        /* sorted by (bid, n); none before version 3      */
+    size_t n_objs, cap_objs;
+};
+
+/* Adds an object record (copies bid); 0 or -1 (out of memory). */
+int manifest_add_obj(manifest *m, const char *bid, unsigned n,
+                     uint64_t size, const uint8_t sha[32]);
+/* Sorts the object records (after adding; parse sorts). */
+void manifest_sort_objs(manifest *m);
+/* The record of backups/BID/data-N, or NULL (none: not checked). */
+const mobj *manifest_obj(const manifest *m, const char *bid, unsigned n);
 
 mentry *mlist_push(mlist *l);
 void mlist_sort(mlist *l);
@@ -61,9 +85,10 @@ int manifest_path_ok(const char *path);
 /* A backup id: [A-Za-z0-9._-]+, not starting with ".". */
 int manifest_id_ok(const char *id);
 
+/* Writes sluice-manifest/3 (split files: object field "N:C:S"; "O"
+ * lines: the objects, sorted). */
 int manifest_write(FILE *f, const manifest *m);
-/* Writes sluice-manifest/2 (split files: object field "N:C:S"). */
-/* Parses a whole MANIFEST (sluice-manifest/1 or /2); returns 0 or -1 with
+/* Parses a whole MANIFEST (sluice-manifest/1, /2 or /3); returns 0 or -1 with
  * a message in err (and m freed).  Refuses repeated or missing
  * id/host/time/parent lines, entry paths that manifest_path_ok() refuses,
  * a path listed twice, an object number that is not 1..2^32-1, and a
@@ -82,9 +107,21 @@ typedef struct ixent {
 typedef struct index_t {
     ixent *e;
     size_t n, cap;
+    /* sluice-index/2 (doc/FORMAT.md 5.4): the record's sequence number
+     * (1 for the first INDEX of a collection, +1 for each rewrite; 0: a
+     * sluice-index/1 record, which has none) and the SHA-256 of the INDEX
+     * record it replaced (zeros for sequence 1).  Not in the record:
+     * hash, the SHA-256 of this INDEX's decoded bytes (set by whoever
+     * read or wrote it; zeros when there was none). */
+    uint64_t seq;
+    uint8_t prev[32], hash[32];
 } index_t;
 
+/* Parses sluice-index/1 (seq 0) or /2. */
 int index_parse(char *text, index_t *ix, char *err, size_t cap);
+/* Writes sluice-index/2 with ix->seq and ix->prev as they are (the
+ * caller sets them to succeed the INDEX it read: put_index); seq 0
+ * writes a sluice-index/1, as read. */
 int index_write(FILE *f, const index_t *ix);
 ixent *index_push(index_t *ix);
 void index_free(index_t *ix);

@@ -124,12 +124,28 @@ static const header *empty_chain(void)
     return &h;
 }
 
+static int put_sum(objstore *o, engine_job *job, const char *root,
+                   const char *name, uint64_t *stored, os_sum *sum,
+                   int exclusive, os_err *err);
+
 /* Runs a forward job whose sink is object root/name, streaming into the
  * endpoint (local or remote alike); *stored = the bytes it took. */
 static int put_job(objstore *o, engine_job *job, const char *root,
                    const char *name, uint64_t *stored, int exclusive,
                    os_err *err)
 {
+    return put_sum(o, job, root, name, stored, NULL, exclusive, err);
+}
+
+/* put_job measuring the object into *sum (when not NULL). */
+static int put_sum(objstore *o, engine_job *job, const char *root,
+                   const char *name, uint64_t *stored, os_sum *sum,
+                   int exclusive, os_err *err)
+{
+    if (sum) {
+        stored = &sum->size;
+        job->sha256 = sum->sha;
+    }
     char *url = os_url(root, name);
     if (!url)
         return set_err(err, SLUICE_E_NOMEM, "out of memory");
@@ -163,7 +179,7 @@ int os_put_mem(objstore *o, const char *root, const char *name,
 
 int os_put_range(objstore *o, const char *root, const char *name,
                  const char *src, uint64_t offset, uint64_t length,
-                 uint64_t *stored, os_err *err)
+                 os_sum *sum, os_err *err)
 {
     engine_job job = {0};
     ep se;
@@ -171,11 +187,11 @@ int os_put_range(objstore *o, const char *root, const char *name,
     job.chain = o->fchain;
     job.no_header = 1;
     file_range(o, src, &se, &job.source, offset, length);
-    return put_job(o, &job, root, name, stored, 0, err);
+    return put_sum(o, &job, root, name, NULL, sum, 0, err);
 }
 
 int os_put_archive(objstore *o, const char *root, const char *name,
-                   const char *dir, const char *list, uint64_t *stored,
+                   const char *dir, const char *list, os_sum *sum,
                    os_err *err)
 {
     engine_job job = {0};
@@ -193,12 +209,15 @@ int os_put_archive(objstore *o, const char *root, const char *name,
     job.source.name = preset_archive_stage();
     job.source.options = kv;
     job.source.n_options = n;
-    return put_job(o, &job, root, name, stored, 0, err);
+    return put_sum(o, &job, root, name, NULL, sum, 0, err);
 }
 
 /* Runs a reverse job whose source is object root/name; chain: BARE
  * (the collection's), PLAIN (none) or OWN_HEADER (a sluice/1 stream). */
 enum { BARE, PLAIN, OWN_HEADER };
+static int get_sum(objstore *o, engine_job *job, const char *root,
+                   const char *name, const os_sum *want, os_err *err);
+
 static int get_job(objstore *o, engine_job *job, const char *root,
                    const char *name, int chain, os_err *err)
 {
@@ -214,6 +233,29 @@ static int get_job(objstore *o, engine_job *job, const char *root,
     endpoint(o, url, &se, &job->source);
     int rc = run(o, job, url, name, err);
     free(url);
+    return rc;
+}
+
+/* get_job of a bare data object, checked against *want (when not NULL)
+ * as it streams: the size and SHA-256 of the bytes the source read. */
+static int get_sum(objstore *o, engine_job *job, const char *root,
+                   const char *name, const os_sum *want, os_err *err)
+{
+    uint8_t sha[32];
+    uint64_t size = 0;
+    if (want) {
+        job->sha256 = sha;
+        job->bytes_in = &size;
+    }
+    int rc = get_job(o, job, root, name, BARE, err);
+    if (want && rc == 0 &&
+        (size != want->size || memcmp(sha, want->sha, sizeof sha))) {
+        char *url = os_url(root, name);
+        rc = set_err(err, SLUICE_E_AUTH, "%s: not the object this backup "
+                     "stored (size/SHA-256 differ): swapped or replaced",
+                     url ? url : name);
+        free(url);
+    }
     return rc;
 }
 
@@ -234,13 +276,13 @@ int os_get_mem(objstore *o, const char *root, const char *name, int plain,
 
 int os_get_range(objstore *o, const char *root, const char *name,
                  const char *dst, uint64_t offset, uint64_t length,
-                 uint64_t *got, os_err *err)
+                 const os_sum *want, uint64_t *got, os_err *err)
 {
     engine_job job = {0};
     ep de;
     file_range(o, dst, &de, &job.sink, offset, length);
     job.bytes_out = got;
-    return get_job(o, &job, root, name, BARE, err);
+    return get_sum(o, &job, root, name, want, err);
 }
 
 /* A consumer that keeps nothing: verify authenticates and counts. */
@@ -254,7 +296,8 @@ static int discard(void *arg, const uint8_t *p, size_t n)
 
 int os_get_consume(objstore *o, const char *root, const char *name,
                    int (*consume)(void *, const uint8_t *, size_t),
-                   void *arg, uint64_t *got, os_err *err)
+                   void *arg, const os_sum *want, uint64_t *got,
+                   os_err *err)
 {
     engine_mem m = {0};
     m.consume = consume ? consume : discard;
@@ -262,12 +305,12 @@ int os_get_consume(objstore *o, const char *root, const char *name,
     engine_job job = {0};
     job.sink.mem = &m;
     job.bytes_out = got;
-    return get_job(o, &job, root, name, BARE, err);
+    return get_sum(o, &job, root, name, want, err);
 }
 
 int os_extract(objstore *o, const char *root, const char *name,
                const char *dir, char **members, size_t n, int list_only,
-               os_err *err)
+               const os_sum *want, os_err *err)
 {
     sluice_kv *kv = malloc((n + 4) * sizeof *kv);
     if (!kv)
@@ -292,7 +335,7 @@ int os_extract(objstore *o, const char *root, const char *name,
         job.sink.options = kv;
         job.sink.n_options = k;
     }
-    int rc = get_job(o, &job, root, name, BARE, err);
+    int rc = get_sum(o, &job, root, name, want, err);
     free(kv);
     return rc;
 }

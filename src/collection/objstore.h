@@ -29,6 +29,16 @@ typedef struct objstore {
     const char *require_auth; /* every get: engine_job.require_auth     */
 } objstore;
 
+/* A stored object's size and the SHA-256 of its stored bytes: what a put
+ * measured (hashed as the bytes pass to the endpoint), or what a get
+ * must find (hashed as they come from it; a difference fails the get
+ * with SLUICE_E_AUTH: a swapped or replaced object).  A NULL os_sum:
+ * nothing measured or checked. */
+typedef struct os_sum {
+    uint64_t size;
+    uint8_t sha[32];
+} os_sum;
+
 /* A failure: one line, "OBJECT-URL: stage: message". */
 typedef struct os_err {
     char msg[1024];
@@ -53,28 +63,29 @@ int os_get_mem(objstore *o, const char *root, const char *name, int plain,
  * (fails if it is shorter) into object `name`: a chunk of a split file. */
 int os_put_range(objstore *o, const char *root, const char *name,
                  const char *src, uint64_t offset, uint64_t length,
-                 uint64_t *stored, os_err *err);
+                 os_sum *sum, os_err *err);
 /* Archives the NUL-separated paths listed in file `list` (relative to
  * dir), without recursion, into object `name`. */
 int os_put_archive(objstore *o, const char *root, const char *name,
-                   const char *dir, const char *list, uint64_t *stored,
+                   const char *dir, const char *list, os_sum *sum,
                    os_err *err);
 /* Decodes object `name` into bytes offset.. of the existing file `dst`
  * (at most `length` bytes, more fail); *got = the bytes decoded. */
 int os_get_range(objstore *o, const char *root, const char *name,
                  const char *dst, uint64_t offset, uint64_t length,
-                 uint64_t *got, os_err *err);
+                 const os_sum *want, uint64_t *got, os_err *err);
 /* Decodes object `name`, handing each block to consume (may be NULL:
  * authenticate and count only); *got = the bytes decoded. */
 int os_get_consume(objstore *o, const char *root, const char *name,
                    int (*consume)(void *, const uint8_t *, size_t),
-                   void *arg, uint64_t *got, os_err *err);
+                   void *arg, const os_sum *want, uint64_t *got,
+                   os_err *err);
 /* Extracts members (exact names) of archive object `name` into dir;
  * with list_only, lists them to nothing (authenticates, checks every
  * member is present) and writes nothing. */
 int os_extract(objstore *o, const char *root, const char *name,
                const char *dir, char **members, size_t n, int list_only,
-               os_err *err);
+               const os_sum *want, os_err *err);
 /* Whether objects under root can be created exclusively / removed: a
  * local root, or a stage with SLUICE_STAGE_EXCLUSIVE / remove() (ABI
  * 1.1: s3 has both, http neither). */

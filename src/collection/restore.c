@@ -21,40 +21,31 @@
 #include "pool.h"
 #include "restore.h"
 #include "scan.h"
+#include "when.h"
 
-/* --as-of: a backup id, or a time (2026-11-27T18:30:00Z, 20261127T183000Z
- * or @UNIX): the last backup of the host at or before it. */
+/* --as-of: when.h's rules, the whole argument parsed (an id that is not
+ * in INDEX is an error, never a time prefix); no --as-of is "latest". */
 static const ixent *select_backup(coll *k)
 {
-    const char *host = host_name(k->c);
-    const char *a = k->c->as_of;
-    if (a) {
-        const ixent *e = find_backup(k, a);
-        if (e)
-            return e;
+    const char *a = k->c->as_of ? k->c->as_of : "latest";
+    when_backup *b = calloc(k->ix.n ? k->ix.n : 1, sizeof *b);
+    if (!b) {
+        say("%s: out of memory", k->root);
+        return NULL;
     }
-    int64_t limit = INT64_MAX;
-    if (a) {
-        struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        const char *end = NULL;
-        if (a[0] == '@')
-            limit = strtoll(a + 1, NULL, 10);
-        else if ((end = strptime(a, "%Y-%m-%dT%H:%M:%S", &tm)) ||
-                 (end = strptime(a, "%Y%m%dT%H%M%S", &tm)))
-            limit = (int64_t)timegm(&tm);
-        else {
-            say("--as-of %s: neither a backup id of this collection nor a "
-                "time (YYYY-MM-DDTHH:MM:SSZ, @UNIX)", a);
-            return NULL;
-        }
+    for (size_t i = 0; i < k->ix.n; i++)
+        b[i] = (when_backup){k->ix.e[i].id, k->ix.e[i].host,
+                             k->ix.e[i].time};
+    size_t pos = 0;
+    char err[1024];
+    int rc = when_select(b, k->ix.n, host_name(k->c), a, &pos, err,
+                         sizeof err);
+    free(b);
+    if (rc < 0) {
+        say("%s: --as-of %s", k->root, err);
+        return NULL;
     }
-    for (size_t i = k->ix.n; i-- > 0;)
-        if (!strcmp(k->ix.e[i].host, host) && k->ix.e[i].time <= limit)
-            return &k->ix.e[i];
-    say("%s: no backup of host %s%s%s", k->root, host, a ? " as of " : "",
-        a ? a : "");
-    return NULL;
+    return &k->ix.e[pos];
 }
 
 int cmp_group(const void *a, const void *b, void *arg)
@@ -300,8 +291,10 @@ static int extract_group(void *arg, size_t g)
     os_err e = {{0}};
     snprintf(name, sizeof name, "backups/%s/data-%u", G->v[a]->bid,
              G->v[a]->obj);
+    os_sum want;
     int rc = os_extract(&k->o, data_root(k, G->v[a]->bid), name, G->dir,
-                        members, b - a, G->list_only, &e);
+                        members, b - a, G->list_only,
+                        object_sum(G->v[a], G->v[a]->obj, &want), &e);
     free(members);
     if (rc < 0 && interrupted(k))
         return EXIT_INCOMPLETE;

@@ -88,15 +88,37 @@ typedef int (*parse_fn)(char *, void *, char *, size_t);
 typedef int (*write_fn)(FILE *, const void *);
 typedef void (*free_fn)(void *);
 
+/* An accepted MANIFEST's object records (version 3) are sorted and
+ * each object is listed once: manifest_obj() bsearches them. */
 static int p_manifest(char *t, void *o, char *e, size_t c)
 {
-    return manifest_parse(t, o, e, c);
+    int rc = manifest_parse(t, o, e, c);
+    const manifest *m = o;
+    for (size_t i = 1; rc == 0 && i < m->n_objs; i++) {
+        int d = strcmp(m->objs[i - 1].bid, m->objs[i].bid);
+        if (d > 0 || (d == 0 && m->objs[i - 1].n >= m->objs[i].n))
+            BUG("MANIFEST object records unsorted or repeated at %zu", i);
+    }
+    for (size_t i = 0; rc == 0 && i < m->n_objs; i++)
+        if (manifest_obj(m, m->objs[i].bid, m->objs[i].n) != &m->objs[i])
+            BUG("manifest_obj does not find record %zu", i);
+    return rc;
 }
 static int w_manifest(FILE *f, const void *o) { return manifest_write(f, o); }
 static void f_manifest(void *o) { manifest_free(o); }
+/* An accepted INDEX: sequence 0 (sluice-index/1) or one whose chain
+ * field is all zeros exactly for sequence 1 (doc/FORMAT.md 5.4). */
 static int p_index(char *t, void *o, char *e, size_t c)
 {
-    return index_parse(t, o, e, c);
+    int rc = index_parse(t, o, e, c);
+    const index_t *ix = o;
+    int zero = 1;
+    for (size_t i = 0; rc == 0 && i < 32; i++)
+        zero &= ix->prev[i] == 0;
+    if (rc == 0 && ix->seq && zero != (ix->seq == 1))
+        BUG("INDEX sequence %llu accepted with a %s previous hash",
+            (unsigned long long)ix->seq, zero ? "zero" : "non-zero");
+    return rc;
 }
 static int w_index(FILE *f, const void *o) { return index_write(f, o); }
 static void f_index(void *o) { index_free(o); }
