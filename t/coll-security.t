@@ -70,6 +70,14 @@ chmod 604 tree/a
 expect_ok "size: a second backup" "$SLUICE" backup -q --to "$T_TMP/sz" -C tree a
 Z2=$(ls sz/backups | grep -v "^$Z1\$")
 cp sz/backups/"$Z2"/data-1 sz/backups/"$Z1"/data-1
+# The object records (FORMAT.md 5.3) catch the swap first (exit 5,
+# t/rollback.t); without them, as in a manifest written before they
+# existed, the restore's own size check is what stands.
+expect_fail 5 "restore of a swapped object the manifest records" \
+    "$SLUICE" restore --as-of "$Z1" --from "$T_TMP/sz" -C r3
+is "$(wc -l <"$ERR")" 1 "  one line"
+rm -rf r3
+sed -i '/^O /d' sz/backups/"$Z1"/MANIFEST
 expect_fail 4 "restore of a member whose size differs from its manifest entry" \
     "$SLUICE" restore --as-of "$Z1" --from "$T_TMP/sz" -C r3
 ok "  names it" grep -q 'r3/a: not what the manifest says' "$ERR"
@@ -139,8 +147,7 @@ cp sw/backups/"$B2"/data-1 sw/backups/"$B1"/data-1 # holds b alone
 rm -rf r2
 run "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
 is "$RC" 5 "restore of a swapped object: tampered (exit 5)"
-ok "  b, from the other object, gets no metadata" \
-    grep -q 'r2/b: not what the manifest says' "$ERR"
+is "$(wc -l <"$ERR")" 1 "  one line: the refused object (what it held gets no metadata, unsaid)"
 ok "  names it" grep -q "backups/$B1/data-1" "$ERR"
 expect_fail 5 "verify of a swapped object: tampered (exit 5)" \
     "$SLUICE" verify --passphrase-file pf --from "$T_TMP/sw"

@@ -453,8 +453,11 @@ static void order_by_index(coll *k, mentry **v, size_t n)
 }
 
 /* Metadata as of the backup, deepest first: extracting later objects
- * changed the times of the directories earlier ones made. */
-static int apply_all_meta(coll *k, int dfd, const manifest *m)
+ * changed the times of the directories earlier ones made.  After an
+ * object already failed (failed != 0, said once), its entries are
+ * expectedly not as the manifest says: no metadata for them, no second
+ * line. */
+static int apply_all_meta(coll *k, int dfd, const manifest *m, int failed)
 {
     int is_root = geteuid() == 0, ex = 0;
     dircache dc = {0};
@@ -462,7 +465,7 @@ static int apply_all_meta(coll *k, int dfd, const manifest *m)
         const mentry *e = &m->entries.e[i];
         if (!under(e->path, k->c->args, k->c->n_args))
             continue;
-        if (apply_meta(dfd, &dc, e, is_root) < 0) {
+        if (apply_meta(dfd, &dc, e, is_root) < 0 && !failed) {
             say("restore: %s/%s: not what the manifest says (another "
                 "type or size, or a symlink on the way): metadata not "
                 "applied",
@@ -475,7 +478,7 @@ static int apply_all_meta(coll *k, int dfd, const manifest *m)
 }
 
 /* After the tar objects: orphaned hard links, split files, metadata. */
-static int restore_rest(coll *k, manifest *m, picks *p)
+static int restore_rest(coll *k, manifest *m, picks *p, int failed)
 {
     const char *dir = k->c->directory;
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ex = 0;
@@ -491,7 +494,7 @@ static int restore_rest(coll *k, manifest *m, picks *p)
     if (interrupted(k))
         ex = worse(ex, EXIT_INCOMPLETE);
     else
-        ex = worse(ex, apply_all_meta(k, dfd, m));
+        ex = worse(ex, apply_all_meta(k, dfd, m, failed || ex));
     close(dfd);
     return ex;
 }
@@ -523,7 +526,7 @@ int cmd_restore(coll *k)
         order_by_index(k, p.v, p.n);
         ex = extract_groups(k, p.v, p.n, dir, 0, "restore");
         if (!interrupted(k))
-            ex = worse(ex, restore_rest(k, &m, &p));
+            ex = worse(ex, restore_rest(k, &m, &p, ex));
     }
     free(p.v);
     free(p.sp);
