@@ -37,6 +37,10 @@ static int check_backup(cli *c)
         return cli_usage_error("backup needs --to URL");
     if (!c->n_args)
         return cli_usage_error("backup needs PATH arguments");
+    if (c->threads)
+        return cli_usage_error("--threads is not a backup option");
+    if (c->chain && (c->zstd || c->encrypt))
+        return cli_usage_error("--chain cannot be combined with -z or -e");
     return 0;
 }
 
@@ -58,7 +62,8 @@ static int run_collection(cli *c, session *s, loader *l)
     o.quiet = c->quiet;
     o.verbose = c->verbose;
     o.zstd = c->zstd;
-    o.level = c->level ? c->level : 3;
+    o.level = c->level; /* 0: not given (the preset's default) */
+    o.chain = c->chain;
     o.encrypt = c->encrypt;
     o.insecure = c->insecure;
     o.kdf_iter = c->kdf_iter;
@@ -82,7 +87,7 @@ static const command commands[] = {
      COMMON | G_RAW | G_KDF | G_PASS | G_NET | G_PROGRESS | G_OUTPUT |
          G_CHAIN,
      0, 1, check_decrypt_object, run_decrypt_object, 0},
-    {"backup", COLL | G_SHORTHAND | G_KDF | G_STORE | G_DIR, 0, -1,
+    {"backup", COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR, 0, -1,
      check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH, 0, 0, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,

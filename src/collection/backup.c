@@ -86,29 +86,13 @@ static int parse_dests(coll *k, dest *d)
     return 0;
 }
 
-/* A new collection: its chain (one salt for every object it will hold)
- * and, on a local root, its directory. */
-static int new_chain(coll *k)
+/* A new collection: its chain and, on a local root, its directory
+ * (*made: it was created here, so a failed first backup removes it). */
+static int new_collection(coll *k, int *made)
 {
-    const coll_opts *c = k->c;
-    sluice_error err = {0};
-    k->fchain = header_new();
-    if (!k->fchain)
-        return EXIT_INTERNAL;
-    uint8_t salt[16];
-    char hex[33];
-    if (c->encrypt) {
-        if (getrandom(salt, sizeof salt, 0) != sizeof salt)
-            return say("no random bytes for the salt"), EXIT_INTERNAL;
-        hex_encode(salt, sizeof salt, hex);
-    }
-    preset_opts po = {c->zstd, c->level, c->encrypt, c->kdf_iter,
-                      c->encrypt ? hex : NULL};
-    if (preset_chain(&po, k->fchain, &err) < 0)
-        return say("%s", err.message), EXIT_USAGE;
-    k->o.fchain = k->fchain;
-    if (!os_is_local(k->root))
-        return 0;
+    int ex = chain_new(k);
+    if (ex || !os_is_local(k->root))
+        return ex;
     char *p = strdup(k->root);
     for (char *q = p + 1; p && *q; q++)
         if (*q == '/') {
@@ -117,28 +101,21 @@ static int new_chain(coll *k)
             *q = '/';
         }
     free(p);
-    if (mkdir(k->root, 0777) < 0 && errno != EEXIST)
+    if (mkdir(k->root, 0777) == 0)
+        *made = 1;
+    else if (errno != EEXIST)
         return say("%s: cannot create: %s", k->root, strerror(errno)),
                EXIT_IO;
     return 0;
 }
 
 /* Opens (or prepares) the collection; *absent: it is new. */
-static int open_for_backup(coll *k, int *absent)
+static int open_for_backup(coll *k, int *absent, int *made)
 {
     int ex = open_collection(k, absent);
     if (ex)
         return ex;
-    if (!*absent && preset_encrypts(k->desc) != k->c->encrypt) {
-        say("%s: %s", k->root,
-            k->c->encrypt ? "this collection is not encrypted: an "
-                            "encrypted backup cannot be appended to it "
-                            "(omit -e)"
-                          : "this collection is encrypted: give -e (an "
-                            "unencrypted backup cannot be appended)");
-        return EXIT_USAGE;
-    }
-    return *absent ? new_chain(k) : 0;
+    return *absent ? new_collection(k, made) : chain_check(k);
 }
 
 /* Under the lock: creates the descriptor only if still absent (another
@@ -320,6 +297,20 @@ static void discard_backup(bk *b, int with_manifest)
             "all be removed; nothing refers to them", b->id);
 }
 
+/* A first backup failed: the collection it was making goes again (its
+ * descriptor and locality records; the LOCK goes with the unlock). */
+static void discard_collection(coll *k)
+{
+    os_err e;
+    char name[512];
+    (void)os_delete(&k->o, k->root, "LOCALITIES", &e);
+    (void)os_delete(&k->o, k->root, DESCRIPTOR, &e);
+    if (os_is_local(k->root)) {
+        snprintf(name, sizeof name, "%s/backups", k->root);
+        (void)rmdir(name);
+    }
+}
+
 /* Scans the tree and plans the backup against the parent. */
 static int scan_and_plan(bk *b)
 {
@@ -431,14 +422,18 @@ int cmd_backup(coll *k)
     memset(&b, 0, sizeof b);
     b.k = k;
     b.host = host_name(k->c);
-    int absent = 0;
+    int absent = 0, made = 0;
     int ex = parse_dests(k, d);
     if (!ex)
-        ex = open_for_backup(k, &absent);
+        ex = open_for_backup(k, &absent, &made);
     if (!ex && !(ex = lock_collection(k, b.host))) {
         ex = backup_locked(&b, absent, d);
+        if (ex && absent && !k->ix.n)
+            discard_collection(k);
         unlock_collection(k);
     }
+    if (ex && made && os_is_local(k->root))
+        (void)rmdir(k->root); /* only if nothing else is in it */
     free(b.written);
     free(b.stored);
     plan_free(&b.p);

@@ -60,6 +60,11 @@ const char *data_root(const coll *k, const char *bid);
 int lock_collection(coll *k, const char *host);
 void unlock_collection(coll *k);
 
+/* chain.c: a new collection's chain from -z/-e/--chain (k->fchain);
+ * an existing one's descriptor checked against the flags given. */
+int chain_new(coll *k);
+int chain_check(coll *k);
+
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

@@ -21,6 +21,7 @@ typedef struct coll_opts {
     int checksum, quiet, verbose, zstd, level, encrypt, insecure;
     uint64_t object_size;
     const char *kdf_iter, *passphrase_file, *s3_endpoint;
+    const char *chain; /* --chain SPEC (backup: a new collection's)   */
     int passphrase_fd;
     char **args;
     int n_args;

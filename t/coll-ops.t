@@ -1,0 +1,87 @@
+#!/bin/sh
+# coll-ops.t - collections for operators (issue 15), on local directories:
+#   - the collection remembers its chain: after the first backup neither
+#     -z nor -e is needed (the passphrase is still asked for); a flag that
+#     contradicts the descriptor is refused; --chain SPEC makes a
+#     collection with custom stages, recorded the same way;
+#   - failures leave no trace: a first backup that fails (a path typo, no
+#     passphrase) leaves no collection behind and names the real cause.
+. "$(dirname "$0")/lib.sh"
+
+plan_no_plan
+
+SLUICE_PASSPHRASE=correct-horse
+export SLUICE_PASSPHRASE
+S=$T_TMP/src
+mkdir -p "$S/etc" "$S/home/u"
+echo conf >"$S/etc/conf"
+echo notes >"$S/home/u/notes"
+
+# ---- the collection remembers its chain -------------------------------------
+C=$T_TMP/c-enc
+run "$SLUICE" backup -q --to "$C" -z -e -C "$S" etc
+ok "a first backup with -z -e" [ "$RC" = 0 ]
+echo more >"$S/etc/more"
+run "$SLUICE" backup --to "$C" -C "$S" etc
+ok "the next one needs neither -z nor -e" [ "$RC" = 0 ]
+is "$("$SLUICE" backups -q --from "$C" | wc -l | tr -d ' ')" 2 "  two backups"
+run "$SLUICE" restore --from "$C" -C "$T_TMP/r1"
+is "$(cat "$T_TMP/r1/etc/more" 2>/dev/null)" more "  the second restores"
+SLUICE_PASSPHRASE=wrong expect_fail 5 "without -e the passphrase still counts" \
+    "$SLUICE" backup --to "$C" -C "$S" etc
+expect_fail 2 "without -e and no passphrase: refused" \
+    env -u SLUICE_PASSPHRASE "$SLUICE" backup --to "$C" -C "$S" etc </dev/null
+like "$(cat "$ERR")" "*no passphrase*" "  the message says no passphrase"
+before=$(ls -R "$C")
+expect_fail 2 "-z -9 contradicts the recorded level 3" \
+    "$SLUICE" backup --to "$C" -z -9 -C "$S" etc
+like "$(cat "$ERR")" "*zstd | aes-256-gcm*level*" "  names the chain and the level"
+expect_fail 2 "--chain zstd on an encrypted collection" \
+    "$SLUICE" backup --to "$C" --chain zstd -C "$S" etc
+like "$(cat "$ERR")" "*is encrypted*" "  says it is encrypted"
+is "$(ls -R "$C")" "$before" "  nothing written by the refused ones"
+run "$SLUICE" backup -q --to "$C" -e -C "$S" etc
+ok "an agreeing -e is fine" [ "$RC" = 0 ]
+
+P=$T_TMP/c-plain
+run "$SLUICE" backup -q --to "$P" -C "$S" etc
+ok "a plain collection" [ "$RC" = 0 ]
+expect_fail 2 "-e on a plain collection" "$SLUICE" backup --to "$P" -e -C "$S" etc
+like "$(cat "$ERR")" "*not encrypted*" "  says it is not encrypted"
+
+X=$T_TMP/c-chain
+run "$SLUICE" backup -q --to "$X" --chain zstd:level=7,aes-256-gcm:iter=70000 \
+    -C "$S" etc
+ok "--chain SPEC makes a collection" [ "$RC" = 0 ]
+like "$(head -c 200 "$X/SLUICE-COLLECTION")" \
+    "*zstd level=7*aes-256-gcm kdf=pbkdf2-sha256 iter=70000 salt=*" \
+    "  the descriptor records the stages and a salt"
+run "$SLUICE" backup -q --to "$X" -C "$S" etc
+ok "  appended without --chain" [ "$RC" = 0 ]
+run "$SLUICE" backup -q --to "$X" --chain zstd:level=7,aes-256-gcm:iter=70000 \
+    -C "$S" etc
+ok "  and with the same --chain" [ "$RC" = 0 ]
+expect_fail 2 "  another --chain is refused" \
+    "$SLUICE" backup --to "$X" --chain zstd:level=7 -C "$S" etc
+run "$SLUICE" restore --from "$X" -C "$T_TMP/r2"
+is "$(cat "$T_TMP/r2/etc/conf" 2>/dev/null)" conf "  restores"
+expect_fail 2 "--chain with -z" "$SLUICE" backup --to "$T_TMP/c-x" --chain zstd -z -C "$S" etc
+ok "  no collection" [ ! -e "$T_TMP/c-x" ]
+
+# ---- failures leave no trace --------------------------------------------------
+N=$T_TMP/new/c
+expect_fail 3 "a first backup of a path that does not exist" \
+    "$SLUICE" backup --to "$N" -C "$S" etc nosuch
+like "$(cat "$ERR")" "*nosuch*No such file*" "  the message names the path"
+ok "  leaves no collection" [ ! -e "$N" ]
+expect_fail 2 "a first encrypted backup with no passphrase" \
+    env -u SLUICE_PASSPHRASE "$SLUICE" backup --to "$N" -e -C "$S" etc </dev/null
+like "$(cat "$ERR")" "*no passphrase given*" "  says no passphrase"
+ok "  leaves no collection" [ ! -e "$N" ]
+mkdir -p "$T_TMP/exists"
+expect_fail 3 "a first backup into an existing empty directory fails" \
+    "$SLUICE" backup --to "$T_TMP/exists" -C "$S" nosuch
+ok "  the directory stays (it was there), empty" \
+    [ -d "$T_TMP/exists" ] && [ -z "$(ls -A "$T_TMP/exists")" ]
+
+done_testing
