@@ -84,4 +84,21 @@ expect_fail 3 "a first backup into an existing empty directory fails" \
 ok "  the directory stays (it was there), empty" \
     [ -d "$T_TMP/exists" ] && [ -z "$(ls -A "$T_TMP/exists")" ]
 
+# restore is as strict as -x
+before=$(ls -R "$C")
+mkdir "$T_TMP/r3"
+expect_fail 2 "restore of a PATH not in the backup (as -x)" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/r3" etc/conf etc/nosuch
+like "$(cat "$ERR")" "*etc/nosuch: not found in backup*" "  names the path"
+is "$(ls -A "$T_TMP/r3")" "" "  nothing restored"
+expect_fail 2 "a leading directory is not the path" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/r3" etc/conf/x
+run "$SLUICE" restore --from "$C" -C "$T_TMP/r3" ./etc/ etc/conf
+ok "  ./etc/ and etc/conf are found" [ "$RC" = 0 ] && [ -f "$T_TMP/r3/etc/more" ]
+run "$SLUICE" restore --from "$C?locality=default" -C "$T_TMP/r3" etc/conf
+ok "--from takes the tagged URL given to --to" [ "$RC" = 0 ]
+run "$SLUICE" backups -q --from "$C?locality=default"
+ok "  backups too" [ "$RC" = 0 ] && [ -s "$OUT" ]
+is "$(ls -R "$C")" "$before" "  the collection unchanged by all that"
+
 done_testing

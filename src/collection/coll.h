@@ -27,6 +27,7 @@ typedef struct coll {
     char lock_token[400]; /* what this backup wrote into LOCK        */
     int locked;
     _Atomic int said_interrupted; /* "interrupted" was said (once)   */
+    char *from_url;   /* --from without its "?locality=" tag         */
 } coll;
 
 /* "sluice: ..." on stderr, one line (host_print_line); returns 0. */

@@ -222,7 +222,15 @@ int load_manifest(coll *k, const char *id, manifest *m)
 
 int open_existing(coll *k)
 {
+    /* The URL given to --to, tag and all, opens the collection too. */
+    const char *q = strstr(k->c->from, "?locality=");
     k->root = k->c->from;
+    if (q && !strchr(q + 1, '?') && !strchr(q + 1, '/')) {
+        k->root = k->from_url =
+            strndup(k->c->from, (size_t)(q - k->c->from));
+        if (!k->root)
+            return EXIT_INTERNAL;
+    }
     int ex = open_collection(k, NULL);
     if (!ex)
         ex = load_index(k, 1);
@@ -256,6 +264,7 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
      * done (a backup's INDEX committed) changes nothing: exit 0. */
     if (ex == EXIT_OK && atomic_load(&k.said_interrupted))
         ex = EXIT_INCOMPLETE;
+    free(k.from_url);
     header_free(k.desc);
     header_free(k.fchain);
     index_free(&k.ix);
