@@ -101,4 +101,45 @@ run "$SLUICE" backups -q --from "$C?locality=default"
 ok "  backups too" [ "$RC" = 0 ] && [ -s "$OUT" ]
 is "$(ls -R "$C")" "$before" "  the collection unchanged by all that"
 
+# ---- selection ----------------------------------------------------------------
+W=$T_TMP/w
+mkdir -p "$W/a/cache/x" "$W/a/fake/x" "$W/a/keep" "$W/b"
+echo 1 >"$W/a/keep/f"
+echo 2 >"$W/a/keep/f.o"
+echo 3 >"$W/a/keep/g.tmp"
+printf 'Signature: 8a477f597d28d172789f06886806bc55\n# a cache\n' >"$W/a/cache/CACHEDIR.TAG"
+echo z >"$W/a/cache/x/big"
+echo 'Signature: nope' >"$W/a/fake/CACHEDIR.TAG"
+echo y >"$W/a/fake/x/kept"
+echo t >"$W/a/keep/.f.sluice-Ab12"
+echo b >"$W/b/f"
+printf '*.tmp\n\nb\n' >"$T_TMP/excl"
+WC=$W/coll
+run "$SLUICE" backup -q --to "$WC" --exclude '*.o' --exclude-from "$T_TMP/excl" \
+    --exclude-caches -C "$W" .
+ok "backup with --exclude, --exclude-from, --exclude-caches" [ "$RC" = 0 ]
+run "$SLUICE" restore --from "$WC" -C "$T_TMP/rw"
+got=$(cd "$T_TMP/rw" && find . | LC_ALL=C sort | tr '\n' ' ')
+is "$got" ". ./a ./a/cache ./a/cache/CACHEDIR.TAG ./a/fake ./a/fake/CACHEDIR.TAG ./a/fake/x ./a/fake/x/kept ./a/keep ./a/keep/f " \
+    "  patterns, the cache's contents (not its tag), the collection itself and a temporary file are left out"
+echo new >"$W/a/keep/h"
+run "$SLUICE" backup --dry-run --to "$WC" --exclude '*.o' --exclude-from "$T_TMP/excl" \
+    --exclude-caches -C "$W" .
+ok "--dry-run" [ "$RC" = 0 ]
+like "$(cat "$OUT")" "*A a/keep/h*" "  lists the new file"
+like "$(cat "$ERR")" "*dry run*nothing written*" "  and says nothing was written"
+is "$("$SLUICE" backups -q --from "$WC" | wc -l | tr -d ' ')" 1 "  no backup recorded"
+run "$SLUICE" backup --dry-run --to "$T_TMP/never" -C "$W" a
+ok "--dry-run into a new collection" [ "$RC" = 0 ] && [ ! -e "$T_TMP/never" ]
+like "$(cat "$OUT")" "*A a/keep/f.o*" "  lists what the first backup would store"
+printf 'a/keep/f\nb\n' >"$T_TMP/list"
+run "$SLUICE" backup -q --to "$T_TMP/fl" --files-from "$T_TMP/list" -C "$W"
+ok "--files-from FILE" [ "$RC" = 0 ]
+run "$SLUICE" restore --from "$T_TMP/fl" -C "$T_TMP/rfl"
+got=$(cd "$T_TMP/rfl" && find . -type f | LC_ALL=C sort | tr '\n' ' ')
+is "$got" "./a/keep/f ./b/f " "  backs up the listed paths"
+expect_fail 3 "--exclude-from a missing file" \
+    "$SLUICE" backup --to "$T_TMP/ef" --exclude-from "$T_TMP/nosuch" -C "$W" a
+ok "  leaves no collection" [ ! -e "$T_TMP/ef" ]
+
 done_testing

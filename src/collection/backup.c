@@ -91,7 +91,7 @@ static int parse_dests(coll *k, dest *d)
 static int new_collection(coll *k, int *made)
 {
     int ex = chain_new(k);
-    if (ex || !os_is_local(k->root))
+    if (ex || !os_is_local(k->root) || k->c->dry_run)
         return ex;
     char *p = strdup(k->root);
     for (char *q = p + 1; p && *q; q++)
@@ -316,12 +316,18 @@ static int scan_and_plan(bk *b)
 {
     coll *k = b->k;
     const coll_opts *c = k->c;
-    char err[512] = "";
-    if (scan_tree(c->directory, c->args, c->n_args, c->checksum,
-                  &b->cur.entries, err, sizeof err) < 0) {
+    char err[512] = "", **ops = NULL;
+    int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
+    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum,
+                         &b->cur.entries, err, sizeof err) < 0) {
         say("backup: %s", err);
-        return EXIT_IO;
+        ex = EXIT_IO;
     }
+    for (int i = 0; i < n_ops; i++)
+        free(ops[i]);
+    free(ops);
+    if (ex || (ex = select_filter(k, &b->cur.entries)))
+        return ex;
     make_id(b);
     if (plan_make(&b->cur.entries, &b->prev.entries, b->id, c->object_size,
                   c->checksum, &b->p, err, sizeof err) < 0) {
@@ -336,6 +342,31 @@ static int scan_and_plan(bk *b)
     b->written = calloc(b->p.n_obj + 1, 1);
     b->stored = calloc(b->p.n_obj + 1, sizeof *b->stored);
     return b->written && b->stored ? 0 : EXIT_INTERNAL;
+}
+
+/* --dry-run: what the backup would store ("A"dded or "M"odified) and
+ * record as "D"eleted, one line each on stdout; nothing is written. */
+static int dry_run_report(bk *b)
+{
+    const mlist *l = &b->cur.entries;
+    char line[8192];
+    for (size_t i = 0; i < l->n; i++) {
+        const mentry *e = &l->e[i];
+        if (!e->bid || strcmp(e->bid, b->id))
+            continue;
+        snprintf(line, sizeof line, "%c %s",
+                 mlist_find(&b->prev.entries, e->path) ? 'M' : 'A', e->path);
+        host_print_listing(stdout, line);
+    }
+    for (size_t i = 0; i < b->cur.n_deleted; i++) {
+        snprintf(line, sizeof line, "D %s", b->cur.deleted[i]);
+        host_print_listing(stdout, line);
+    }
+    if (!b->k->c->quiet)
+        say("backup: dry run: %llu files, %llu bytes would be stored; "
+            "nothing written", (unsigned long long)b->p.files,
+            (unsigned long long)b->p.bytes_in);
+    return 0;
 }
 
 /* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
@@ -382,7 +413,8 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
 static int backup_locked(bk *b, int absent, dest *d)
 {
     coll *k = b->k;
-    int ex = absent ? create_descriptor(k) : load_index(k, 0);
+    int ex = absent ? (k->c->dry_run ? 0 : create_descriptor(k))
+                    : load_index(k, 0);
     if (ex)
         return ex;
     for (int i = 0; i < k->c->n_to; i++)
@@ -401,6 +433,8 @@ static int backup_locked(bk *b, int absent, dest *d)
         return ex;
     if ((ex = scan_and_plan(b)))
         return ex;
+    if (k->c->dry_run)
+        return dry_run_report(b);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
     ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);
@@ -426,7 +460,9 @@ int cmd_backup(coll *k)
     int ex = parse_dests(k, d);
     if (!ex)
         ex = open_for_backup(k, &absent, &made);
-    if (!ex && !(ex = lock_collection(k, b.host))) {
+    if (!ex && k->c->dry_run) /* reads only: no lock */
+        ex = backup_locked(&b, absent, d);
+    else if (!ex && !(ex = lock_collection(k, b.host))) {
         ex = backup_locked(&b, absent, d);
         if (ex && absent && !k->ix.n)
             discard_collection(k);

@@ -66,6 +66,11 @@ void unlock_collection(coll *k);
 int chain_new(coll *k);
 int chain_check(coll *k);
 
+/* select.c: the backup's operands (PATHs and --files-from; the caller
+ * frees them), and the scan filtered by the selection options. */
+int select_operands(coll *k, char ***args, int *n);
+int select_filter(coll *k, mlist *l);
+
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

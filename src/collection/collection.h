@@ -22,6 +22,11 @@ typedef struct coll_opts {
     uint64_t object_size;
     const char *kdf_iter, *passphrase_file, *s3_endpoint;
     const char *chain; /* --chain SPEC (backup: a new collection's)   */
+    /* backup's selection (select.c) */
+    const char *excludes[64];
+    int n_excludes;
+    const char *exclude_from, *files_from;
+    int exclude_caches, one_file_system, dry_run;
     int passphrase_fd;
     char **args;
     int n_args;
