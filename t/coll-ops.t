@@ -142,4 +142,23 @@ expect_fail 3 "--exclude-from a missing file" \
     "$SLUICE" backup --to "$T_TMP/ef" --exclude-from "$T_TMP/nosuch" -C "$W" a
 ok "  leaves no collection" [ ! -e "$T_TMP/ef" ]
 
+# ---- each path set its own line of incrementals ---------------------------------
+PS=$T_TMP/ps
+run "$SLUICE" backup -q --to "$PS" -C "$S" etc home
+ok "backup of etc home" [ "$RC" = 0 ]
+run "$SLUICE" backup -q --to "$PS" -C "$S" ./etc/
+ok "then of etc alone" [ "$RC" = 0 ]
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==2 {print $4}')" full \
+    "  a new path set starts its own line (full)"
+run "$SLUICE" backup -q --to "$PS" -C "$S" home etc
+ok "then etc home again" [ "$RC" = 0 ]
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==3 {print $4}')" incremental \
+    "  an incremental of the first"
+run "$SLUICE" restore --from "$PS" -C "$T_TMP/rps"
+ok "  the latest restores home too (not marked deleted)" \
+    [ -f "$T_TMP/rps/home/u/notes" ] && [ -f "$T_TMP/rps/etc/conf" ]
+last=$("$SLUICE" backups -q --from "$PS" | tail -n 1)
+like "$(cat "$PS/backups/$last/MANIFEST")" "*paths $S%0Aetc%0Ahome*" \
+    "  the manifest records the -C base and the paths"
+
 done_testing

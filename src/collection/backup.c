@@ -409,6 +409,30 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     return rc < 0 ? fail_os(k, rc, &e) : 0;
 }
 
+/* The parent: the host's latest backup of the same paths from the same
+ * -C base (each path set is its own line of incrementals; a backup whose
+ * manifest records no paths, from an older sluice, matches any). */
+static int pick_parent(bk *b)
+{
+    coll *k = b->k;
+    b->cur.paths = select_paths_key(k);
+    if (!b->cur.paths)
+        return EXIT_IO; /* --files-from unreadable: said */
+    for (size_t i = k->ix.n; i-- > 0;) {
+        if (strcmp(k->ix.e[i].host, b->host))
+            continue;
+        int ex = load_manifest(k, k->ix.e[i].id, &b->prev);
+        if (ex)
+            return ex;
+        if (!b->prev.paths || !strcmp(b->prev.paths, b->cur.paths)) {
+            b->parent = k->ix.e[i].id;
+            return 0;
+        }
+        manifest_free(&b->prev);
+    }
+    return 0;
+}
+
 /* Under the lock: the records it needs, then scan, plan, store, commit. */
 static int backup_locked(bk *b, int absent, dest *d)
 {
@@ -424,12 +448,7 @@ static int backup_locked(bk *b, int absent, dest *d)
     b->tag = pick_tag(k);
     b->droot = strcmp(b->tag, "default") ? loc_url(&k->locs, b->tag)
                                          : k->root;
-    for (size_t i = k->ix.n; i-- > 0;)
-        if (!strcmp(k->ix.e[i].host, b->host)) {
-            b->parent = k->ix.e[i].id;
-            break;
-        }
-    if (b->parent && (ex = load_manifest(k, b->parent, &b->prev)))
+    if ((ex = pick_parent(b)))
         return ex;
     if ((ex = scan_and_plan(b)))
         return ex;

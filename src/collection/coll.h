@@ -70,6 +70,9 @@ int chain_check(coll *k);
  * frees them), and the scan filtered by the selection options. */
 int select_operands(coll *k, char ***args, int *n);
 int select_filter(coll *k, mlist *l);
+/* The -C base and the sorted PATHs, '\n'-separated (malloc'd; NULL
+ * when they cannot be read): a backup's parent has the same. */
+char *select_paths_key(coll *k);
 
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);

@@ -182,6 +182,43 @@ int select_operands(coll *k, char ***args, int *n)
     return ex;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *select_paths_key(coll *k)
+{
+    char **ops = NULL, *key = NULL;
+    int n = 0;
+    if (select_operands(k, &ops, &n) == 0) {
+        for (int i = 0; i < n; i++) { /* "./etc/" is "etc" */
+            char *s = ops[i];
+            while (s[0] == '.' && s[1] == '/' && s[2])
+                memmove(s, s + 2, strlen(s + 2) + 1);
+            size_t l = strlen(s);
+            while (l > 1 && s[l - 1] == '/')
+                s[--l] = '\0';
+        }
+        if (n > 1)
+            qsort(ops, (size_t)n, sizeof *ops, cmp_str);
+        size_t len = strlen(k->c->directory ? k->c->directory : "") + 1;
+        for (int i = 0; i < n; i++)
+            len += strlen(ops[i]) + 1;
+        key = malloc(len + 1);
+        if (key) {
+            strcpy(key, k->c->directory ? k->c->directory : "");
+            for (int i = 0; i < n; i++)
+                if (!i || strcmp(ops[i], ops[i - 1]))
+                    strcat(strcat(key, "\n"), ops[i]);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(ops[i]);
+    free(ops);
+    return key;
+}
+
 int select_filter(coll *k, mlist *l)
 {
     const coll_opts *c = k->c;
