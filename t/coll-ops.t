@@ -161,4 +161,26 @@ last=$("$SLUICE" backups -q --from "$PS" | tail -n 1)
 like "$(cat "$PS/backups/$last/MANIFEST")" "*paths $S%0Aetc%0Ahome*" \
     "  the manifest records the -C base and the paths"
 
+# ---- feedback -----------------------------------------------------------------
+echo changed >>"$S/etc/conf"
+echo new >"$S/etc/new"
+rm -f "$S/etc/more"
+run "$SLUICE" backup -v --to "$PS" -C "$S" etc home
+ok "backup -v" [ "$RC" = 0 ]
+is "$(line_count "$OUT")" 1 "  stdout: the id alone"
+like "$(cat "$ERR")" "*backup $(cat "$OUT"): files: 1 new, 2 changed, 3 unchanged, 1 deleted; read 17 B, stored * in * s*" \
+    "  stderr: the summary line"
+run "$SLUICE" backup -q --to "$PS" -C "$S" etc home
+ok "backup -q: nothing on stderr" [ "$RC" = 0 ] && [ ! -s "$ERR" ]
+echo more >>"$S/etc/new"
+run "$SLUICE" backup --json --to "$PS" -C "$S" etc home
+like "$(cat "$OUT")" '{"id":"*","new":0,"changed":1,"unchanged":5,"deleted":0,"bytes_read":9,"bytes_stored":*,"seconds":*}' \
+    "backup --json: one object on stdout"
+is "$(line_count "$OUT")" 1 "  one line"
+if command -v python3 >/dev/null 2>&1; then
+    cp "$OUT" "$T_TMP/json"
+    run python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bytes_stored"] > 0' "$T_TMP/json"
+    ok "  parses as JSON" [ "$RC" = 0 ]
+fi
+
 done_testing

@@ -43,7 +43,8 @@ enum {
     G_STORE = 1u << 13,    /* --to, --locality, --checksum, --object-size */
     G_FETCH = 1u << 14,    /* --from, --as-of                           */
     G_HOST = 1u << 15,     /* --host                                    */
-    G_SELECT = 1u << 16    /* backup: --exclude..., --dry-run, -T        */
+    G_SELECT = 1u << 16,   /* backup: --exclude..., --dry-run, -T        */
+    G_JSON = 1u << 17      /* --json                                    */
 };
 
 #define CLI_MAX_KV 4096

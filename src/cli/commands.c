@@ -98,7 +98,8 @@ static const command commands[] = {
          G_CHAIN,
      0, 1, check_decrypt_object, run_decrypt_object, 0},
     {"backup",
-     COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT, 0, -1,
+     COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT |
+         G_JSON, 0, -1,
      check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH, 0, 0, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,

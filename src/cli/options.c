@@ -98,6 +98,7 @@ static const opt_row rows[] = {
     PATH("exclude-from", 0, G_SELECT, coll.exclude_from),
     FLAG("exclude-caches", 0, G_SELECT, coll.exclude_caches),
     FLAG("dry-run", 0, G_SELECT, coll.dry_run),
+    FLAG("json", 0, G_JSON, coll.json),
     KV("same-owner", 0, G_TAR, "same-owner", "1"),
     KV("no-same-owner", 0, G_TAR, "same-owner", "0"),
     KV("numeric-owner", 0, G_TAR, "numeric-owner", "1"),

@@ -41,6 +41,8 @@ typedef struct bk {
     char *written;
     uint64_t *stored;
     _Atomic int failed_once; /* the first failure is said, once  */
+    struct timespec start;   /* for the summary's duration           */
+    uint64_t bytes_stored;   /* data objects and MANIFEST            */
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -397,7 +399,7 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     x->full = b->parent == NULL;
     x->files = b->p.files;
     x->bytes_in = b->p.bytes_in;
-    x->bytes_stored = stored + sz;
+    x->bytes_stored = b->bytes_stored = stored + sz;
     rc = put_record(k, "LOCALITIES",
                     (int (*)(FILE *, const void *))loc_write, &k->locs, NULL,
                     &e);
@@ -433,6 +435,22 @@ static int pick_parent(bk *b)
     return 0;
 }
 
+static void say_summary(bk *b)
+{
+    backup_summary s = {0};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    summary_count(&s, &b->cur, &b->prev, b->id);
+    s.bytes_read = b->p.bytes_in;
+    s.bytes_stored = b->bytes_stored;
+    s.seconds = (double)(now.tv_sec - b->start.tv_sec) +
+                (double)(now.tv_nsec - b->start.tv_nsec) / 1e9;
+    /* The line is for people: on a terminal or with -v (scripts and
+     * cron get the id alone on stdout, or --json). */
+    summary_print(&s, b->id, b->k->c->json, b->k->c->quiet,
+                  isatty(STDERR_FILENO) || b->k->c->verbose);
+}
+
 /* Under the lock: the records it needs, then scan, plan, store, commit. */
 static int backup_locked(bk *b, int absent, dest *d)
 {
@@ -462,8 +480,8 @@ static int backup_locked(bk *b, int absent, dest *d)
         ex = commit(b, &wrote_manifest, &committing);
     if (ex && !committing)
         discard_backup(b, wrote_manifest);
-    else if (!ex && !k->c->quiet)
-        printf("%s\n", b->id);
+    else if (!ex)
+        say_summary(b);
     return ex;
 }
 
@@ -475,6 +493,7 @@ int cmd_backup(coll *k)
     memset(&b, 0, sizeof b);
     b.k = k;
     b.host = host_name(k->c);
+    clock_gettime(CLOCK_MONOTONIC, &b.start);
     int absent = 0, made = 0;
     int ex = parse_dests(k, d);
     if (!ex)

@@ -74,6 +74,18 @@ int select_filter(coll *k, mlist *l);
  * when they cannot be read): a backup's parent has the same. */
 char *select_paths_key(coll *k);
 
+/* summary.c: the line that ends a backup. */
+typedef struct backup_summary {
+    uint64_t added, changed, unchanged, deleted, bytes_read, bytes_stored;
+    double seconds;
+} backup_summary;
+void summary_count(backup_summary *s, const manifest *cur,
+                   const manifest *prev, const char *id);
+/* json: one object on stdout instead of the id; else the id unless
+ * quiet, and the summary line on stderr when line and not quiet. */
+void summary_print(const backup_summary *s, const char *id, int json,
+                   int quiet, int line);
+
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

@@ -27,6 +27,7 @@ typedef struct coll_opts {
     int n_excludes;
     const char *exclude_from, *files_from;
     int exclude_caches, one_file_system, dry_run;
+    int json; /* --json: machine-readable output (backup, backups)    */
     int passphrase_fd;
     char **args;
     int n_args;

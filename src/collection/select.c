@@ -245,7 +245,7 @@ int select_filter(coll *k, mlist *l)
         char *disk = c->exclude_caches ? disk_of(k, e) : NULL;
         int out = leaves_out(k, &s, e, parent, disk);
         free(disk);
-        if (out && c->verbose)
+        if (out && c->verbose && (!parent || parent->type)) /* the top */
             say("backup: %s: excluded", e->path);
         if (out)
             e->type = 0; /* dropped below, once every lookup is done */
