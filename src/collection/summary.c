@@ -4,25 +4,11 @@
  * stdout in place of the id (doc/sluice.1, JSON OUTPUT). */
 #include "coll.h"
 
+#include "../progress.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static void human(uint64_t n, char *buf, size_t cap)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB",
-                                       "PiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, cap, "%" PRIu64 " B", n);
-    else
-        snprintf(buf, cap, "%.1f %s", v, unit[u]);
-}
 
 void summary_count(backup_summary *s, const manifest *cur,
                    const manifest *prev, const char *id)
@@ -57,8 +43,8 @@ void summary_print(const backup_summary *s, const char *id, int json,
     if (quiet || !line)
         return;
     char rd[32], st[32];
-    human(s->bytes_read, rd, sizeof rd);
-    human(s->bytes_stored, st, sizeof st);
+    progress_bytes(s->bytes_read, rd, sizeof rd);
+    progress_bytes(s->bytes_stored, st, sizeof st);
     say("backup %s: files: %" PRIu64 " new, %" PRIu64 " changed, %" PRIu64
         " unchanged, %" PRIu64 " deleted; read %s, stored %s in %.1f s", id,
         s->added, s->changed, s->unchanged, s->deleted, rd, st, s->seconds);
