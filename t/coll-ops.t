@@ -182,5 +182,16 @@ if command -v python3 >/dev/null 2>&1; then
     run python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bytes_stored"] > 0' "$T_TMP/json"
     ok "  parses as JSON" [ "$RC" = 0 ]
 fi
+run "$SLUICE" backups --json --from "$PS"
+cp "$OUT" "$T_TMP/bjson"
+is "$(line_count "$T_TMP/bjson")" "$("$SLUICE" backups -q --from "$PS" | wc -l | tr -d ' ')" \
+    "backups --json: one line a backup"
+like "$(head -n 1 "$T_TMP/bjson")" '{"id":"*","time":*,"host":"*","parent":null,"full":true,"files":*,"bytes_in":*,"bytes_stored":*}' \
+    "  the first is full, with no parent"
+if command -v python3 >/dev/null 2>&1; then
+    run python3 -c 'import json,sys
+for l in open(sys.argv[1]): json.loads(l)' "$T_TMP/bjson"
+    ok "  every line parses as JSON" [ "$RC" = 0 ]
+fi
 
 done_testing

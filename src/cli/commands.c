@@ -101,7 +101,7 @@ static const command commands[] = {
      COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT |
          G_JSON, 0, -1,
      check_backup, run_collection, 1},
-    {"backups", COLL | G_FETCH, 0, 0, check_fetch, run_collection, 1},
+    {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,
      1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,
