@@ -194,4 +194,26 @@ for l in open(sys.argv[1]): json.loads(l)' "$T_TMP/bjson"
     ok "  every line parses as JSON" [ "$RC" = 0 ]
 fi
 
+# ---- browsing -------------------------------------------------------------------
+run "$SLUICE" ls --from "$PS" etc
+ok "ls PATH" [ "$RC" = 0 ]
+like "$(cat "$OUT")" "*-rw-*etc/conf*etc/new*" "  tar -tv style lines"
+nok "  only that path" grep -q home "$OUT"
+chmod 000 "$PS"/backups/*/data-* 2>/dev/null
+mv "$PS/backups" "$PS/b.keep"; mkdir "$PS/backups"
+for d in "$PS"/b.keep/*; do mkdir "$PS/backups/${d##*/}"; cp "$d/MANIFEST" "$PS/backups/${d##*/}/"; done
+run "$SLUICE" ls --from "$PS" --as-of "$("$SLUICE" backups -q --from "$PS" | head -n 1)"
+ok "ls reads no data object (all gone) and takes --as-of" [ "$RC" = 0 ]
+like "$(cat "$OUT")" "*home/u/notes*" "  the first backup's entries"
+nok "  not the later file" grep -q etc/new "$OUT"
+rm -rf "$PS/backups"; mv "$PS/b.keep" "$PS/backups"; chmod 644 "$PS"/backups/*/data-*
+expect_fail 2 "ls of a PATH not in the backup" "$SLUICE" ls --from "$PS" nosuch
+run "$SLUICE" ls --json --from "$PS" etc/conf
+like "$(cat "$OUT")" '{"path":"etc/conf","type":"f","mode":"0644","uid":*,"gid":*,"size":13,"mtime":*,"link":null,"backup":"*"}' \
+    "ls --json"
+mkdir -p "$T_TMP/ctl"; : >"$T_TMP/ctl/$(printf 'bad\033[2Jname')"
+run "$SLUICE" backup -q --to "$T_TMP/ctlc" -C "$T_TMP/ctl" .
+run "$SLUICE" ls --from "$T_TMP/ctlc"
+nok "ls escapes control characters" grep -q "$(printf '\033')" "$OUT"
+
 done_testing

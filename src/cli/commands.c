@@ -102,6 +102,7 @@ static const command commands[] = {
          G_JSON, 0, -1,
      check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
+    {"ls", COLL | G_FETCH | G_JSON, 0, -1, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,
      1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,

@@ -86,6 +86,13 @@ void summary_count(backup_summary *s, const manifest *cur,
 void summary_print(const backup_summary *s, const char *id, int json,
                    int quiet, int line);
 
+/* restore.c: the backup --as-of names (else the host's latest), or
+ * NULL (said). */
+const ixent *select_backup(coll *k);
+/* open_existing, select_backup, load_manifest. */
+int open_selected(coll *k, const ixent **b, manifest *m);
+
+int cmd_ls(coll *k);
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

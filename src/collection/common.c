@@ -253,6 +253,8 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_backup(&k);
     else if (!strcmp(cmd, "backups"))
         ex = cmd_backups(&k);
+    else if (!strcmp(cmd, "ls"))
+        ex = cmd_ls(&k);
     else if (!strcmp(cmd, "restore"))
         ex = cmd_restore(&k);
     else

@@ -23,7 +23,7 @@
 
 /* --as-of: a backup id, or a time (2026-11-27T18:30:00Z, 20261127T183000Z
  * or @UNIX): the last backup of the host at or before it. */
-static const ixent *select_backup(coll *k)
+const ixent *select_backup(coll *k)
 {
     const char *host = host_name(k->c);
     const char *a = k->c->as_of;
@@ -520,16 +520,22 @@ static int restore_rest(coll *k, manifest *m, picks *p)
     return ex;
 }
 
-int cmd_restore(coll *k)
+int open_selected(coll *k, const ixent **b, manifest *m)
 {
     int ex = open_existing(k);
     if (ex)
         return ex;
-    const ixent *b = select_backup(k);
-    if (!b)
+    if (!(*b = select_backup(k)))
         return EXIT_USAGE;
+    return load_manifest(k, (*b)->id, m);
+}
+
+int cmd_restore(coll *k)
+{
+    const ixent *b = NULL;
     manifest m = {0};
-    if ((ex = load_manifest(k, b->id, &m)))
+    int ex = open_selected(k, &b, &m);
+    if (ex)
         return ex;
     picks p = {0};
     const char *dir = k->c->directory;
