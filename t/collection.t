@@ -183,7 +183,7 @@ SLUICE_PASSPHRASE=wrong expect_fail 5 "wrong passphrase on append" \
 like "$(cat "$ERR")" "*passphrase*" "the message says passphrase"
 is "$(tree_hash "$C")" "$before" "collection byte-for-byte unchanged"
 expect_fail 2 "unencrypted append to an encrypted collection refused" \
-    "$SLUICE" backup --to "$C" -z -C "$S" .
+    "$SLUICE" backup --to "$C" --chain zstd -C "$S" .
 like "$(cat "$ERR")" "*encrypted*" "the message says why"
 is "$(tree_hash "$C")" "$before" "collection unchanged"
 SLUICE_PASSPHRASE=wrong expect_fail 5 "restore with a wrong passphrase" \

@@ -15,8 +15,8 @@ is "$(cat "$ERR")" "sluice: usage: unknown option '-Y' (in '-xYf'): see sluice -
     "... names the letter and the cluster, not argv[0]"
 expect_fail 2 "-xQf" "$SLUICE" -xQf a.slc x
 nok "... never names 'sluice' as the option" grep -q "option 'sluice'" "$ERR"
-expect_fail 2 "ls (no such command yet)" "$SLUICE" ls --from c
-is "$(cat "$ERR")" "sluice: usage: no such command 'ls': see sluice --help" \
+expect_fail 2 "mount (no such command)" "$SLUICE" mount --from c
+is "$(cat "$ERR")" "sluice: usage: no such command 'mount': see sluice --help" \
     "... says no such command"
 expect_fail 2 "backpu" "$SLUICE" backpu --to c x
 like "$(cat "$ERR")" "*no such command 'backpu' (did you mean 'backup'?)*" \

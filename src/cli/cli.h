@@ -44,8 +44,10 @@ enum {
     G_FETCH = 1u << 14,    /* --from, --as-of                           */
     G_HOST = 1u << 15,     /* --host                                    */
     G_RETAIN = 1u << 16,   /* --keep-*, --prune (forget)                */
-    G_DRYRUN = 1u << 17,   /* --dry-run (forget, prune)                 */
-    G_UNLOCK = 1u << 18    /* --remove-all (unlock)                     */
+    G_DRYRUN = 1u << 17,   /* --dry-run (backup, forget, prune)         */
+    G_UNLOCK = 1u << 18,   /* --remove-all (unlock)                     */
+    G_SELECT = 1u << 19,   /* backup: --exclude..., -T                  */
+    G_JSON = 1u << 20      /* --json                                    */
 };
 
 #define CLI_MAX_KV 4096

@@ -35,8 +35,12 @@ static int check_backup(cli *c)
 {
     if (!c->coll.n_to)
         return cli_usage_error("backup needs --to URL");
-    if (!c->n_args)
+    if (!c->n_args && !c->files_from)
         return cli_usage_error("backup needs PATH arguments");
+    if (c->threads)
+        return cli_usage_error("--threads is not a backup option");
+    if (c->chain && (c->zstd || c->encrypt))
+        return cli_usage_error("--chain cannot be combined with -z or -e");
     return 0;
 }
 
@@ -58,7 +62,8 @@ static int run_collection(cli *c, session *s, loader *l)
     o.quiet = c->quiet;
     o.verbose = c->verbose;
     o.zstd = c->zstd;
-    o.level = c->level ? c->level : 3;
+    o.level = c->level; /* 0: not given (the preset's default) */
+    o.chain = c->chain;
     o.encrypt = c->encrypt;
     o.allow_unencrypted = c->allow_unencrypted;
     o.insecure = c->insecure;
@@ -66,6 +71,16 @@ static int run_collection(cli *c, session *s, loader *l)
     o.passphrase_file = c->passphrase_file;
     o.s3_endpoint = c->s3_endpoint;
     o.passphrase_fd = c->passphrase_fd;
+    o.files_from = c->files_from;
+    o.one_file_system = c->one_file_system;
+    for (size_t i = 0; i < c->n_archive_opts; i++)
+        if (!strcmp(c->archive_opts[i].key, "exclude")) {
+            if (o.n_excludes == (int)(sizeof o.excludes /
+                                      sizeof o.excludes[0]))
+                return cli_usage_error("more than 64 --exclude: use "
+                                       "--exclude-from FILE"), EXIT_USAGE;
+            o.excludes[o.n_excludes++] = c->archive_opts[i].value;
+        }
     o.args = c->args;
     o.n_args = c->n_args;
     return collection_run(c->cmd->name, &o, s, l);
@@ -83,9 +98,12 @@ static const command commands[] = {
      COMMON | G_RAW | G_KDF | G_PASS | G_NET | G_PROGRESS | G_OUTPUT |
          G_CHAIN,
      0, 1, check_decrypt_object, run_decrypt_object, 0},
-    {"backup", COLL | G_SHORTHAND | G_KDF | G_STORE | G_DIR, 0, -1,
+    {"backup",
+     COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT | G_DRYRUN |
+         G_JSON, 0, -1,
      check_backup, run_collection, 1},
-    {"backups", COLL | G_FETCH, 0, 0, check_fetch, run_collection, 1},
+    {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
+    {"ls", COLL | G_FETCH | G_JSON, 0, -1, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,
      1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,

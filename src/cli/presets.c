@@ -60,6 +60,29 @@ int preset_encrypts(const header *h)
     return 0;
 }
 
+int preset_collection_salt(header *chain, const char *salt_hex,
+                           const char *kdf_iter, sluice_error *err)
+{
+    for (size_t i = 0; i < chain->n_stages; i++) {
+        header_stage *st = &chain->stages[i];
+        if (strcmp(st->name, AES))
+            continue;
+        int has_iter = 0;
+        for (size_t j = 0; j < st->n_params; j++) {
+            if (!strcmp(st->params[j].key, "salt"))
+                return 0; /* a salt the chain gave */
+            has_iter |= !strcmp(st->params[j].key, "iter");
+        }
+        const char *iter = kdf_iter ? kdf_iter : "64000";
+        if (!has_iter && header_stage_add_param(st, "iter", 4, iter,
+                                                strlen(iter), err) < 0)
+            return -1;
+        return header_stage_add_param(st, "salt", 4, salt_hex,
+                                      strlen(salt_hex), err);
+    }
+    return 0;
+}
+
 int preset_raw_object(const char *salt_hex, const char *kdf_iter,
                       header *chain, sluice_error *err)
 {

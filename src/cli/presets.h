@@ -33,6 +33,12 @@ int preset_encrypts(const header *h);
 /* decrypt-object: the encryption stage's header line for a bare object,
  * from its salt (hex; NULL: the stage reads it from its
  * encryption-info= option) and iteration count (NULL = the default). */
+/* A collection's chain made by -e or --chain: its encryption stage gets
+ * the collection's salt (and the iteration count) fixed, unless the
+ * chain gave them. */
+int preset_collection_salt(header *chain, const char *salt_hex,
+                           const char *kdf_iter, sluice_error *err);
+
 int preset_raw_object(const char *salt_hex, const char *kdf_iter,
                       header *chain, sluice_error *err);
 

@@ -43,6 +43,8 @@ typedef struct bk {
     os_sum *sums;       /* sums[i]: data-(i+1) as stored            */
     _Atomic int failed_once; /* the first failure is said, once  */
     _Atomic char *skip; /* skip[e]: entry e changed since the scan   */
+    struct timespec start;   /* for the summary's duration           */
+    uint64_t bytes_stored;   /* data objects and MANIFEST            */
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -88,29 +90,13 @@ static int parse_dests(coll *k, dest *d)
     return 0;
 }
 
-/* A new collection: its chain (one salt for every object it will hold)
- * and, on a local root, its directory. */
-static int new_chain(coll *k)
+/* A new collection: its chain and, on a local root, its directory
+ * (*made: it was created here, so a failed first backup removes it). */
+static int new_collection(coll *k, int *made)
 {
-    const coll_opts *c = k->c;
-    sluice_error err = {0};
-    k->fchain = header_new();
-    if (!k->fchain)
-        return EXIT_INTERNAL;
-    uint8_t salt[16];
-    char hex[33];
-    if (c->encrypt) {
-        if (getrandom(salt, sizeof salt, 0) != sizeof salt)
-            return say("no random bytes for the salt"), EXIT_INTERNAL;
-        hex_encode(salt, sizeof salt, hex);
-    }
-    preset_opts po = {c->zstd, c->level, c->encrypt, c->kdf_iter,
-                      c->encrypt ? hex : NULL};
-    if (preset_chain(&po, k->fchain, &err) < 0)
-        return say("%s", err.message), EXIT_USAGE;
-    k->o.fchain = k->fchain;
-    if (!os_is_local(k->root))
-        return 0;
+    int ex = chain_new(k);
+    if (ex || !os_is_local(k->root) || k->c->dry_run)
+        return ex;
     char *p = strdup(k->root);
     for (char *q = p + 1; p && *q; q++)
         if (*q == '/') {
@@ -119,28 +105,21 @@ static int new_chain(coll *k)
             *q = '/';
         }
     free(p);
-    if (mkdir(k->root, 0777) < 0 && errno != EEXIST)
+    if (mkdir(k->root, 0777) == 0)
+        *made = 1;
+    else if (errno != EEXIST)
         return say("%s: cannot create: %s", k->root, strerror(errno)),
                EXIT_IO;
     return 0;
 }
 
 /* Opens (or prepares) the collection; *absent: it is new. */
-static int open_for_backup(coll *k, int *absent)
+static int open_for_backup(coll *k, int *absent, int *made)
 {
     int ex = open_collection(k, absent);
     if (ex)
         return ex;
-    if (!*absent && preset_encrypts(k->desc) != k->c->encrypt) {
-        say("%s: %s", k->root,
-            k->c->encrypt ? "this collection is not encrypted: an "
-                            "encrypted backup cannot be appended to it "
-                            "(omit -e)"
-                          : "this collection is encrypted: give -e (an "
-                            "unencrypted backup cannot be appended)");
-        return EXIT_USAGE;
-    }
-    return *absent ? new_chain(k) : 0;
+    return *absent ? new_collection(k, made) : chain_check(k);
 }
 
 /* Under the lock: creates the descriptor only if still absent (another
@@ -390,17 +369,37 @@ static void discard_backup(bk *b, int with_manifest)
             "all be removed; nothing refers to them", b->id);
 }
 
+/* A first backup failed: the collection it was making goes again (its
+ * descriptor and locality records; the LOCK goes with the unlock). */
+static void discard_collection(coll *k)
+{
+    os_err e;
+    char name[512];
+    (void)os_delete(&k->o, k->root, "LOCALITIES", &e);
+    (void)os_delete(&k->o, k->root, DESCRIPTOR, &e);
+    if (os_is_local(k->root)) {
+        snprintf(name, sizeof name, "%s/backups", k->root);
+        (void)rmdir(name);
+    }
+}
+
 /* Scans the tree and plans the backup against the parent. */
 static int scan_and_plan(bk *b)
 {
     coll *k = b->k;
     const coll_opts *c = k->c;
-    char err[512] = "";
-    if (scan_tree(c->directory, c->args, c->n_args, c->checksum,
-                  &b->cur.entries, err, sizeof err) < 0) {
+    char err[512] = "", **ops = NULL;
+    int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
+    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum,
+                         &b->cur.entries, err, sizeof err) < 0) {
         say("backup: %s", err);
-        return EXIT_IO;
+        ex = EXIT_IO;
     }
+    for (int i = 0; i < n_ops; i++)
+        free(ops[i]);
+    free(ops);
+    if (ex || (ex = select_filter(k, &b->cur.entries)))
+        return ex;
     make_id(b);
     if (plan_make(&b->cur.entries, &b->prev.entries, b->id, c->object_size,
                   c->checksum, &b->p, err, sizeof err) < 0) {
@@ -454,6 +453,31 @@ static int record_objects(bk *b)
     return 0;
 }
 
+/* --dry-run: what the backup would store ("A"dded or "M"odified) and
+ * record as "D"eleted, one line each on stdout; nothing is written. */
+static int dry_run_report(bk *b)
+{
+    const mlist *l = &b->cur.entries;
+    char line[8192];
+    for (size_t i = 0; i < l->n; i++) {
+        const mentry *e = &l->e[i];
+        if (!e->bid || strcmp(e->bid, b->id))
+            continue;
+        snprintf(line, sizeof line, "%c %s",
+                 mlist_find(&b->prev.entries, e->path) ? 'M' : 'A', e->path);
+        host_print_listing(stdout, line);
+    }
+    for (size_t i = 0; i < b->cur.n_deleted; i++) {
+        snprintf(line, sizeof line, "D %s", b->cur.deleted[i]);
+        host_print_listing(stdout, line);
+    }
+    if (!b->k->c->quiet)
+        say("backup: dry run: %llu files, %llu bytes would be stored; "
+            "nothing written", (unsigned long long)b->p.files,
+            (unsigned long long)b->p.bytes_in);
+    return 0;
+}
+
 /* The MANIFEST, then LOCALITIES and the INDEX; *committing once the
  * INDEX write was attempted (from then on nothing may be removed: a PUT
  * whose answer was lost may have stored it). */
@@ -484,7 +508,7 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     x->full = b->parent == NULL;
     x->files = b->p.files;
     x->bytes_in = b->p.bytes_in;
-    x->bytes_stored = stored + sz;
+    x->bytes_stored = b->bytes_stored = stored + sz;
     rc = put_record(k, "LOCALITIES",
                     (int (*)(FILE *, const void *))loc_write, &k->locs, NULL,
                     &e);
@@ -494,11 +518,52 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     return rc < 0 ? fail_os(k, rc, &e) : 0;
 }
 
+/* The parent: the host's latest backup of the same paths from the same
+ * -C base (each path set is its own line of incrementals; a backup whose
+ * manifest records no paths, from an older sluice, matches any). */
+static int pick_parent(bk *b)
+{
+    coll *k = b->k;
+    b->cur.paths = select_paths_key(k);
+    if (!b->cur.paths)
+        return EXIT_IO; /* --files-from unreadable: said */
+    for (size_t i = k->ix.n; i-- > 0;) {
+        if (strcmp(k->ix.e[i].host, b->host))
+            continue;
+        int ex = load_manifest(k, k->ix.e[i].id, &b->prev);
+        if (ex)
+            return ex;
+        if (!b->prev.paths || !strcmp(b->prev.paths, b->cur.paths)) {
+            b->parent = k->ix.e[i].id;
+            return 0;
+        }
+        manifest_free(&b->prev);
+    }
+    return 0;
+}
+
+static void say_summary(bk *b)
+{
+    backup_summary s = {0};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    summary_count(&s, &b->cur, &b->prev, b->id);
+    s.bytes_read = b->p.bytes_in;
+    s.bytes_stored = b->bytes_stored;
+    s.seconds = (double)(now.tv_sec - b->start.tv_sec) +
+                (double)(now.tv_nsec - b->start.tv_nsec) / 1e9;
+    /* The line is for people: on a terminal or with -v (scripts and
+     * cron get the id alone on stdout, or --json). */
+    summary_print(&s, b->id, b->k->c->json, b->k->c->quiet,
+                  isatty(STDERR_FILENO) || b->k->c->verbose);
+}
+
 /* Under the lock: the records it needs, then scan, plan, store, commit. */
 static int backup_locked(bk *b, int absent, dest *d)
 {
     coll *k = b->k;
-    int ex = absent ? create_descriptor(k) : load_index(k, 0);
+    int ex = absent ? (k->c->dry_run ? 0 : create_descriptor(k))
+                    : load_index(k, 0);
     if (ex)
         return ex;
     for (int i = 0; i < k->c->n_to; i++)
@@ -508,15 +573,12 @@ static int backup_locked(bk *b, int absent, dest *d)
     b->tag = pick_tag(k, d);
     b->droot = strcmp(b->tag, "default") ? loc_url(&k->locs, b->tag)
                                          : k->root;
-    for (size_t i = k->ix.n; i-- > 0;)
-        if (!strcmp(k->ix.e[i].host, b->host)) {
-            b->parent = k->ix.e[i].id;
-            break;
-        }
-    if (b->parent && (ex = load_manifest(k, b->parent, &b->prev)))
+    if ((ex = pick_parent(b)))
         return ex;
     if ((ex = scan_and_plan(b)))
         return ex;
+    if (k->c->dry_run)
+        return dry_run_report(b);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
     ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);
@@ -527,8 +589,8 @@ static int backup_locked(bk *b, int absent, dest *d)
         ex = commit(b, &wrote_manifest, &committing);
     if (ex && !committing)
         discard_backup(b, wrote_manifest);
-    else if (!ex && !k->c->quiet)
-        printf("%s\n", b->id);
+    else if (!ex)
+        say_summary(b);
     return ex;
 }
 
@@ -540,14 +602,21 @@ int cmd_backup(coll *k)
     memset(&b, 0, sizeof b);
     b.k = k;
     b.host = host_name(k->c);
-    int absent = 0;
+    clock_gettime(CLOCK_MONOTONIC, &b.start);
+    int absent = 0, made = 0;
     int ex = parse_dests(k, d);
     if (!ex)
-        ex = open_for_backup(k, &absent);
-    if (!ex && !(ex = lock_collection(k, b.host))) {
+        ex = open_for_backup(k, &absent, &made);
+    if (!ex && k->c->dry_run) /* reads only: no lock */
         ex = backup_locked(&b, absent, d);
+    else if (!ex && !(ex = lock_collection(k, b.host))) {
+        ex = backup_locked(&b, absent, d);
+        if (ex && absent && !k->ix.n)
+            discard_collection(k);
         unlock_collection(k);
     }
+    if (ex && made && os_is_local(k->root))
+        (void)rmdir(k->root); /* only if nothing else is in it */
     free(b.written);
     free(b.stored);
     free((char *)b.skip);

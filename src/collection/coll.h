@@ -27,6 +27,7 @@ typedef struct coll {
     char lock_token[400]; /* what this backup wrote into LOCK        */
     int locked;
     _Atomic int said_interrupted; /* "interrupted" was said (once)   */
+    char *from_url;   /* --from without its "?locality=" tag         */
 } coll;
 
 /* "sluice: ..." on stderr, one line (host_print_line); returns 0. */
@@ -71,6 +72,38 @@ const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s);
 int lock_collection(coll *k, const char *host);
 void unlock_collection(coll *k);
 
+/* chain.c: a new collection's chain from -z/-e/--chain (k->fchain);
+ * an existing one's descriptor checked against the flags given. */
+int chain_new(coll *k);
+int chain_check(coll *k);
+
+/* select.c: the backup's operands (PATHs and --files-from; the caller
+ * frees them), and the scan filtered by the selection options. */
+int select_operands(coll *k, char ***args, int *n);
+int select_filter(coll *k, mlist *l);
+/* The -C base and the sorted PATHs, '\n'-separated (malloc'd; NULL
+ * when they cannot be read): a backup's parent has the same. */
+char *select_paths_key(coll *k);
+
+/* summary.c: the line that ends a backup. */
+typedef struct backup_summary {
+    uint64_t added, changed, unchanged, deleted, bytes_read, bytes_stored;
+    double seconds;
+} backup_summary;
+void summary_count(backup_summary *s, const manifest *cur,
+                   const manifest *prev, const char *id);
+/* json: one object on stdout instead of the id; else the id unless
+ * quiet, and the summary line on stderr when line and not quiet. */
+void summary_print(const backup_summary *s, const char *id, int json,
+                   int quiet, int line);
+
+/* restore.c: the backup --as-of names (else the host's latest), or
+ * NULL (said). */
+const ixent *select_backup(coll *k);
+/* open_existing, select_backup, load_manifest. */
+int open_selected(coll *k, const ixent **b, manifest *m);
+
+int cmd_ls(coll *k);
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

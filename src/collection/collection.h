@@ -23,9 +23,17 @@ typedef struct coll_opts {
     uint64_t object_size;
     /* forget, prune, unlock */
     int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly,
-        keep_yearly, dry_run, prune, remove_all;
+        keep_yearly, prune, remove_all;
+    int dry_run; /* --dry-run: backup, forget, prune */
     const char *keep_within;
     const char *kdf_iter, *passphrase_file, *s3_endpoint;
+    const char *chain; /* --chain SPEC (backup: a new collection's)   */
+    /* backup's selection (select.c) */
+    const char *excludes[64];
+    int n_excludes;
+    const char *exclude_from, *files_from;
+    int exclude_caches, one_file_system; /* dry_run: above, shared */
+    int json; /* --json: machine-readable output (backup, backups)    */
     int passphrase_fd;
     char **args;
     int n_args;

@@ -299,7 +299,15 @@ const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)
 
 int open_existing(coll *k)
 {
+    /* The URL given to --to, tag and all, opens the collection too. */
+    const char *q = strstr(k->c->from, "?locality=");
     k->root = k->c->from;
+    if (q && !strchr(q + 1, '?') && !strchr(q + 1, '/')) {
+        k->root = k->from_url =
+            strndup(k->c->from, (size_t)(q - k->c->from));
+        if (!k->root)
+            return EXIT_INTERNAL;
+    }
     int ex = open_collection(k, NULL);
     if (!ex)
         ex = load_index(k, 1);
@@ -340,6 +348,8 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_backup(&k);
     else if (!strcmp(cmd, "backups"))
         ex = cmd_backups(&k);
+    else if (!strcmp(cmd, "ls"))
+        ex = cmd_ls(&k);
     else if (!strcmp(cmd, "restore"))
         ex = cmd_restore(&k);
     else if (!strcmp(cmd, "forget"))
@@ -357,6 +367,7 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
      * done (a backup's INDEX committed) changes nothing: exit 0. */
     if (ex == EXIT_OK && atomic_load(&k.said_interrupted))
         ex = EXIT_INCOMPLETE;
+    free(k.from_url);
     header_free(k.desc);
     header_free(k.fchain);
     index_free(&k.ix);

@@ -103,6 +103,7 @@ void manifest_free(manifest *m)
     free(m->id);
     free(m->host);
     free(m->parent);
+    free(m->paths);
     mlist_free(&m->entries);
     for (size_t i = 0; i < m->n_deleted; i++)
         free(m->deleted[i]);
@@ -155,6 +156,11 @@ int manifest_write(FILE *f, const manifest *m)
     esc_write(f, m->host);
     fprintf(f, "\ntime %" PRId64 "\nparent %s\n", m->time,
             m->parent ? m->parent : "-");
+    if (m->paths) { /* optional: older manifests have none */
+        fputs("paths ", f);
+        esc_write(f, m->paths);
+        fputc('\n', f);
+    }
     for (size_t i = 0; i < m->entries.n; i++) {
         const mentry *e = &m->entries.e[i];
         fprintf(f,
@@ -438,6 +444,11 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
             if (once(&m->parent, &seen_parent, p) < 0)
                 return merr(m, err, cap, "manifest",
                             "a second \"parent\" line", lineno);
+        } else if (!strcmp(f[0], "paths") && n == 2) {
+            if (esc_decode(f[1]) < 0 || m->paths)
+                return merr(m, err, cap, "paths", NULL, lineno);
+            if (!(m->paths = strdup(f[1])))
+                return merr(m, err, cap, "paths", "out of memory", lineno);
         } else if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
             mentry *e = mlist_push(&m->entries);
             const char *why = e ? parse_entry(e, f, n, version) : "";

@@ -53,6 +53,8 @@ typedef struct mobj {
 typedef struct manifest manifest;
 struct manifest {
     char *id, *host, *parent; /* parent: NULL for a full backup */
+    char *paths; /* the backup's -C base and PATHs, '\n'-separated
+                    (NULL: not recorded, an older manifest)          */
     int64_t time;
     mlist entries;     /* sorted by path                                 */
     char **deleted;    /* paths gone since the parent                    */

@@ -25,7 +25,7 @@
 
 /* --as-of: when.h's rules, the whole argument parsed (an id that is not
  * in INDEX is an error, never a time prefix); no --as-of is "latest". */
-static const ixent *select_backup(coll *k)
+const ixent *select_backup(coll *k)
 {
     const char *a = k->c->as_of ? k->c->as_of : "latest";
     when_backup *b = calloc(k->ix.n ? k->ix.n : 1, sizeof *b);
@@ -436,6 +436,33 @@ static int pick(coll *k, manifest *m, picks *p)
     return 0;
 }
 
+/* Strict as -x: a PATH that names no entry (nor anything under it) is
+ * an error (exit 2), said before anything is written. */
+static int check_selection(const coll *k, const manifest *m, const char *id)
+{
+    int ex = 0;
+    for (int i = 0; i < k->c->n_args; i++) {
+        char *one = k->c->args[i];
+        const char *s = one;
+        while (s[0] == '.' && s[1] == '/')
+            s += 2;
+        size_t l = strlen(s);
+        while (l > 1 && s[l - 1] == '/')
+            l--;
+        int found = !strcmp(s, ".");
+        for (size_t j = 0; j < m->entries.n && !found; j++) {
+            const char *path = m->entries.e[j].path;
+            /* a leading directory matches without being selected */
+            found = under(path, &one, 1) && strlen(path) >= l;
+        }
+        if (!found) {
+            say("restore: %s: not found in backup %s", one, id);
+            ex = EXIT_USAGE;
+        }
+    }
+    return ex;
+}
+
 /* Oldest objects first (INDEX order), so the parents of later ones
  * exist; within a backup by object, then path. */
 static void order_by_index(coll *k, mentry **v, size_t n)
@@ -499,16 +526,22 @@ static int restore_rest(coll *k, manifest *m, picks *p, int failed)
     return ex;
 }
 
-int cmd_restore(coll *k)
+int open_selected(coll *k, const ixent **b, manifest *m)
 {
     int ex = open_existing(k);
     if (ex)
         return ex;
-    const ixent *b = select_backup(k);
-    if (!b)
+    if (!(*b = select_backup(k)))
         return EXIT_USAGE;
+    return load_manifest(k, (*b)->id, m);
+}
+
+int cmd_restore(coll *k)
+{
+    const ixent *b = NULL;
     manifest m = {0};
-    if ((ex = load_manifest(k, b->id, &m)))
+    int ex = open_selected(k, &b, &m);
+    if (ex)
         return ex;
     picks p = {0};
     const char *dir = k->c->directory;
@@ -516,6 +549,8 @@ int cmd_restore(coll *k)
         say("%s: %s", dir, strerror(errno));
         ex = EXIT_IO;
     }
+    if (!ex)
+        ex = check_selection(k, &m, b->id);
     if (!ex)
         ex = pick(k, &m, &p);
     if (!ex && k->c->n_args && p.n + p.nsp + p.nlk == 0) {

@@ -15,6 +15,23 @@
 #include "chunks.h"
 #include "restore.h"
 
+/* backups --json: one object a line (the host name is escaped). */
+static void json_backup(const ixent *e)
+{
+    printf("{\"id\":\"%s\",\"time\":%" PRId64 ",\"host\":\"", e->id,
+           (int64_t)e->time);
+    for (const unsigned char *p = (const unsigned char *)e->host; *p; p++)
+        if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    printf("\",\"parent\":%s%s%s,\"full\":%s,\"files\":%" PRIu64
+           ",\"bytes_in\":%" PRIu64 ",\"bytes_stored\":%" PRIu64 "}\n",
+           e->parent ? "\"" : "", e->parent ? e->parent : "null",
+           e->parent ? "\"" : "", e->full ? "true" : "false", e->files,
+           e->bytes_in, e->bytes_stored);
+}
+
 int cmd_backups(coll *k)
 {
     int ex = open_existing(k);
@@ -26,6 +43,10 @@ int cmd_backups(coll *k)
             continue;
         if (k->c->quiet) {
             host_print_listing(stdout, e->id);
+            continue;
+        }
+        if (k->c->json) {
+            json_backup(e);
             continue;
         }
         char ts[40], line[1200];
