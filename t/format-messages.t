@@ -193,4 +193,19 @@ check "verify, object missing" 3 \
     "sluice: verify: damaged or missing object: file: cannot open $d: No such file or directory" \
     "sluice: verify: damaged or missing object: file: cannot open ROOT/backups/ID/data-N: No such file or directory"
 
+# ---- doc/EXIT.md: the messages it quotes --------------------------------
+tr '\n' ' ' <"$SLUICE_SRCDIR/doc/EXIT.md" | sed 's/  */ /g' >doc.txt
+run "$SLUICE" --chain zstd:levle=3 -o o plain
+check "EXIT.md 2: undeclared key" 2 \
+    "sluice: zstd: unknown parameter 'levle' (did you mean 'level'?)" \
+    "zstd: unknown parameter 'levle' (did you mean 'level'?)"
+# A frame whose window is 2^27 bytes (128 MiB): within the limit of 2,
+# over a 64 MiB budget.
+{ printf 'sluice/1\nzstd level=3\n---\n'; printf '\050\265\057\375\000\210\001\000\000'; } >w27.slc
+run "$SLUICE" -d -o o w27.slc
+is "$RC" 0 "EXIT.md 4: a 128 MiB window inside the default budget restores"
+run "$SLUICE" -d --max-memory 64M -o o w27.slc
+check "EXIT.md 4: over the budget" 4 \
+    "sluice: zstd: the stream's header asks for more than the memory budget (64 MiB for all stages): raise it with --max-memory" \
+    "zstd: the stream's header asks for more than the memory budget ("
 done_testing
