@@ -208,4 +208,9 @@ run "$SLUICE" -d --max-memory 64M -o o w27.slc
 check "EXIT.md 4: over the budget" 4 \
     "sluice: zstd: the stream's header asks for more than the memory budget (64 MiB for all stages): raise it with --max-memory" \
     "zstd: the stream's header asks for more than the memory budget ("
+"$SLUICE" -cf m.slc plain
+run "$SLUICE" -tf m.slc nothere
+check "EXIT.md 2: -t of a member not in the archive" 2 \
+    "sluice: archive: nothere: Not found in archive" \
+    "archive: NAME: Not found in archive"
 done_testing
