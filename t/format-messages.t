@@ -178,6 +178,15 @@ check "collection LOCK 'released'" 3 \
     "sluice: coll: collection is locked: coll/LOCK holds \"released\" (left by an older sluice): remove it; nothing written" \
     "ROOT: collection is locked: ROOT/LOCK holds \"released\" (left by an older sluice): remove it; nothing written"
 rm -f coll/LOCK
+run "$SLUICE" backup --to coll -z --passphrase-file pw -C src .
+check "append without -e" 2 \
+    "sluice: coll: this collection is encrypted: give -e (an unencrypted backup cannot be appended)" \
+    "ROOT: this collection is encrypted: give -e (an unencrypted backup cannot be appended)"
+"$SLUICE" backup --to plainc -z -C src . >/dev/null 2>&1
+run "$SLUICE" backup --to plainc -z -e --passphrase-file pw -C src .
+check "append with -e to an unencrypted collection" 2 \
+    "sluice: plainc: this collection is not encrypted: an encrypted backup cannot be appended to it (omit -e)" \
+    "ROOT: this collection is not encrypted: an encrypted backup cannot be appended to it (omit -e)"
 run "$SLUICE" restore --from coll --passphrase-file pw --as-of garbage -C x
 check "--as-of neither id nor time" 2 \
     "sluice: --as-of garbage: neither a backup id of this collection nor a time (YYYY-MM-DDTHH:MM:SSZ, @UNIX)" \
