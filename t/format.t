@@ -38,16 +38,16 @@ PY3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PY3=python3
 # ---- 1: header --------------------------------------------------------------
 { printf 'sluice/1\n'; head -c 70000 /dev/zero | tr '\0' a; } >long.slc
 expect_fail 4 "a header without --- in its first 65,536 bytes" "$SLUICE" -d -o o long.slc
-ok "... says 'header larger than 65536 bytes (or unterminated)'" \
-    grep -qF "header larger than 65536 bytes (or unterminated)" "$ERR"
+ok "... says 'larger than 65536 bytes, or no '---' line ends it'" \
+    grep -qF "larger than 65536 bytes, or no '---' line ends it" "$ERR"
 : >empty
 expect_fail 4 "empty input to -d" "$SLUICE" -d -o o empty
 ok "... says 'empty input: not a sluice stream'" \
     grep -qF "empty input: not a sluice stream" "$ERR"
 printf 'hello\n' >plain
 expect_fail 4 "input that is not a sluice stream, to -d" "$SLUICE" -d -o o plain
-ok "... says 'not a sluice stream (no sluice/1 header)'" \
-    grep -qF "not a sluice stream (no sluice/1 header)" "$ERR"
+ok "... says 'not a sluice stream: no sluice/1 header'" \
+    grep -qF "not a sluice stream: no sluice/1 header" "$ERR"
 
 # ---- 4: the archive stage -----------------------------------------------------
 mkdir src dst
