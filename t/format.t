@@ -3,6 +3,8 @@
 # a message and that no vector file covers.  Where each statement is tested:
 #
 #   intro      vector files, all read                     t/vectors.t
+#   all        every message quoted, as the exact line printed, and that
+#              FORMAT.md (and EXIT.md) quote it: t/format-messages.t
 #   1          refused headers (table), MAC present/absent/wrong: refuse.txt
 #              via t/vectors.t; a header without --- in 65,536 bytes, empty
 #              input, non-sluice input to -x/-t handed to libarchive: here

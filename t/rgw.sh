@@ -282,10 +282,33 @@ RGW_SECRET_KEY=$RGW_SECRET_KEY
 EOF
 }
 
+
+# One start at a time on this machine (`make -j check` runs t/s3.t and
+# t/collection-s3.t at once, and other trees' tests may run beside them):
+# free_port picks a port that is free *now*, and the server binds it only
+# later, so two starts at once could pick the same one; two Ceph clusters
+# starting together on 2 cores also each take twice as long.  The ports
+# are picked and bound under an exclusive flock(1) on a file shared by
+# every test run (bounded wait; without flock, or after the wait, the
+# start goes ahead unlocked, as before).
+start_lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    exec 9>>"${TMPDIR:-/tmp}/sluice-test-rgw.lock" 2>/dev/null || return 0
+    flock -w "$1" 9 || :
+}
+start_unlock() {
+    flock -u 9 2>/dev/null
+    exec 9>&-
+}
+
 case ${1:-} in
 start)
     [ $# -ge 2 ] || die "usage: rgw.sh start DIR [OWNER_PID]"
+    start_lock "$START_TIMEOUT"
     cmd_start "$2" "${3:-}"
+    rc=$?
+    start_unlock
+    exit $rc
     ;;
 stop)
     [ $# -ge 2 ] || die "usage: rgw.sh stop DIR"
