@@ -45,6 +45,7 @@ FUZZ_CORE = $(top_srcdir)/src/block.c $(top_srcdir)/src/stream.c \
 	$(top_srcdir)/src/host.c $(top_srcdir)/src/loader.c \
 	$(top_srcdir)/src/passphrase.c $(top_srcdir)/src/progress.c \
 	$(top_srcdir)/src/redact.c $(top_srcdir)/src/status.c \
+	$(top_srcdir)/src/memstage.c \
 	$(top_srcdir)/src/sha256.c $(top_srcdir)/src/util.c
 FUZZ_MINIHOST = $(top_srcdir)/t/fuzz/minihost.c $(top_srcdir)/t/fuzz/minihost.h
 FUZZ_ARCHIVE = $(top_srcdir)/plugins/archive.c \

@@ -94,6 +94,7 @@ void session_cleanup(session *s)
     passphrase_wipe(&s->passphrase);
     secretcache_free(s->secrets);
     s->secrets = NULL;
+    passphrase_secrets_gone();
 }
 
 void host_init(sluice_host *h, session *s, const char *stage_name)

@@ -156,10 +156,19 @@ static int fetch(passphrase_source *ps, unsigned flags, char *buf,
 
 /* While a passphrase or a key derived from it is in memory, no core
  * file and no ptrace by other processes of the same user: the process
- * is not dumpable from here on (it stays so until exit). */
+ * is not dumpable until passphrase_secrets_gone() (session cleanup,
+ * every secret wiped). */
 static void no_core_dump(void)
 {
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void passphrase_secrets_gone(void)
+{
+    /* Nothing secret is left to dump.  Dumpable again, so that what runs
+     * at exit and needs it works (LeakSanitizer's tracer cannot attach
+     * to a process that is not). */
+    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
 int passphrase_take_env(passphrase_source *ps)

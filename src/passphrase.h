@@ -30,6 +30,9 @@ typedef struct passphrase_source {
 void passphrase_init(passphrase_source *ps);
 int passphrase_get(passphrase_source *ps, unsigned flags, char *buf,
                    size_t cap, size_t *len, sluice_error *err);
+/* Called once every passphrase and derived key is wiped: the process may
+ * be dumped again (it was not while they were held). */
+void passphrase_secrets_gone(void);
 void passphrase_wipe(passphrase_source *ps);
 
 /* At startup, before any thread: moves $SLUICE_PASSPHRASE into locked
