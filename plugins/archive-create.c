@@ -855,6 +855,10 @@ static int add_scanned(cr_state *s, char *rec, sluice_error *err)
                                 "scanned: a files-from record is not "
                                 "\"TYPE INO PATH\"");
     char *path = rec + at;
+    /* "etc/" as an operand: the walk below goes by components, and an
+     * empty last one names nothing. */
+    for (size_t l = strlen(path); l > 1 && path[l - 1] == '/';)
+        path[--l] = '\0';
     size_t len;
     const char *nm = member_name(s, path, &len);
     if (name_set(s, 0, nm, len) < 0)
