@@ -100,6 +100,9 @@ void summary_print(const backup_summary *s, const char *id, int json,
 /* restore.c: the backup --as-of names (else the host's latest), or
  * NULL (said). */
 const ixent *select_backup(coll *k);
+/* Whether path is one of the PATH arguments sel[0..n) or below one (n 0:
+ * every path); parents: also the directories leading to one (restore.c). */
+int path_selected(const char *path, char **sel, int n, int parents);
 /* open_existing, select_backup, load_manifest. */
 int open_selected(coll *k, const ixent **b, manifest *m);
 

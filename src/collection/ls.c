@@ -13,20 +13,7 @@
 
 static int selected(const char *path, char **sel, int n)
 {
-    if (!n)
-        return 1;
-    for (int i = 0; i < n; i++) {
-        const char *s = sel[i];
-        while (s[0] == '.' && s[1] == '/')
-            s += 2;
-        size_t l = strlen(s);
-        while (l > 1 && s[l - 1] == '/')
-            l--;
-        if ((l == 1 && s[0] == '.') ||
-            (!strncmp(path, s, l) && (!path[l] || path[l] == '/')))
-            return 1;
-    }
-    return 0;
+    return path_selected(path, sel, n, 0);
 }
 
 static void mode_string(const mentry *e, char m[11])

@@ -60,7 +60,10 @@ int cmp_group(const void *a, const void *b, void *arg)
     return strcmp(x->path, y->path);
 }
 
-static int under(const char *path, char **sel, int n)
+/* Whether path is selected by the PATH arguments sel[0..n) (none: all):
+ * one of them or below one (a leading "./" and trailing "/" ignored; "."
+ * is everything), or, with parents, a directory leading to one. */
+int path_selected(const char *path, char **sel, int n, int parents)
 {
     if (n == 0)
         return 1;
@@ -71,14 +74,20 @@ static int under(const char *path, char **sel, int n)
         size_t l = strlen(s);
         while (l > 1 && s[l - 1] == '/')
             l--;
+        if (l == 1 && s[0] == '.')
+            return 1;
         if (!strncmp(path, s, l) && (path[l] == '\0' || path[l] == '/'))
             return 1;
-        /* the directories leading to a selected path */
         size_t pl = strlen(path);
-        if (pl < l && !strncmp(path, s, pl) && s[pl] == '/')
+        if (parents && pl < l && !strncmp(path, s, pl) && s[pl] == '/')
             return 1;
     }
     return 0;
+}
+
+static int under(const char *path, char **sel, int n)
+{
+    return path_selected(path, sel, n, 1);
 }
 
 /* Opens the directory holding path's last component, beneath dfd,
