@@ -743,6 +743,10 @@ static int refuse_unauthenticated(chain_run *r, const char *why)
     return fail_msg(r, "input", SLUICE_E_AUTH, msg);
 }
 
+/* Restore.  Longer than a screen on purpose: the order of its steps is the
+ * security argument (header read and parsed, every stage opened, MAC
+ * checked, authentication required, only then tail and sink opened), and
+ * it reads best as one sequence. */
 static int run_reverse(chain_run *r, loader *l, const engine_job *job)
 {
     running_stage *src, *sink, *transforms[HEADER_MAX_STAGES];

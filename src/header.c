@@ -231,6 +231,9 @@ static int parse_stage_line(header *h, const char *line, size_t len,
     return 0;
 }
 
+/* One pass over hostile bytes, each check beside the rule of FORMAT.md 1
+ * it enforces, in the order the document gives them; split up, the
+ * rules would be harder to check against the document. */
 int header_parse(const uint8_t *buf, size_t len, header **out,
                  int *not_sluice, sluice_error *err)
 {
