@@ -151,7 +151,7 @@ SLUICE_PASSPHRASE=wrong expect_fail 5 "wrong passphrase on append" \
     "$SLUICE" backup --to "$C" -z -e -C "$S" .
 like "$(cat "$ERR")" "*passphrase*" "the message says passphrase"
 is "$(bucket_state coll-main coll/)" "$before" "every object unchanged (keys, sizes, ETags)"
-expect_fail 2 "unencrypted append refused" "$SLUICE" backup --to "$C" -z -C "$S" .
+expect_fail 2 "unencrypted append refused" "$SLUICE" backup --to "$C" --chain zstd -C "$S" .
 is "$(bucket_state coll-main coll/)" "$before" "still unchanged"
 is "$(keys coll-main | grep -c '^coll/LOCK$')" 0 "no LOCK object between backups (released by DELETE)"
 echo "other 1 0" | s3 cp - "$C/LOCK" >/dev/null

@@ -178,23 +178,24 @@ check "collection LOCK 'released'" 3 \
     "sluice: coll: collection is locked: coll/LOCK holds \"released\" (left by an older sluice): remove it; nothing written" \
     "ROOT: collection is locked: ROOT/LOCK holds \"released\" (left by an older sluice): remove it; nothing written"
 rm -f coll/LOCK
-run "$SLUICE" backup --to coll -z --passphrase-file pw -C src .
-check "append without -e" 2 \
-    "sluice: coll: this collection is encrypted: give -e (an unencrypted backup cannot be appended)" \
-    "ROOT: this collection is encrypted: give -e (an unencrypted backup cannot be appended)"
+run "$SLUICE" backup --to coll --chain zstd --passphrase-file pw -C src .
+check "append with a chain that lacks the encryption stage" 2 \
+    "sluice: coll: the collection's chain (zstd | aes-256-gcm) has more stages: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is encrypted)" \
+    "sluice: ROOT: the collection's chain (zstd | aes-256-gcm) has more stages: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is encrypted)"
 "$SLUICE" backup --to plainc -z -C src . >/dev/null 2>&1
 run "$SLUICE" backup --to plainc -z -e --passphrase-file pw -C src .
 check "append with -e to an unencrypted collection" 2 \
-    "sluice: plainc: this collection is not encrypted: an encrypted backup cannot be appended to it (omit -e)" \
-    "ROOT: this collection is not encrypted: an encrypted backup cannot be appended to it (omit -e)"
+    "sluice: plainc: the collection's chain (zstd) has no aes-256-gcm stage where asked: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is not encrypted)" \
+    "sluice: ROOT: the collection's chain (zstd) has no aes-256-gcm stage where asked: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is not encrypted)"
 run "$SLUICE" restore --from coll --passphrase-file pw --as-of garbage -C x
 check "--as-of neither id nor time" 2 \
-    "sluice: --as-of garbage: neither a backup id of this collection nor a time (YYYY-MM-DDTHH:MM:SSZ, @UNIX)" \
-    "sluice: --as-of X: neither a backup id of this collection nor a time (YYYY-MM-DDTHH:MM:SSZ, @UNIX)"
+    "sluice: coll: --as-of 'garbage': no backup id starts with it (a time is written YYYY-MM-DD[THH:MM[:SS]][Z], YYYYMMDDTHHMMSS[Z] or @UNIX)" \
+    "sluice: ROOT: --as-of 'garbage': no backup id starts with it (a time is written YYYY-MM-DD[THH:MM[:SS]][Z], YYYYMMDDTHHMMSS[Z] or @UNIX)"
 
 run "$SLUICE" restore --from coll --passphrase-file pw --host vec --as-of @1 -C x
-check "--as-of before every backup" 2 "sluice: coll: no backup of host vec as of @1" \
-    "sluice: ROOT: no backup of host H as of X"
+check "--as-of before every backup" 2 \
+    "sluice: coll: --as-of '@1': no backup of host vec at or before 1970-01-01T00:00:01Z" \
+    "sluice: ROOT: --as-of '@1': no backup of host vec at or before 1970-01-01T00:00:01Z"
 d=$(ls -d coll/backups/*/data-1)
 mv "$d" "$d.gone"
 run "$SLUICE" verify --from coll --passphrase-file pw
