@@ -33,6 +33,10 @@ sed '2s/^zstd level=3$/zstd level=3 lvl=1/' z.slc >bad.slc
 expect_fail 4 "a header line with an undeclared key" "$SLUICE" -d -o out bad.slc
 like "$(cat "$ERR")" "*zstd: unknown header parameter 'lvl'*" "... says which"
 
+# (No passphrase in the environment: stages reads none, and under
+# LeakSanitizer a run that took SLUICE_PASSPHRASE and loaded every plugin
+# crashes LSan's exit-time tracer: noted open in the closing note.)
+unset SLUICE_PASSPHRASE
 expect_ok "sluice stages zstd" "$SLUICE" stages zstd
 like "$(cat "$OUT")" "*param  level *option threads *" "... shows its keys"
 expect_ok "sluice stages -v" "$SLUICE" stages -v
@@ -76,6 +80,8 @@ else
 fi
 
 # ---- the key is derived once per run -----------------------------------------------
+SLUICE_PASSPHRASE='abi 1.2'
+export SLUICE_PASSPHRASE
 expect_ok "-e" "$SLUICE" -e -o e.slc plain
 run "$SLUICE" -vv -e -o e2.slc plain
 is "$(grep -c 'key derived' "$ERR")" 1 "-vv -e: exactly one 'key derived'"

@@ -151,6 +151,8 @@ run "$SLUICE" backup -q --to "$PS" -C "$S" etc home
 ok "backup of etc home" [ "$RC" = 0 ]
 run "$SLUICE" backup -q --to "$PS" -C "$S" ./etc/
 ok "then of etc alone" [ "$RC" = 0 ]
+ok "  its operand ./etc/ is stored, the directory too" \
+    sh -c "'$SLUICE' ls --from '$PS' | grep -q ' etc\$'"
 is "$("$SLUICE" backups --from "$PS" | awk 'NR==2 {print $4}')" full \
     "  a new path set starts its own line (full)"
 run "$SLUICE" backup -q --to "$PS" -C "$S" home etc

@@ -48,6 +48,9 @@ int scan_open_beneath(const char *dir, const mentry *e)
     int fd = open(path[0] == '/' ? "/" : dir ? dir : ".",
                   O_PATH | O_DIRECTORY | O_CLOEXEC);
     char *copy = strdup(path), *p = copy, *slash;
+    /* An operand written "etc/": no empty last component to open. */
+    for (size_t l = copy ? strlen(copy) : 0; l > 1 && copy[l - 1] == '/';)
+        copy[--l] = '\0';
     while (fd >= 0 && p && (slash = strchr(p, '/'))) {
         *slash = '\0';
         int next = slash == p ? dup(fd)
