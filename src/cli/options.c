@@ -137,12 +137,15 @@ static const opt_row rows[] = {
 
 int cli_usage_error(const char *fmt, ...)
 {
-    char msg[600];
+    char msg[600], line[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
+    /* The host's line printer: one line, control characters out, and
+     * credentials in an echoed URL redacted like every other message. */
+    snprintf(line, sizeof line, "usage: %s: see sluice --help", msg);
+    host_print_line(line);
     return -1;
 }
 
