@@ -85,8 +85,14 @@ int scan_open_beneath(const char *dir, const mentry *e)
         errno = ESTALE;
         return -1;
     }
+    /* A symlink or file where the scan saw a directory, or a name gone
+     * since (a rename in progress shows as ENOENT for an instant): the
+     * entry changed under us, which tar reports and skips (exit 1), not
+     * a read error. */
     if (file < 0)
-        errno = saved == ELOOP || saved == ENOTDIR ? ESTALE : saved;
+        errno = saved == ELOOP || saved == ENOTDIR || saved == ENOENT
+                    ? ESTALE
+                    : saved;
     return file;
 }
 
