@@ -37,6 +37,7 @@ fresh() {
     head -c 307200 /dev/zero | tr '\0' u >tree/sub/big
     echo 'TOP SECRET' >secret/small
     head -c 307200 /dev/zero | tr '\0' S >secret/big
+    echo 'a name' >secret/onlysecret
 }
 if [ -f "$shim" ]; then
     # AT: the open the swap happens at: "sub/small" (a reopen by the
@@ -59,6 +60,24 @@ if [ -f "$shim" ]; then
         is "$RC" 0 "race at $AT: the backup restores (exit 0)"
         nok "race at $AT: nothing of the secret restored" \
             sh -c "grep -rqa -e 'TOP SECRET' -e SSSSSSSS r"
+    done
+    # The scan itself: sub swapped for a symlink just after the scan
+    # stat'ed it (by its name beneath -C, or by its path as a walk by
+    # path would), before it lists it: nothing in the secret directory
+    # is listed, not even a name.
+    for AT in sub tree/sub; do
+        fresh
+        run env LD_PRELOAD="$shim" RACE_LOG="$RLOG" RACE_STAT_AT="$AT" \
+            RACE_MOVE=tree/sub RACE_LINK="$T_TMP/secret" \
+            "$SLUICE" backup --to "$T_TMP/c" -C tree sub
+        if [ "$AT" = sub ]; then # the scan stats "sub" beneath -C
+            ok "scan race at $AT: the swap happened" grep -q swapped "$RLOG"
+        fi
+        nok "scan race at $AT: no name in the secret directory listed" \
+            sh -c "grep -q onlysecret '$ERR' ||
+                   '$SLUICE' ls --from '$T_TMP/c' | grep -q onlysecret"
+        nok "scan race at $AT: no stored object holds the secret" \
+            sh -c "grep -rqa -e 'TOP SECRET' -e SSSSSSSS '$T_TMP/c'"
     done
 else
     skip 1 "race shim not built ($shim)"

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -121,4 +122,54 @@ int open64(const char *path, int flags, ...)
     mode_t m = mode_arg(flags, ap);
     va_end(ap);
     return forward_open("open64", path, flags, m);
+}
+
+/* RACE_STAT_AT=NAME: the swap happens just after the first lstat() or
+ * fstatat() of NAME returns, i.e. between a walk's stat of an entry and
+ * its open (the scan of `sluice backup`: it must not list a directory it
+ * stat'ed once it has become a symlink). */
+static void swap_after_stat(const char *path)
+{
+    const char *at = getenv("RACE_STAT_AT");
+    if (at && !strcmp(path, at)) {
+        setenv("RACE_AT", at, 1);
+        swap(path);
+    }
+}
+
+typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
+typedef int (*lstat_fn)(const char *, struct stat *);
+typedef int (*fstatat64_fn)(int, const char *, struct stat64 *, int);
+typedef int (*lstat64_fn)(const char *, struct stat64 *);
+
+int fstatat(int dfd, const char *path, struct stat *st, int flags)
+{
+    fstatat_fn real = (fstatat_fn)dlsym(RTLD_NEXT, "fstatat");
+    int rc = real(dfd, path, st, flags);
+    swap_after_stat(path);
+    return rc;
+}
+
+int fstatat64(int dfd, const char *path, struct stat64 *st, int flags)
+{
+    fstatat64_fn real = (fstatat64_fn)dlsym(RTLD_NEXT, "fstatat64");
+    int rc = real(dfd, path, st, flags);
+    swap_after_stat(path);
+    return rc;
+}
+
+int lstat(const char *path, struct stat *st)
+{
+    lstat_fn real = (lstat_fn)dlsym(RTLD_NEXT, "lstat");
+    int rc = real(path, st);
+    swap_after_stat(path);
+    return rc;
+}
+
+int lstat64(const char *path, struct stat64 *st)
+{
+    lstat64_fn real = (lstat64_fn)dlsym(RTLD_NEXT, "lstat64");
+    int rc = real(path, st);
+    swap_after_stat(path);
+    return rc;
 }

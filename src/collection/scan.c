@@ -15,11 +15,9 @@
 #include "../sha256.h"
 #include "../util.h"
 
-int scan_hash_file(const char *path, char hex[65])
+/* Hashes the open regular file fd (read from its start). */
+static int hash_fd(int fd, char hex[65])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
     sha256_ctx c;
     sha256_init(&c);
     static __thread uint8_t buf[65536];
@@ -27,19 +25,36 @@ int scan_hash_file(const char *path, char hex[65])
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            close(fd);
+        if (n < 0)
             return -1;
-        }
         if (n == 0)
             break;
         sha256_update(&c, buf, (size_t)n);
     }
-    close(fd);
     uint8_t md[32];
     sha256_final(&c, md);
     hex_encode(md, 32, hex);
     return 0;
+}
+
+/* Hashes entry dname of directory dfd if it is still the regular file
+ * *st describes (no symlink followed, same device and inode). */
+static int hash_entry(int dfd, const char *dname, const struct stat *st,
+                      char hex[65])
+{
+    int fd = openat(dfd, dname,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat now;
+    int rc = fstat(fd, &now) == 0 && S_ISREG(now.st_mode) &&
+                     now.st_dev == st->st_dev && now.st_ino == st->st_ino
+                 ? hash_fd(fd, hex)
+                 : (errno = ESTALE, -1);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 int scan_open_beneath(const char *dir, const mentry *e)
@@ -132,100 +147,75 @@ static char *join(const char *a, const char *b)
 }
 
 typedef struct walk {
-    const char *dir;
     int checksum;
     mlist *out;
     char *err;
     size_t cap;
 } walk;
 
-/* The path to open for disk (relative to -C unless absolute). */
-static char *open_path(const walk *w, const char *disk)
-{
-    if (disk[0] == '/' || !w->dir)
-        return strdup(disk);
-    return join(w->dir, disk);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One entry: lstat, the manifest fields, then the recursion into a
- * directory; kept whole (one case per file type), a little over a
- * screen. */
-static int visit(walk *w, const char *name, const char *disk, int is_root)
+static char type_letter(mode_t m)
 {
-    char *p = open_path(w, disk);
-    if (!p)
-        return -1;
-    struct stat st;
-    if (lstat(p, &st) < 0) {
-        if (is_root) {
-            snprintf(w->err, w->cap, "%s: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        fprintf(stderr, "sluice: backup: %s: %s: skipped\n", p,
-                strerror(errno));
-        free(p);
-        return 0;
-    }
-    char type = S_ISREG(st.st_mode)   ? 'f'
-                : S_ISDIR(st.st_mode) ? 'd'
-                : S_ISLNK(st.st_mode) ? 'l'
-                : S_ISCHR(st.st_mode) ? 'c'
-                : S_ISBLK(st.st_mode) ? 'b'
-                : S_ISFIFO(st.st_mode) ? 'p'
-                                       : 0;
-    if (!type) { /* sockets: the archive stage skips them too */
-        free(p);
-        return 0;
-    }
+    return S_ISREG(m)    ? 'f'
+           : S_ISDIR(m)  ? 'd'
+           : S_ISLNK(m)  ? 'l'
+           : S_ISCHR(m)  ? 'c'
+           : S_ISBLK(m)  ? 'b'
+           : S_ISFIFO(m) ? 'p'
+                         : 0; /* sockets: the archive stage skips them */
+}
+
+/* Records entry dname of directory pfd, as *st describes it. */
+static mentry *record(walk *w, int pfd, const char *dname, const char *name,
+                      const char *disk, const struct stat *st)
+{
     mentry *e = mlist_push(w->out);
-    if (!e) {
-        free(p);
-        return -1;
-    }
+    if (!e)
+        return NULL;
     e->path = strdup(name);
     e->disk = strdup(disk);
-    e->type = type;
-    e->mode = st.st_mode & 07777;
-    e->uid = st.st_uid;
-    e->gid = st.st_gid;
-    e->size = type == 'f' ? (uint64_t)st.st_size : 0;
-    e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    e->ino = st.st_ino;
-    e->dev = st.st_dev;
-    e->nlink = st.st_nlink;
-    e->rdev = (type == 'c' || type == 'b') ? st.st_rdev : 0;
-    if (!e->path || !e->disk) {
-        free(p);
-        return -1;
-    }
-    if (type == 'l') {
+    e->type = type_letter(st->st_mode);
+    e->mode = st->st_mode & 07777;
+    e->uid = st->st_uid;
+    e->gid = st->st_gid;
+    e->size = e->type == 'f' ? (uint64_t)st->st_size : 0;
+    e->mtime_ns =
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    e->ctime_ns =
+        (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    e->ino = st->st_ino;
+    e->dev = st->st_dev;
+    e->nlink = st->st_nlink;
+    e->rdev = (e->type == 'c' || e->type == 'b') ? st->st_rdev : 0;
+    if (!e->path || !e->disk)
+        return NULL;
+    if (e->type == 'l') {
         char buf[4096];
-        ssize_t n = readlink(p, buf, sizeof buf - 1);
+        ssize_t n = readlinkat(pfd, dname, buf, sizeof buf - 1);
         buf[n < 0 ? 0 : n] = '\0';
-        e->link = strdup(buf);
+        if (!(e->link = strdup(buf)))
+            return NULL;
     }
-    if (type == 'f' && w->checksum && scan_hash_file(p, e->sha) < 0) {
-        fprintf(stderr, "sluice: backup: %s: cannot read: %s\n", p,
-                strerror(errno));
+    if (e->type == 'f' && w->checksum &&
+        hash_entry(pfd, dname, st, e->sha) < 0) {
+        fprintf(stderr, "sluice: backup: %s: cannot read: %s\n", disk,
+                strerror(errno == ESTALE ? EAGAIN : errno));
         e->sha[0] = '\0';
     }
-    if (type != 'd') {
-        free(p);
-        return 0;
-    }
-    DIR *d = opendir(p);
-    free(p);
+    return e;
+}
+
+/* The sorted names in directory fd (taken over: closed here). */
+static char **list_dir(int fd, size_t *np)
+{
+    DIR *d = fdopendir(fd);
     if (!d) {
-        fprintf(stderr, "sluice: backup: %s: cannot open directory: %s\n",
-                disk, strerror(errno));
-        return 0;
+        close(fd);
+        return NULL;
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
@@ -245,19 +235,106 @@ static int visit(walk *w, const char *name, const char *disk, int is_root)
     closedir(d);
     if (n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
         qsort(names, n, sizeof *names, cmp_str);
-    int rc = 0;
+    *np = n;
+    return names ? names : calloc(1, sizeof *names);
+}
+
+/* One entry, dname in directory pfd, walked by descriptor: fstatat
+ * without following, then a directory is opened beneath pfd with
+ * O_NOFOLLOW and checked to be the one just stat'ed before it is
+ * listed, so a directory swapped for a symlink mid-walk is never
+ * listed through it (a local user racing a root backup). */
+static int visit(walk *w, int pfd, const char *dname, const char *name,
+                 const char *disk, int is_root)
+{
+    struct stat st;
+    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (is_root) {
+            snprintf(w->err, w->cap, "%s: %s", disk, strerror(errno));
+            return -1;
+        }
+        fprintf(stderr, "sluice: backup: %s: %s: skipped\n", disk,
+                strerror(errno));
+        return 0;
+    }
+    if (!type_letter(st.st_mode))
+        return 0;
+    if (!record(w, pfd, dname, name, disk, &st))
+        return -1;
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    int fd = openat(pfd, dname,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat now;
+    if (fd >= 0 && (fstat(fd, &now) < 0 || now.st_dev != st.st_dev ||
+                    now.st_ino != st.st_ino)) {
+        close(fd);
+        fd = -1;
+        errno = ESTALE;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "sluice: backup: %s: cannot open directory: %s\n",
+                disk, errno == ESTALE || errno == ELOOP || errno == ENOTDIR
+                          ? "it changed as we read it"
+                          : strerror(errno));
+        return 0;
+    }
+    /* The listing's own descriptor stays open while its entries are
+     * visited: one per level of depth. */
+    int lfd = dup(fd);
+    size_t n = 0;
+    char **names = lfd >= 0 ? list_dir(lfd, &n) : NULL;
+    int rc = names ? 0 : -1;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && names[i]) {
             char *cn = strcmp(name, ".") ? join(name, names[i])
                                          : strdup(names[i]);
             char *cd = join(disk, names[i]);
-            rc = cn && cd ? visit(w, cn, cd, 0) : -1;
+            rc = cn && cd ? visit(w, fd, names[i], cn, cd, 0) : -1;
             free(cn);
             free(cd);
         }
         free(names[i]);
     }
     free(names);
+    close(fd);
+    return rc;
+}
+
+/* An operand: its parent directory opened as the user wrote it (a
+ * symlink the user names on the command line is the user's), then the
+ * walk by descriptor from its last component. */
+static int visit_operand(walk *w, int base, const char *name,
+                         const char *disk)
+{
+    char *copy = strdup(disk);
+    if (!copy)
+        return -1;
+    size_t l = strlen(copy);
+    while (l > 1 && copy[l - 1] == '/')
+        copy[--l] = '\0';
+    char *slash = strrchr(copy, '/');
+    const char *dname = copy;
+    int pfd = base;
+    if (!strcmp(copy, "/")) {
+        dname = ".";
+        pfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    } else if (slash) {
+        *slash = '\0';
+        dname = slash + 1;
+        pfd = openat(base, slash == copy ? "/" : copy,
+                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    int rc;
+    if (pfd < 0) {
+        snprintf(w->err, w->cap, "%s: %s", disk, strerror(errno));
+        rc = -1;
+    } else {
+        rc = visit(w, pfd, dname, name, disk, 1);
+    }
+    if (pfd >= 0 && pfd != base)
+        close(pfd);
+    free(copy);
     return rc;
 }
 
@@ -287,19 +364,24 @@ static char *canon_operand(const char *arg)
 int scan_tree(const char *dir, char **operands, int n, int checksum,
               mlist *out, char *err, size_t cap)
 {
-    walk w = {dir, checksum, out, err, cap};
+    walk w = {checksum, out, err, cap};
+    int base = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (base < 0) {
+        snprintf(err, cap, "%s: %s", dir ? dir : ".", strerror(errno));
+        return -1;
+    }
     for (int i = 0; i < n; i++) {
         char *name = canon_operand(operands[i]);
-        if (!name)
-            return -1;
-        int rc = visit(&w, name, operands[i], 1);
+        int rc = name ? visit_operand(&w, base, name, operands[i]) : -1;
         free(name);
         if (rc < 0) {
+            close(base);
             if (!err[0])
                 snprintf(err, cap, "out of memory");
             return -1;
         }
     }
+    close(base);
     mlist_sort(out);
     /* Overlapping operands: keep the first of equal names. */
     size_t k = 0;
