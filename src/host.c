@@ -239,12 +239,21 @@ static int over_budget(sluice_host *h, int resource, uint64_t limit,
     int fwd = h->direction == SLUICE_FORWARD;
     int code = fwd ? SLUICE_E_USAGE : SLUICE_E_FORMAT;
     const char *who = fwd ? "the chain needs" : "the stream's header asks for";
+    /* Whole MiB as the option is usually given; anything else exactly
+     * (a 512K budget is not "0 MiB"). */
+    char amount[32];
+    if (limit >= (1u << 20) && limit % (1u << 20) == 0)
+        snprintf(amount, sizeof amount, "%llu MiB",
+                 (unsigned long long)(limit >> 20));
+    else
+        snprintf(amount, sizeof amount, "%llu bytes",
+                 (unsigned long long)limit);
     if (resource == SLUICE_RESOURCE_MEMORY)
         return sluice_error_set(err, code,
-                                "%s more than the memory budget (%llu MiB "
+                                "%s more than the memory budget (%s "
                                 "for all stages): raise it with "
                                 "--max-memory",
-                                who, (unsigned long long)(limit >> 20));
+                                who, amount);
     return sluice_error_set(err, code,
                             "%s more key-derivation work than the budget "
                             "(%llu iterations for all stages): raise it "

@@ -64,6 +64,10 @@ export SLUICE_PASSPHRASE='budget test'
 expect_fail 4 "--max-memory 1M: an ordinary zstd stream is refused" \
     "$SLUICE" --max-memory 1M -d -o out2 ze.slc
 like "$(cat "$ERR")" "*memory budget (1 MiB*" "... naming the 1 MiB budget"
+expect_fail 4 "--max-memory 512K: refused too" \
+    "$SLUICE" --max-memory 512K -d -o out2 ze.slc
+like "$(cat "$ERR")" "*memory budget (524288 bytes for*" \
+    "... naming the budget exactly (not '0 MiB')"
 expect_fail 2 "--max-memory 1M on backup: a usage error" \
     "$SLUICE" --max-memory 1M -z -o zz.slc plain
 ok "... and no output file" test ! -e zz.slc
