@@ -8,6 +8,7 @@
  * concatenated frames, as zstd does, and bounds the window at 2^27 bytes
  * so hostile input cannot demand unbounded memory.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -104,14 +105,24 @@ static int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
     return sluice_error_set(err, code, "%s: %s", what, ZSTD_getErrorName(r));
 }
 
+/* A level as the header records it: an optional '-', then digits with
+ * no leading zero (strtol alone would also take " 3", "+3" and "03",
+ * and a header spelled so would not be the one this stage writes).
+ * -1: not such a number; -2: out of lo..hi. */
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
-    char *end;
     if (!s || !*s)
+        return -2; /* "level '' out of range", as doc/FORMAT.md 2 says */
+    const char *d = *s == '-' ? s + 1 : s;
+    if (*d < '0' || *d > '9' || (d[0] == '0' && d[1]))
         return -1;
+    char *end;
+    errno = 0;
     long v = strtol(s, &end, 10);
-    if (*end || v < lo || v > hi)
-        return -1;
+    if (*end || errno)
+        return errno ? -2 : -1;
+    if (v < lo || v > hi)
+        return -2;
     *out = v;
     return 0;
 }
@@ -145,8 +156,15 @@ static int zstd_open(const sluice_stage_args *args, void **out,
              * knows, this build's writing limit aside. */
             long max = args->direction == SLUICE_FORWARD ? LEVEL_MAX
                                                          : ZSTD_maxCLevel();
-            if (parse_int(args->params[i].value, ZSTD_minCLevel(), max,
-                          &level) < 0 || level == 0)
+            int bad = parse_int(args->params[i].value, ZSTD_minCLevel(),
+                                max, &level);
+            if (bad == -1)
+                return sluice_error_set(
+                    err, args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
+                                                           : SLUICE_E_FORMAT,
+                    "level '%.32s' is not a plain integer (write it as "
+                    "3 or -5)", args->params[i].value);
+            if (bad < 0 || level == 0)
                 return sluice_error_set(
                     err, args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
                                                            : SLUICE_E_FORMAT,

@@ -265,6 +265,10 @@ def main():
         z.replace(b"=3", b"=") + frame)
     add("zstd-level-too-fast", 4, "level '-131073' out of range",
         z.replace(b"=3", b"=-131073") + frame)
+    add("zstd-level-plus", 4, "level '+3' is not a plain integer",
+        z.replace(b"=3", b"=+3") + frame)
+    add("zstd-level-zero-padded", 4, "level '03' is not a plain integer",
+        z.replace(b"=3", b"=03") + frame)
     add("zstd-unknown-param", 4, "unknown header parameter 'window'",
         z.replace(b"=3", b"=3 window=27") + frame)
     add("zstd-garbage", 4, "corrupt input", z + b"not zstd at all")

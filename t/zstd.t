@@ -86,6 +86,17 @@ run "$SLUICE" -d zm5.slc
 ok "fast level round trip" cmp -s "$OUT" t1m
 expect_ok "--chain zstd:level=4" "$SLUICE" --chain zstd:level=4 -o c4.slc t1m
 is "$(sed -n 2p c4.slc)" "zstd level=4" "--chain records level=4"
+# Levels are plain integers, as the header records them: "03", "+3"
+# and "-05" are refused, on backup (2) and in a header (4).
+for lv in 03 +3 -05; do
+    expect_fail 2 "--chain zstd:level=$lv is refused" \
+        "$SLUICE" --chain "zstd:level=$lv" -o bad.slc t1m
+    like "$(cat "$ERR")" "sluice: zstd: level '$lv' is not a plain integer*" \
+        "... naming the stage and the value"
+    { printf 'sluice/1\nzstd level=%s\n---\n' "$lv"; tail -c +27 c4.slc; } >bad$lv.slc
+    expect_fail 4 "a header with level=$lv is refused" "$SLUICE" -d bad$lv.slc
+    like "$(cat "$ERR")" "*level '$lv' is not a plain integer*" "... saying why"
+done
 for t in 1 2 0; do
     expect_ok "--threads $t" "$SLUICE" -z --threads $t -o t$t.slc t1m
     run "$SLUICE" -d t$t.slc
