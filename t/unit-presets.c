@@ -1,12 +1,12 @@
 /*
- * unit-presets.c - the presets (src/cli/presets.c), the one place in the
+ * unit-presets.c - the presets (src/presets.c), the one place in the
  * core that names stages: shorthand chains, the forward chain a recorded
  * descriptor implies, endpoints for paths and URLs, file:/// paths.
  * Speaks TAP.
  */
 #include <string.h>
 
-#include "../src/cli/presets.h"
+#include "../src/presets.h"
 #include "tap.h"
 
 static const char *param(const header_stage *st, const char *key)

@@ -12,7 +12,7 @@
 
 #include "chainspec.h"
 #include "engine.h"
-#include "presets.h"
+#include "../presets.h"
 #include "progress.h"
 #include "signals.h"
 #include "stagelist.h"

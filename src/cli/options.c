@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "presets.h"
+#include "../presets.h"
 
 enum arg { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
 enum action {

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../status.h"
 #include "../util.h"
 #include "plan.h"

@@ -9,7 +9,7 @@
 #include <sys/random.h>
 
 #include "../chainspec.h"
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../status.h"
 #include "../util.h"
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../passphrase.h"
 #include "../sha256.h"
 #include "../status.h"

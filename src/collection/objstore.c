@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../memstage.h"
 #include "../util.h"
 

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../status.h"
 
 #define CACHEDIR_SIG "Signature: 8a477f597d28d172789f06886806bc55"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/presets.h"
+#include "../presets.h"
 #include "../status.h"
 #include "chunks.h"
 #include "restore.h"
