@@ -48,6 +48,9 @@ static int check_fetch(cli *c)
 {
     if (!c->coll.from)
         return cli_usage_error("%s needs --from URL", c->cmd->name);
+    if (!strcmp(c->cmd->name, "diff") && c->coll.as_of)
+        return cli_usage_error("diff takes its two backups as arguments "
+                               "(ID1 ID2), not --as-of");
     if (!strcmp(c->cmd->name, "restore") && !c->directory)
         return cli_usage_error("restore needs -C DIR");
     return 0;
@@ -104,6 +107,7 @@ static const command commands[] = {
      check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
     {"ls", COLL | G_FETCH | G_JSON, 0, -1, check_fetch, run_collection, 1},
+    {"diff", COLL | G_FETCH | G_JSON, 2, 2, check_fetch, run_collection, 1},
     {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,
      1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,

@@ -27,7 +27,12 @@
  * in INDEX is an error, never a time prefix); no --as-of is "latest". */
 const ixent *select_backup(coll *k)
 {
-    const char *a = k->c->as_of ? k->c->as_of : "latest";
+    return select_backup_spec(k, k->c->as_of ? k->c->as_of : "latest",
+                              "--as-of ");
+}
+
+const ixent *select_backup_spec(coll *k, const char *a, const char *what)
+{
     when_backup *b = calloc(k->ix.n ? k->ix.n : 1, sizeof *b);
     if (!b) {
         say("%s: out of memory", k->root);
@@ -42,7 +47,7 @@ const ixent *select_backup(coll *k)
                          sizeof err);
     free(b);
     if (rc < 0) {
-        say("%s: --as-of %s", k->root, err);
+        say("%s: %s%s", k->root, what, err);
         return NULL;
     }
     return &k->ix.e[pos];
