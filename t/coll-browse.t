@@ -94,4 +94,111 @@ expect_fail 2 "diff with --as-of" "$SLUICE" diff --from "$C" --as-of latest "$B1
 SLUICE_PASSPHRASE=wrong expect_fail 5 "diff with a wrong passphrase" \
     "$SLUICE" diff --from "$C" "$B1" "$B2"
 
+# ---- restore --to-stdout PATH -------------------------------------------------------
+mkdata() { head -c "$2" /dev/urandom >"$1"; }
+mkdir -p "$S/bin" "$S/hl"
+mkdata "$S/bin/blob" 300000
+echo "the data of both links" >"$S/hl/a"
+ln "$S/hl/a" "$S/hl/b"
+run "$SLUICE" backup --to "$C" --object-size 64K -C "$S" etc home bin hl
+ok "a backup with a split file and a hard link" [ "$RC" = 0 ]
+B4=$(cat "$OUT")
+ok "  the blob is split into chunk objects" \
+    sh -c "'$SLUICE' ls --json --from '$C' bin/blob >/dev/null && [ \$(ls '$C/backups/$B4' | grep -c '^data-') -ge 5 ]"
+
+expect_ok "restore -O a file" "$SLUICE" restore --from "$C" -O etc/conf
+is "$(cat "$OUT")" "conf, longer now" "  its bytes alone on stdout"
+expect_ok "restore --to-stdout ./etc/conf --as-of the first backup" \
+    "$SLUICE" restore --from "$C" --as-of "$B1" --to-stdout ./etc/conf
+is "$(cat "$OUT")" "conf" "  as it was then"
+expect_ok "restore -O a split file" "$SLUICE" restore --from "$C" -O bin/blob
+ok "  byte for byte, chunks in order" cmp -s "$OUT" "$S/bin/blob"
+expect_ok "restore -O the hard link stored as a link (tar)" \
+    "$SLUICE" restore --from "$C" -O hl/b
+is "$(cat "$OUT")" "the data of both links" "  its partner's data"
+expect_ok "restore -O the other" "$SLUICE" restore --from "$C" -O hl/a
+is "$(cat "$OUT")" "the data of both links" "  the same"
+
+expect_fail 2 "restore -O a directory" "$SLUICE" restore --from "$C" -O etc
+is "$(cat "$ERR")" "sluice: restore: etc: not a regular file (--to-stdout writes one file's contents)" \
+    "  says so"
+ok "  nothing on stdout" [ ! -s "$OUT" ]
+expect_fail 2 "restore -O a symlink" \
+    "$SLUICE" restore --from "$C" --as-of "$B1" -O etc/link
+ok "  nothing on stdout" [ ! -s "$OUT" ]
+expect_fail 2 "restore -O a path not in the backup" \
+    "$SLUICE" restore --from "$C" -O etc/nosuch
+is "$(cat "$ERR")" "sluice: restore: etc/nosuch: not found in backup $B4" "  says so"
+ok "  nothing on stdout" [ ! -s "$OUT" ]
+expect_fail 2 "restore -O two paths" "$SLUICE" restore --from "$C" -O etc/conf etc/new
+expect_fail 2 "restore -O without a path" "$SLUICE" restore --from "$C" -O
+expect_fail 2 "restore -O with -C" "$SLUICE" restore --from "$C" -O etc/conf -C "$T_TMP"
+
+# A closed pipe ends it by SIGPIPE, quietly, as it would gzip.
+sh -c "'$SLUICE' restore --from '$C' -O bin/blob 2>'$T_TMP/pipe.err'; echo \$? >'$T_TMP/pipe.rc'" |
+    head -c 10 >/dev/null
+is "$(cat "$T_TMP/pipe.rc")" 141 "restore -O into a closed pipe: SIGPIPE (141)"
+is "$(cat "$T_TMP/pipe.err")" "" "  quietly"
+
+# Tampered data: a failure, even after bytes went out.  Unencrypted
+# collections: no passphrase (restore would refuse them, issue 14).
+unset SLUICE_PASSPHRASE
+P=$T_TMP/plain
+run "$SLUICE" backup --to "$P" --object-size 64K -C "$S" bin etc
+ok "an unencrypted collection" [ "$RC" = 0 ]
+PB=$(cat "$OUT")
+cp -a "$P" "$T_TMP/plain2"
+last=$(ls "$P/backups/$PB" | grep '^data-' | sort -t- -k2 -n | sed -n 2p)
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[100]^=1; open(p,"wb").write(b)' \
+    "$P/backups/$PB/$last"
+run "$SLUICE" restore --from "$P" -O bin/blob
+ok "restore -O of a file whose chunk was edited fails ($RC)" [ "$RC" = 5 ]
+like "$(cat "$ERR")" "*backups/$PB/$last*" "  naming the object"
+ok "  stdout is not the file" sh -c "! cmp -s '$OUT' '$S/bin/blob'"
+obj=$(ls "$T_TMP/plain2/backups/$PB" | grep '^data-' | sort -t- -k2 -n | tail -n 1)
+printf 'x' >>"$T_TMP/plain2/backups/$PB/$obj"
+expect_fail 5 "restore -O of a file whose tar object grew" \
+    "$SLUICE" restore --from "$T_TMP/plain2" -O etc/conf
+
+# Streaming: a file larger than the memory bound passes in constant memory.
+if [ -x /usr/bin/time ] && ! ldd "$SLUICE" 2>/dev/null | grep -q libasan; then
+    mkdir -p "$T_TMP/bigsrc"
+    head -c 200000000 /dev/zero >"$T_TMP/bigsrc/zeros"
+    run "$SLUICE" backup --to "$T_TMP/cbig" -z -C "$T_TMP/bigsrc" .
+    ok "a backup of a 200 MB file" [ "$RC" = 0 ]
+    /usr/bin/time -o "$T_TMP/rss" -f %M "$SLUICE" restore --from "$T_TMP/cbig" -O zeros |
+        wc -c >"$T_TMP/bigcount"
+    is "$(tr -d ' ' <"$T_TMP/bigcount")" 200000000 "restore -O of it: every byte"
+    rss=$(tail -n 1 "$T_TMP/rss")
+    ok "  in bounded memory (max RSS $rss KiB < 96 MiB)" [ "$rss" -lt 98304 ]
+    rm -rf "$T_TMP/bigsrc" "$T_TMP/cbig"
+else
+    skip 3 "/usr/bin/time missing, or an ASan build (its shadow memory)"
+fi
+
+# ---- restore is as strict as -x --------------------------------------------------
+"$SLUICE" -c -f "$T_TMP/a.slc" -C "$S" etc 2>/dev/null
+run "$SLUICE" -x -f "$T_TMP/a.slc" -C "$T_TMP/nonexistent"
+xrc=$RC
+like "$(cat "$ERR")" "sluice: archive: cannot change to directory $T_TMP/nonexistent: No such file or directory" \
+    "-x -C a missing directory: refused ($xrc)"
+SLUICE_PASSPHRASE=correct-horse
+export SLUICE_PASSPHRASE
+expect_fail "$xrc" "restore -C a missing directory: refused as -x refuses it ($xrc)" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/nonexistent"
+is "$(cat "$ERR")" "sluice: restore: cannot change to directory $T_TMP/nonexistent: No such file or directory" \
+    "  one line saying why"
+ok "  and not made" [ ! -e "$T_TMP/nonexistent" ]
+expect_fail "$xrc" "restore -C a regular file" \
+    "$SLUICE" restore --from "$C" -C "$S/etc/conf"
+like "$(cat "$ERR")" "*: Not a directory" "  says so"
+mkdir "$T_TMP/rs"
+expect_fail 2 "restore of a PATH not in the backup" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/rs" etc/conf etc/nosuch
+is "$(cat "$ERR")" "sluice: restore: etc/nosuch: not found in backup $B4" "  names it"
+is "$(ls -A "$T_TMP/rs")" "" "  nothing restored"
+expect_ok "restore into an existing directory" \
+    "$SLUICE" restore --from "$C" -C "$T_TMP/rs" etc/conf
+is "$(cat "$T_TMP/rs/etc/conf")" "conf, longer now" "  restores"
+
 done_testing

@@ -129,6 +129,7 @@ for d in 01 11 18 24 25 26 27 28 29 30; do
     n=${d#0}
     rm -rf "$T_TMP/r"
     mkdir "$T_TMP/r"
+    mkdir -p "$T_TMP/r"
     run "$SLUICE" restore --from "$C" --as-of "$(id_of 2026-10-$d)" -C "$T_TMP/r"
     listing "$T_TMP/r" >"$T_TMP/r.list"
     if [ "$RC" = 0 ] && cmp -s "$T_TMP/r.list" "$T_TMP/day$n.list"; then

@@ -28,6 +28,7 @@ void cli_usage(void)
         "                                              list a backup's entries\n"
         "  sluice diff --from URL [--json] ID1 ID2     what changed between backups\n"
         "  sluice restore --from URL [--as-of ID|TIME] [--host NAME] -C DIR [PATH...]\n"
+        "  sluice restore --from URL [--as-of ID|TIME] -O PATH  one file to stdout\n"
         "  sluice verify --from URL [-q]               authenticate every object\n"
         "  sluice forget --from URL [--keep-last N] [--keep-hourly N]\n"
         "        [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
