@@ -176,14 +176,37 @@ else
     skip 3 "/usr/bin/time missing, or an ASan build (its shadow memory)"
 fi
 
+# ---- backups: a table ------------------------------------------------------------
+SLUICE_PASSPHRASE=correct-horse
+export SLUICE_PASSPHRASE
+expect_ok "backups" "$SLUICE" backups --from "$C"
+cp "$OUT" "$T_TMP/table"
+like "$(head -n 1 "$T_TMP/table")" "ID *TIME *HOST *TYPE *FILES *READ *STORED *PATHS" "  a header"
+like "$(sed -n 2p "$T_TMP/table")" "-------*" "  a rule"
+is "$(tail -n 1 "$T_TMP/table")" "4 backups" "  a count last"
+is "$(line_count "$T_TMP/table")" 8 "  a line a backup between two rules"
+like "$(grep "^$B1 " "$T_TMP/table")" "$B1  20*Z  * full *[0-9]*  *[0-9.]* *B  *[0-9.]* *B  $S/etc $S/home" \
+    "  a row: id, time, host, type, files, human sizes, the paths"
+like "$(grep "^$B3 " "$T_TMP/table")" "* full *  $S/etc" "  another path set: its paths"
+h=$(head -n 1 "$T_TMP/table")
+pre=${h%%PATHS}
+is "$(sed -n '3,6p' "$T_TMP/table" | cut -c$((${#pre} + 1))- | grep -vc "^$S/")" 0 \
+    "  the paths in their column"
+expect_ok "backups --host of no backup" "$SLUICE" backups --from "$C" --host nosuch
+is "$(tail -n 1 "$OUT")" "0 backups" "  counts none"
+expect_ok "backups -q: the ids alone" "$SLUICE" backups -q --from "$C"
+is "$(tr '\n' ' ' <"$OUT")" "$B1 $B2 $B3 $B4 " "  oldest first"
+expect_ok "backups --json" "$SLUICE" backups --json --from "$C"
+like "$(head -n 1 "$OUT")" "{\"id\":\"$B1\",\"time\":*,\"host\":\"*\",\"parent\":null,\"full\":true,\"files\":*,\"bytes_in\":*,\"bytes_stored\":*}" \
+    "  as it was: one object a backup"
+is "$(line_count "$OUT")" 4 "  four lines"
+
 # ---- restore is as strict as -x --------------------------------------------------
-"$SLUICE" -c -f "$T_TMP/a.slc" -C "$S" etc 2>/dev/null
+"$SLUICE" -c -e -f "$T_TMP/a.slc" -C "$S" etc 2>/dev/null
 run "$SLUICE" -x -f "$T_TMP/a.slc" -C "$T_TMP/nonexistent"
 xrc=$RC
 like "$(cat "$ERR")" "sluice: archive: cannot change to directory $T_TMP/nonexistent: No such file or directory" \
     "-x -C a missing directory: refused ($xrc)"
-SLUICE_PASSPHRASE=correct-horse
-export SLUICE_PASSPHRASE
 expect_fail "$xrc" "restore -C a missing directory: refused as -x refuses it ($xrc)" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/nonexistent"
 is "$(cat "$ERR")" "sluice: restore: cannot change to directory $T_TMP/nonexistent: No such file or directory" \

@@ -158,11 +158,11 @@ run "$SLUICE" backup -q --to "$PS" -C "$S" ./etc/
 ok "then of etc alone" [ "$RC" = 0 ]
 ok "  its operand ./etc/ is stored, the directory too" \
     sh -c "'$SLUICE' ls --from '$PS' | grep -q ' etc\$'"
-is "$("$SLUICE" backups --from "$PS" | awk 'NR==2 {print $4}')" full \
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==4 {print $4}')" full \
     "  a new path set starts its own line (full)"
 run "$SLUICE" backup -q --to "$PS" -C "$S" home etc
 ok "then etc home again" [ "$RC" = 0 ]
-is "$("$SLUICE" backups --from "$PS" | awk 'NR==3 {print $4}')" incremental \
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==5 {print $4}')" incremental \
     "  an incremental of the first"
 mkdir -p "$T_TMP/rps"
 run "$SLUICE" restore --from "$PS" -C "$T_TMP/rps"

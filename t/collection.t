@@ -146,13 +146,21 @@ listing "$S" >"$T_TMP/l3"
 
 run "$SLUICE" backups --from "$C"
 is "$RC" 0 "backups lists the collection"
-is "$(wc -l <"$OUT" | tr -d ' ')" 4 "four backups"
-is "$(cut -d' ' -f1 "$OUT" | tr '\n' ' ')" "$ID0 $ID1 $ID2 $ID3 " \
+like "$(head -n 1 "$OUT")" "ID *TIME *HOST *TYPE *FILES *READ *STORED *PATHS" \
+    "a table: a header first"
+like "$(sed -n 2p "$OUT")" "------*" "  then a rule"
+is "$(line_count "$OUT")" 8 "  four backups between two rules, then the count"
+is "$(tail -n 1 "$OUT")" "4 backups" "  the count"
+sed -n 3,6p "$OUT" >"$T_TMP/rows"
+is "$(awk '{print $1}' "$T_TMP/rows" | tr '\n' ' ')" "$ID0 $ID1 $ID2 $ID3 " \
     "oldest first, id first"
-is "$(cut -d' ' -f4 "$OUT" | tr '\n' ' ')" \
+is "$(awk '{print $4}' "$T_TMP/rows" | tr '\n' ' ')" \
     "full incremental incremental incremental " "full, then incrementals"
-like "$(head -1 "$OUT")" "$ID0 20[0-9][0-9]-*Z * full [0-9]* [0-9]* [0-9]*" \
-    "id time host type files bytes-in bytes-stored"
+like "$(head -n 1 "$T_TMP/rows")" "$ID0  20[0-9][0-9]-*Z  * full *[0-9]*  *[0-9.]* *B  *[0-9.]* *B  $S" \
+    "id time host type files, human sizes read and stored, the paths"
+run "$SLUICE" backups --from "$C" --json
+is "$(sed 's/.*"id":"\([^"]*\)".*"full":\([a-z]*\).*/\1 \2/' "$OUT" | tr '\n' ' ')" \
+    "$ID0 true $ID1 false $ID2 false $ID3 false " "backups --json: the machine-readable rows"
 run "$SLUICE" backups --from "$C" -q
 is "$(tr '\n' ' ' <"$OUT")" "$ID0 $ID1 $ID2 $ID3 " "backups -q: ids alone"
 
@@ -493,7 +501,7 @@ same_tree "$(listing "$T_TMP/hb" >"$T_TMP/lb"; echo "$T_TMP/lb")" "$T_TMP/rb" \
 expect_ok "verify from the default URL alone" \
     "$SLUICE" verify --from "$L/default" -q
 run "$SLUICE" backups --from "$L/default"
-is "$(cut -d' ' -f3,4 "$OUT" | tr '\n' ',')" \
+is "$(sed -n '3,5p' "$OUT" | awk '{print $3, $4}' | tr '\n' ',')" \
     "alpha full,beta full,alpha incremental," "each host its own chain"
 
 # ---- large files: split into chunk objects ----------------------------------
