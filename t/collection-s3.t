@@ -145,6 +145,18 @@ for id in "$ID0" "$ID1" "$ID2" "$ID3"; do
     i=$((i + 1))
 done
 expect_ok "verify" "$SLUICE" verify --from "$C" -q
+# Browsing (t/coll-browse.t has the details): diff, restore -O of a split
+# file (its chunks in order), the backups table.
+expect_ok "diff on S3" "$SLUICE" diff --from "$C" "$ID0" "$ID1"
+like "$(cat "$OUT")" "M docs/a.txt (6 -> 16 bytes)
+U docs/b.txt (mode *-> 0600)
++ docs/c.txt (4 bytes)
+1 added, 0 removed, 1 changed, 0 type changed, 1 metadata changed;*" "  the changes"
+expect_ok "restore -O of a split file from S3" "$SLUICE" restore --from "$C" -O bin/blob
+ok "  byte for byte" cmp -s "$OUT" "$S/bin/blob"
+expect_ok "backups on S3" "$SLUICE" backups --from "$C"
+like "$(head -n 1 "$OUT")" "ID *TIME *HOST *TYPE *FILES *READ *STORED *PATHS" "  a table"
+is "$(tail -n 1 "$OUT")" "4 backups" "  of four"
 
 before=$(bucket_state coll-main coll/)
 echo more >"$S/more"
