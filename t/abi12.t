@@ -111,6 +111,7 @@ is "$RC" 0 "collection backup -e"
 diag "$(find coll -type f | wc -l) objects"
 is "$(grep -c 'key derived' "$ERR")" 1 "... derives the key once for all its objects"
 mkdir back.tree
+mkdir -p back.tree
 run "$SLUICE" restore --from "$T_TMP/coll" -vv -C back.tree
 is "$RC" 0 "collection restore"
 is "$(grep -c 'key derived' "$ERR")" 1 "... derives the key once"

@@ -25,6 +25,7 @@ echo more >"$S/etc/more"
 run "$SLUICE" backup --to "$C" -C "$S" etc
 ok "the next one needs neither -z nor -e" [ "$RC" = 0 ]
 is "$("$SLUICE" backups -q --from "$C" | wc -l | tr -d ' ')" 2 "  two backups"
+mkdir -p "$T_TMP/r1"
 run "$SLUICE" restore --from "$C" -C "$T_TMP/r1"
 is "$(cat "$T_TMP/r1/etc/more" 2>/dev/null)" more "  the second restores"
 SLUICE_PASSPHRASE=wrong expect_fail 5 "without -e the passphrase still counts" \
@@ -63,6 +64,7 @@ run "$SLUICE" backup -q --to "$X" --chain zstd:level=7,aes-256-gcm:iter=70000 \
 ok "  and with the same --chain" [ "$RC" = 0 ]
 expect_fail 2 "  another --chain is refused" \
     "$SLUICE" backup --to "$X" --chain zstd:level=7 -C "$S" etc
+mkdir -p "$T_TMP/r2"
 run "$SLUICE" restore --from "$X" -C "$T_TMP/r2"
 is "$(cat "$T_TMP/r2/etc/conf" 2>/dev/null)" conf "  restores"
 expect_fail 2 "--chain with -z" "$SLUICE" backup --to "$T_TMP/c-x" --chain zstd -z -C "$S" etc
@@ -87,6 +89,7 @@ ok "  the directory stays (it was there), empty" \
 # restore is as strict as -x
 before=$(ls -R "$C")
 mkdir "$T_TMP/r3"
+mkdir -p "$T_TMP/r3"
 expect_fail 2 "restore of a PATH not in the backup (as -x)" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r3" etc/conf etc/nosuch
 like "$(cat "$ERR")" "*etc/nosuch: not found in backup*" "  names the path"
@@ -121,6 +124,7 @@ WC=$W/coll
 run "$SLUICE" backup -q --to "$WC" --exclude '*.o' --exclude-from "$T_TMP/excl" \
     --exclude-caches -C "$W" .
 ok "backup with --exclude, --exclude-from, --exclude-caches" [ "$RC" = 0 ]
+mkdir -p "$T_TMP/rw"
 run "$SLUICE" restore --from "$WC" -C "$T_TMP/rw"
 got=$(cd "$T_TMP/rw" && find . | LC_ALL=C sort | tr '\n' ' ')
 is "$got" ". ./a ./a/cache ./a/cache/CACHEDIR.TAG ./a/fake ./a/fake/CACHEDIR.TAG ./a/fake/x ./a/fake/x/kept ./a/keep ./a/keep/f " \
@@ -138,6 +142,7 @@ like "$(cat "$OUT")" "*A a/keep/f.o*" "  lists what the first backup would store
 printf 'a/keep/f\nb\n' >"$T_TMP/list"
 run "$SLUICE" backup -q --to "$T_TMP/fl" --files-from "$T_TMP/list" -C "$W"
 ok "--files-from FILE" [ "$RC" = 0 ]
+mkdir -p "$T_TMP/rfl"
 run "$SLUICE" restore --from "$T_TMP/fl" -C "$T_TMP/rfl"
 got=$(cd "$T_TMP/rfl" && find . -type f | LC_ALL=C sort | tr '\n' ' ')
 is "$got" "./a/keep/f ./b/f " "  backs up the listed paths"
@@ -153,12 +158,13 @@ run "$SLUICE" backup -q --to "$PS" -C "$S" ./etc/
 ok "then of etc alone" [ "$RC" = 0 ]
 ok "  its operand ./etc/ is stored, the directory too" \
     sh -c "'$SLUICE' ls --from '$PS' | grep -q ' etc\$'"
-is "$("$SLUICE" backups --from "$PS" | awk 'NR==2 {print $4}')" full \
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==4 {print $4}')" full \
     "  a new path set starts its own line (full)"
 run "$SLUICE" backup -q --to "$PS" -C "$S" home etc
 ok "then etc home again" [ "$RC" = 0 ]
-is "$("$SLUICE" backups --from "$PS" | awk 'NR==3 {print $4}')" incremental \
+is "$("$SLUICE" backups --from "$PS" | awk 'NR==5 {print $4}')" incremental \
     "  an incremental of the first"
+mkdir -p "$T_TMP/rps"
 run "$SLUICE" restore --from "$PS" -C "$T_TMP/rps"
 ok "  the latest restores home too (not marked deleted)" \
     [ -f "$T_TMP/rps/home/u/notes" ] && [ -f "$T_TMP/rps/etc/conf" ]

@@ -56,6 +56,7 @@ if [ -f "$shim" ]; then
         fi
         nok "race at $AT: no stored object holds the secret" \
             sh -c "grep -rqa -e 'TOP SECRET' -e SSSSSSSS '$T_TMP/c'"
+        mkdir -p r
         run "$SLUICE" restore --from "$T_TMP/c" -C r
         is "$RC" 0 "race at $AT: the backup restores (exit 0)"
         nok "race at $AT: nothing of the secret restored" \
@@ -98,11 +99,13 @@ cp sz/backups/"$Z2"/data-1 sz/backups/"$Z1"/data-1
 # The object records (FORMAT.md 5.3) catch the swap first (exit 5,
 # t/rollback.t); without them, as in a manifest written before they
 # existed, the restore's own size check is what stands.
+mkdir -p r3
 expect_fail 5 "restore of a swapped object the manifest records" \
     "$SLUICE" restore --as-of "$Z1" --from "$T_TMP/sz" -C r3
 is "$(wc -l <"$ERR")" 1 "  one line"
 rm -rf r3
 sed -i '/^O /d' sz/backups/"$Z1"/MANIFEST
+mkdir -p r3
 expect_fail 4 "restore of a member whose size differs from its manifest entry" \
     "$SLUICE" restore --as-of "$Z1" --from "$T_TMP/sz" -C r3
 ok "  names it" grep -q 'r3/a: not what the manifest says' "$ERR"
@@ -117,7 +120,7 @@ echo 'ATTACKER' >tree/f
 expect_ok "the attacker's unencrypted collection" "$SLUICE" backup -q \
     --to "$T_TMP/evil" -C tree .
 rm -rf enc && cp -R evil enc # every object replaced
-rm -rf r1; expect_fail 5 "restore --passphrase-file of an unencrypted collection" \
+rm -rf r1 && mkdir r1; expect_fail 5 "restore --passphrase-file of an unencrypted collection" \
     "$SLUICE" restore --passphrase-file pf --from "$T_TMP/enc" -C r1
 ok "  says why" grep -q 'not encrypted, but a passphrase was given' "$ERR"
 nok "  nothing restored" test -e r1/f
@@ -170,6 +173,7 @@ expect_ok "swap: a second backup" "$SLUICE" backup -q -e \
 B2=$(ls sw/backups | grep -v "^$B1\$")
 cp sw/backups/"$B2"/data-1 sw/backups/"$B1"/data-1 # holds b alone
 rm -rf r2
+mkdir -p r2
 run "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
 is "$RC" 5 "restore of a swapped object: tampered (exit 5)"
 is "$(wc -l <"$ERR")" 1 "  one line: the refused object (what it held gets no metadata, unsaid)"
@@ -177,6 +181,7 @@ ok "  names it" grep -q "backups/$B1/data-1" "$ERR"
 expect_fail 5 "verify of a swapped object: tampered (exit 5)" \
     "$SLUICE" verify --passphrase-file pf --from "$T_TMP/sw"
 rm -rf r2 sw/backups/"$B1"/data-1
+mkdir -p r2
 expect_fail 3 "restore of a missing object: I/O (exit 3)" \
     "$SLUICE" restore --passphrase-file pf --as-of "$B1" --from "$T_TMP/sw" -C r2
 expect_fail 3 "verify of a missing object: I/O (exit 3)" \

@@ -41,6 +41,7 @@ run "$SLUICE" backup --to "$C" -e -vv -C "$S" .
 is "$RC" 0 "an incremental"
 is "$(derivations)" 1 "  derives the key once (descriptor check included)"
 
+mkdir -p "$T_TMP/r"
 run "$SLUICE" restore --from "$C" -vv -C "$T_TMP/r"
 is "$RC" 0 "a restore of every object"
 is "$(derivations)" 1 "  derives the key once"

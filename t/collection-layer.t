@@ -35,6 +35,7 @@ is "$RC" 0 "a backup into many small objects"
 ID=$(cat "$OUT")
 n=$(ls "$C/backups/$ID" | grep -c '^data-')
 ok "  stores many data objects ($n)" [ "$n" -ge 10 ]
+mkdir -p "$T_TMP/r"
 expect_ok "restore of all of them" "$SLUICE" restore --from "$C" -C "$T_TMP/r"
 ok "  equals the source" diff -r "$S" "$T_TMP/r"
 expect_ok "verify" "$SLUICE" verify --from "$C"
@@ -52,6 +53,7 @@ is "$(grep -o "backups/$ID/data-3" "$ERR" | wc -l | tr -d ' ')" 1 \
     "  naming the object once"
 
 # ---- a hard link whose partner is not selected ------------------------------
+mkdir -p "$T_TMP/hl"
 expect_ok "restore of a hard link without its partner (the data holder)" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/hl" z/partner
 is "$(cat "$T_TMP/hl/z/partner")" "linked data" "  restores its data"
@@ -59,6 +61,7 @@ is "$(stat -c %h "$T_TMP/hl/z/partner")" 1 "  as a regular file"
 ok "  not the partner" [ ! -e "$T_TMP/hl/a/holder" ]
 ok "  leaving no scratch directory" \
     [ -z "$(find "$T_TMP/hl" -name '.sluice-*')" ]
+mkdir -p "$T_TMP/hl2"
 expect_ok "restore of the holder alone" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/hl2" a/holder
 is "$(cat "$T_TMP/hl2/a/holder")" "linked data" "  restores its data"

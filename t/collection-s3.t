@@ -138,12 +138,25 @@ run "$SLUICE" backups --from "$C" -q
 is "$(tr '\n' ' ' <"$OUT")" "$ID0 $ID1 $ID2 $ID3 " "backups lists the four, oldest first"
 i=0
 for id in "$ID0" "$ID1" "$ID2" "$ID3"; do
+    mkdir -p "$T_TMP/r$i"
     expect_ok "restore as of backup $i" \
         "$SLUICE" restore --from "$C" --as-of "$id" -C "$T_TMP/r$i"
     same_tree "$T_TMP/l$i" "$T_TMP/r$i" "equals the source as of backup $i"
     i=$((i + 1))
 done
 expect_ok "verify" "$SLUICE" verify --from "$C" -q
+# Browsing (t/coll-browse.t has the details): diff, restore -O of a split
+# file (its chunks in order), the backups table.
+expect_ok "diff on S3" "$SLUICE" diff --from "$C" "$ID0" "$ID1"
+like "$(cat "$OUT")" "M docs/a.txt (6 -> 16 bytes)
+U docs/b.txt (mode *-> 0600)
++ docs/c.txt (4 bytes)
+1 added, 0 removed, 1 changed, 0 type changed, 1 metadata changed;*" "  the changes"
+expect_ok "restore -O of a split file from S3" "$SLUICE" restore --from "$C" -O bin/blob
+ok "  byte for byte" cmp -s "$OUT" "$S/bin/blob"
+expect_ok "backups on S3" "$SLUICE" backups --from "$C"
+like "$(head -n 1 "$OUT")" "ID *TIME *HOST *TYPE *FILES *READ *STORED *PATHS" "  a table"
+is "$(tail -n 1 "$OUT")" "4 backups" "  of four"
 
 before=$(bucket_state coll-main coll/)
 echo more >"$S/more"
@@ -186,6 +199,7 @@ run "$SLUICE" verify --from s3://coll-dmg/coll
 ok "verify fails on damage" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$o1*" "verify names the damaged object"
 like "$(cat "$ERR")" "*$o2*" "verify names the missing object"
+mkdir -p "$T_TMP/rd"
 run "$SLUICE" restore --from s3://coll-dmg/coll --as-of "$ID0" -C "$T_TMP/rd"
 ok "restore fails on damage" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$o1*" "restore names the damaged object"
@@ -208,10 +222,12 @@ ok "eu holds host A's data" [ "$(keys coll-eu | grep -c /data-)" -ge 1 ]
 is "$(keys coll-us | grep /data- | grep -vc -- '-beta-')" 0 "us holds only host B's data"
 ok "us holds host B's data" [ "$(keys coll-us | grep -c /data-)" -ge 1 ]
 is "$(keys coll-main | grep '^loc/' | grep -c /data-)" 0 "the default holds no data object"
+mkdir -p "$T_TMP/ra"
 expect_ok "host A restores from the default URL alone" \
     "$SLUICE" restore --from s3://coll-main/loc --host alpha -C "$T_TMP/ra"
 listing "$T_TMP/ha" >"$T_TMP/la"
 same_tree "$T_TMP/la" "$T_TMP/ra" "host A's tree"
+mkdir -p "$T_TMP/rb"
 expect_ok "host B restores from the default URL alone" \
     "$SLUICE" restore --from s3://coll-main/loc --host beta -C "$T_TMP/rb"
 listing "$T_TMP/hb" >"$T_TMP/lb"

@@ -146,27 +146,38 @@ listing "$S" >"$T_TMP/l3"
 
 run "$SLUICE" backups --from "$C"
 is "$RC" 0 "backups lists the collection"
-is "$(wc -l <"$OUT" | tr -d ' ')" 4 "four backups"
-is "$(cut -d' ' -f1 "$OUT" | tr '\n' ' ')" "$ID0 $ID1 $ID2 $ID3 " \
+like "$(head -n 1 "$OUT")" "ID *TIME *HOST *TYPE *FILES *READ *STORED *PATHS" \
+    "a table: a header first"
+like "$(sed -n 2p "$OUT")" "------*" "  then a rule"
+is "$(line_count "$OUT")" 8 "  four backups between two rules, then the count"
+is "$(tail -n 1 "$OUT")" "4 backups" "  the count"
+sed -n 3,6p "$OUT" >"$T_TMP/rows"
+is "$(awk '{print $1}' "$T_TMP/rows" | tr '\n' ' ')" "$ID0 $ID1 $ID2 $ID3 " \
     "oldest first, id first"
-is "$(cut -d' ' -f4 "$OUT" | tr '\n' ' ')" \
+is "$(awk '{print $4}' "$T_TMP/rows" | tr '\n' ' ')" \
     "full incremental incremental incremental " "full, then incrementals"
-like "$(head -1 "$OUT")" "$ID0 20[0-9][0-9]-*Z * full [0-9]* [0-9]* [0-9]*" \
-    "id time host type files bytes-in bytes-stored"
+like "$(head -n 1 "$T_TMP/rows")" "$ID0  20[0-9][0-9]-*Z  * full *[0-9]*  *[0-9.]* *B  *[0-9.]* *B  $S" \
+    "id time host type files, human sizes read and stored, the paths"
+run "$SLUICE" backups --from "$C" --json
+is "$(sed 's/.*"id":"\([^"]*\)".*"full":\([a-z]*\).*/\1 \2/' "$OUT" | tr '\n' ' ')" \
+    "$ID0 true $ID1 false $ID2 false $ID3 false " "backups --json: the machine-readable rows"
 run "$SLUICE" backups --from "$C" -q
 is "$(tr '\n' ' ' <"$OUT")" "$ID0 $ID1 $ID2 $ID3 " "backups -q: ids alone"
 
 i=0
 for id in "$ID0" "$ID1" "$ID2" "$ID3"; do
+    mkdir -p "$T_TMP/r$i"
     expect_ok "restore as of backup $i" \
         "$SLUICE" restore --from "$C" --as-of "$id" -C "$T_TMP/r$i"
     same_tree "$T_TMP/l$i" "$T_TMP/r$i" \
         "restore as of backup $i equals the source as it was then"
     i=$((i + 1))
 done
+mkdir -p "$T_TMP/rl"
 expect_ok "restore without --as-of: the latest" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/rl"
 same_tree "$T_TMP/l3" "$T_TMP/rl" "latest restore equals the source"
+mkdir -p "$T_TMP/rp"
 expect_ok "restore of one path" \
     "$SLUICE" restore --from "$C" --as-of "$ID1" -C "$T_TMP/rp" docs/a.txt
 is "$(cat "$T_TMP/rp/docs/a.txt")" "first, modified" "that path alone, as of then"
@@ -186,6 +197,7 @@ expect_fail 2 "unencrypted append to an encrypted collection refused" \
     "$SLUICE" backup --to "$C" --chain zstd -C "$S" .
 like "$(cat "$ERR")" "*encrypted*" "the message says why"
 is "$(tree_hash "$C")" "$before" "collection unchanged"
+mkdir -p "$T_TMP/rw"
 SLUICE_PASSPHRASE=wrong expect_fail 5 "restore with a wrong passphrase" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/rw"
 
@@ -239,6 +251,7 @@ run "$SLUICE" verify --from "$D"
 ok "verify fails" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "verify names the damaged object"
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj2")*" "verify names the missing object"
+mkdir -p "$T_TMP/rd"
 run "$SLUICE" restore --from "$D" --as-of "$ID0" -C "$T_TMP/rd"
 ok "restore fails" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$ID0/$(basename "$obj1")*" "restore names the damaged object"
@@ -298,6 +311,7 @@ exec(code)
 open(p, "w").write("\n".join(lines))
 PY
     rm -rf "$T_TMP/rh-$1"
+    mkdir -p "$T_TMP/rh-$1"
     expect_fail 4 "restore refuses a manifest with $2" \
         "$SLUICE" restore --from "$H" -C "$T_TMP/rh-$1"
     like "$(cat "$ERR")" "*backups/$HID/MANIFEST*" "  the message names the object ($1)"
@@ -352,6 +366,7 @@ hostile splitv1 'a split field in a sluice-manifest/1' \
 # A version-1 manifest (as written before split files) is still read.
 sed '1s|^sluice-manifest/3$|sluice-manifest/1|; /^O /d' "$T_TMP/manifest.orig" >"$HM"
 is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
+mkdir -p "$T_TMP/rv1"
 expect_ok "  is still restored" "$SLUICE" restore --from "$H" -C "$T_TMP/rv1" sub
 is "$(cat "$T_TMP/rv1/sub/f")" "plain" "  its contents"
 
@@ -377,6 +392,7 @@ for l in open(p).read().split("\n"):
 open(p, "w").write("\n".join(out))
 PY
 rm -rf "$T_TMP/rh-link"
+mkdir -p "$T_TMP/rh-link"
 run "$SLUICE" restore --from "$H" -C "$T_TMP/rh-link"
 ok "a symlink where the manifest says directory: restore fails ($RC)" [ "$RC" -ne 0 ]
 # One line, the first failure's: the object whose member d/x is not the
@@ -387,6 +403,7 @@ same_tree "$T_TMP/outside.lst" "$O" "  nothing outside DIR changed (mode, mtime)
 is "$(stat -c %a "$O/vdir")" 700 "  the symlink's target keeps its mode"
 is "$(stat -c %Y "$O/victim")" "$vtime" "  the victim keeps its mtime"
 cp "$T_TMP/manifest.orig" "$HM"
+mkdir -p "$T_TMP/rh-ok"
 expect_ok "the untouched collection restores" \
     "$SLUICE" restore --from "$H" -C "$T_TMP/rh-ok"
 is "$(readlink "$T_TMP/rh-ok/d")" "$O/vdir" "  with its symlink"
@@ -471,10 +488,12 @@ ok "us-east holds host B's data" [ "$(find "$L/us" -name 'data-*' | wc -l)" -ge 
 is "$(find "$L/default" -name 'data-*' | wc -l | tr -d ' ')" 0 \
     "the default holds no data object"
 ok "manifests at the default" [ "$(find "$L/default" -name MANIFEST | wc -l)" -eq 3 ]
+mkdir -p "$T_TMP/ra"
 expect_ok "host A restores from the default URL alone" \
     "$SLUICE" restore --from "$L/default" --host alpha -C "$T_TMP/ra"
 same_tree "$(listing "$T_TMP/ha" >"$T_TMP/la"; echo "$T_TMP/la")" "$T_TMP/ra" \
     "host A's tree restored"
+mkdir -p "$T_TMP/rb"
 expect_ok "host B restores from the default URL alone" \
     "$SLUICE" restore --from "$L/default" --host beta -C "$T_TMP/rb"
 same_tree "$(listing "$T_TMP/hb" >"$T_TMP/lb"; echo "$T_TMP/lb")" "$T_TMP/rb" \
@@ -482,7 +501,7 @@ same_tree "$(listing "$T_TMP/hb" >"$T_TMP/lb"; echo "$T_TMP/lb")" "$T_TMP/rb" \
 expect_ok "verify from the default URL alone" \
     "$SLUICE" verify --from "$L/default" -q
 run "$SLUICE" backups --from "$L/default"
-is "$(cut -d' ' -f3,4 "$OUT" | tr '\n' ',')" \
+is "$(sed -n '3,5p' "$OUT" | awk '{print $3, $4}' | tr '\n' ',')" \
     "alpha full,beta full,alpha incremental," "each host its own chain"
 
 # ---- large files: split into chunk objects ----------------------------------
@@ -523,6 +542,7 @@ case $hlf in
 *:* | '') fail "hard-linked files stay whole in one tar object ($hlf)" ;;
 *) pass "hard-linked files stay whole in one tar object ($hlf)" ;;
 esac
+mkdir -p "$T_TMP/sr0"
 expect_ok "restore of split files" "$SLUICE" restore --from "$SC" -C "$T_TMP/sr0"
 same_tree "$T_TMP/sl0" "$T_TMP/sr0" "restore equals the source, split file byte-exact"
 nok "no temporary file left beside it" sh -c "ls -A '$T_TMP/sr0/big' | grep -q sluice"
@@ -557,6 +577,7 @@ ok "  that one object is small" [ "$(fsize "$SC/backups/$SID2/data-1")" -lt 1310
 i=0
 for id in "$SID0" "$SID1" "$SID2"; do
     rm -rf "$T_TMP/sr$i"
+    mkdir -p "$T_TMP/sr$i"
     expect_ok "restore as of split backup $i" \
         "$SLUICE" restore --from "$SC" --as-of "$id" -C "$T_TMP/sr$i"
     same_tree "$T_TMP/sl$i" "$T_TMP/sr$i" \
@@ -578,11 +599,13 @@ ok "verify fails on damaged chunks" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$SID0/data-$((n0 + 1)): holds 100000 bytes of big/file*" \
     "verify names the truncated chunk object"
 like "$(cat "$ERR")" "*$SID1/data-$((n1 + 2))*" "verify names the missing chunk object"
+mkdir -p "$T_TMP/srd"
 expect_fail 4 "restore of the truncated chunk fails" \
     "$SLUICE" restore --from "$SD" --as-of "$SID0" -C "$T_TMP/srd" big
 like "$(cat "$ERR")" "*$SID0/data-$((n0 + 1))*" "  naming it"
 ok "  leaving no file and no temporary" \
     [ -z "$(ls -A "$T_TMP/srd/big")" ]
+mkdir -p "$T_TMP/srm"
 run "$SLUICE" restore --from "$SD" --as-of "$SID2" -C "$T_TMP/srm" big/file
 ok "restore of a missing chunk fails" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$SID1/data-$((n1 + 2))*" "  naming it"
@@ -597,6 +620,7 @@ like "$(cat "$ERR")" "*$SID1/data-$n1*SHA-256*" "  is named"
 rm -f "$SD/backups/$SID0/data-$n0" "$SD/backups/$SID0/data-$((n0 + 1))" \
     "$SD/backups/$SID0/data-$((n0 + 2))" "$SD/backups/$SID1/data-$n1" \
     "$SD/backups/$SID1/data-$((n1 + 1))"
+mkdir -p "$T_TMP/sro"
 expect_ok "restore of another path with every chunk object gone" \
     "$SLUICE" restore --from "$SD" --as-of "$SID2" -C "$T_TMP/sro" other/small
 is "$(cat "$T_TMP/sro/other/small")" "changed" "  restores it"
@@ -609,12 +633,14 @@ SE=$T_TMP/senc
 sbackup "encrypted backup of a split file (-z -e)" "$SE" -z -e
 SIDE=$(cat "$OUT")
 rm -rf "$T_TMP/sre"
+mkdir -p "$T_TMP/sre"
 expect_ok "encrypted restore" "$SLUICE" restore --from "$SE" -C "$T_TMP/sre"
 same_tree "$T_TMP/sl2" "$T_TMP/sre" "encrypted restore equals the source"
 ok "chunk objects are not the plain bytes" sh -c \
     "! cmp -s '$SE/backups/$SIDE/data-2' '$SS/big/file'"
 expect_ok "encrypted verify" "$SLUICE" verify --from "$SE" -q
 rm -rf "$T_TMP/sm"
+mkdir -p "$T_TMP/sm"
 expect_ok "the encrypted manifest decodes" "$SLUICE" restore --from "$SE" -C "$T_TMP/sm" other/small
 fe=$(ls "$SE/backups/$SIDE" | grep '^data-' | sort -t- -k2 -n | sed -n 2p)
 python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' \
@@ -623,6 +649,7 @@ run "$SLUICE" verify --from "$SE"
 ok "verify fails on a tampered encrypted chunk" [ "$RC" -ne 0 ]
 like "$(cat "$ERR")" "*$SIDE/$fe*" "  naming it ($fe)"
 rm -rf "$T_TMP/sre2"
+mkdir -p "$T_TMP/sre2"
 run "$SLUICE" restore --from "$SE" -C "$T_TMP/sre2" big/file
 ok "restore of it fails" [ "$RC" -ne 0 ]
 ok "  leaving no file and no temporary" [ -z "$(ls -A "$T_TMP/sre2/big")" ]

@@ -79,8 +79,8 @@ while [ $i -le 30 ]; do
     i=$((i + 1))
 done
 run "$SLUICE" backups --from "$C"
-is "$(wc -l <"$OUT")" 30 "30 daily backups"
-awk '{print substr($2, 1, 10), $1}' "$OUT" >"$T_TMP/ids"
+is "$(tail -n 1 "$OUT")" "30 backups" "30 daily backups"
+sed '1,2d; /^---/,$d' "$OUT" | awk '{print substr($2, 1, 10), $1}' >"$T_TMP/ids"
 id_of() { # id_of YYYY-MM-DD
     awk -v d="$1" '$1 == d {print $2}' "$T_TMP/ids"
 }
@@ -120,7 +120,8 @@ ok "daily and weekly reasons are given" \
 is "$(grep -c '^forget ' "$OUT")" 20 "20 backups forgotten"
 after=$(stored "$C")
 ok "the stored bytes shrink ($before -> $after)" test "$after" -lt "$before"
-index_sum=$("$SLUICE" backups --from "$C" | awk '{s += $7} END {print s + 0}')
+index_sum=$("$SLUICE" backups --json --from "$C" |
+    sed 's/.*"bytes_stored":\([0-9]*\).*/\1/' | awk '{s += $1} END {print s + 0}')
 is "$after" "$index_sum" "what is stored is exactly what the survivors count"
 freed=$(sed -n 's/^prune: removed [0-9]* objects, \([0-9]*\) bytes freed$/\1/p' "$OUT")
 is "$freed" "$((before - after))" "prune says the bytes it freed"
@@ -129,6 +130,7 @@ for d in 01 11 18 24 25 26 27 28 29 30; do
     n=${d#0}
     rm -rf "$T_TMP/r"
     mkdir "$T_TMP/r"
+    mkdir -p "$T_TMP/r"
     run "$SLUICE" restore --from "$C" --as-of "$(id_of 2026-10-$d)" -C "$T_TMP/r"
     listing "$T_TMP/r" >"$T_TMP/r.list"
     if [ "$RC" = 0 ] && cmp -s "$T_TMP/r.list" "$T_TMP/day$n.list"; then

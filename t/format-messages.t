@@ -187,6 +187,7 @@ run "$SLUICE" backup --to plainc -z -e --passphrase-file pw -C src .
 check "append with -e to an unencrypted collection" 2 \
     "sluice: plainc: the collection's chain (zstd) has no aes-256-gcm stage where asked: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is not encrypted)" \
     "sluice: ROOT: the collection's chain (zstd) has no aes-256-gcm stage where asked: a backup appends with the recorded chain; omit -z/-e/--chain (this collection is not encrypted)"
+mkdir -p x
 run "$SLUICE" restore --from coll --passphrase-file pw --as-of garbage -C x
 check "--as-of neither id nor time" 2 \
     "sluice: coll: --as-of 'garbage': no backup id starts with it (a time is written YYYY-MM-DD[THH:MM[:SS]][Z], YYYYMMDDTHHMMSS[Z] or @UNIX)" \

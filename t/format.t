@@ -124,6 +124,7 @@ fi
 
 # ---- 5.8: --as-of ------------------------------------------------------------------
 C=${SLUICE_VECTORS:-$SLUICE_SRCDIR/t/vectors}/collection
+mkdir -p dst
 SLUICE_PASSPHRASE=abc123 expect_fail 2 "--as-of neither an ID nor a time" \
     "$SLUICE" restore --from "$C" --host vec --as-of garbage -C dst
 ok "... says so" grep -qF -- "--as-of 'garbage': no backup id starts with it" "$ERR"

@@ -56,6 +56,7 @@ ID3=$(ls "$C/backups" | grep -vxF -f "$T_TMP/ids.2")
 # An older INDEX put back.
 cp "$C/INDEX" "$T_TMP/INDEX.3"
 cp "$T_TMP/INDEX.1" "$C/INDEX"
+mkdir -p "$T_TMP/r1"
 expect_fail 5 "restore refuses an older INDEX put back" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r1"
 like "$(cat "$ERR")" "*INDEX went back from sequence 3 to 1: an older INDEX was put back (rollback)*" \
@@ -72,6 +73,7 @@ ok "the refused backup left INDEX as it was" [ $? = 0 ]
 # is back and its directory gone.
 cp "$T_TMP/INDEX.2" "$C/INDEX"
 mv "$C/backups/$ID3" "$T_TMP/gone"
+mkdir -p "$T_TMP/r2"
 expect_fail 5 "restore refuses a collection whose newest backup was deleted with its INDEX line" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r2"
 like "$(cat "$ERR")" "*from sequence 3 to 2*" "it names sequences 3 and 2"
@@ -84,6 +86,7 @@ expect_fail 5 "backup refuses a collection whose INDEX was removed" \
 
 # The real INDEX back: all is well.
 cp "$T_TMP/INDEX.3" "$C/INDEX"
+mkdir -p "$T_TMP/r3"
 expect_ok "restore takes the newest INDEX back" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r3"
 is "$(cat "$T_TMP/r3/d/b")" four "and restores the newest backup"
@@ -104,22 +107,27 @@ is "$(sed -n 2p "$st2"/sluice/collections/"$state")" "seq 3" \
     "the other client recorded sequence 3"
 cp "$T_TMP/fork/INDEX" "$C/INDEX"
 cp -a "$T_TMP/fork/backups/." "$C/backups/"
+mkdir -p "$T_TMP/r4"
 expect_fail 5 "restore refuses a forked INDEX (same sequence, other hash)" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r4"
 like "$(cat "$ERR")" "*sequence 3*does not follow sequence 3 seen before*forked*" \
     "the refusal says fork and names the sequences"
 
 # A fresh client (empty state) accepts it and records it.
+mkdir -p "$T_TMP/r5"
 XDG_STATE_HOME=$T_TMP/state3 run "$SLUICE" restore --from "$C" -C "$T_TMP/r5"
 is "$RC" 0 "a fresh client accepts the collection"
 ok "and records it" test -n "$(ls "$T_TMP/state3/sluice/collections" | grep -v lock)"
 
 # --as-of: an id that does not exist is an error, never a time prefix.
 cp "$T_TMP/INDEX.3" "$C/INDEX"
+mkdir -p "$T_TMP/r6"
 expect_fail 2 "--as-of with an id missing from INDEX is refused" \
     "$SLUICE" restore --from "$C" --as-of "${ID3%-*}-zzzz" -C "$T_TMP/r6"
+mkdir -p "$T_TMP/r7"
 expect_fail 2 "--as-of with trailing garbage after a time is refused" \
     "$SLUICE" restore --from "$C" --as-of "2026-01-01T00:00:00Zjunk" -C "$T_TMP/r7"
+mkdir -p "$T_TMP/r8"
 expect_ok "--as-of with the id restores it" \
     "$SLUICE" restore --from "$C" --as-of "$ID3" -C "$T_TMP/r8"
 
@@ -139,6 +147,7 @@ B=$(ls "$W/backups" | grep -- -hb-)
 mv "$W/backups/$A/data-1" "$T_TMP/swap-tmp"
 mv "$W/backups/$B/data-1" "$W/backups/$A/data-1"
 mv "$T_TMP/swap-tmp" "$W/backups/$B/data-1"
+mkdir -p "$T_TMP/rs"
 expect_fail 5 "restore refuses a data object swapped with another backup's" \
     "$SLUICE" restore --from "$W" --host ha -C "$T_TMP/rs"
 like "$(cat "$ERR")" "*backups/$A/data-1: not the object this backup stored (size/SHA-256 differ): swapped or replaced*" \
@@ -157,11 +166,13 @@ salt=$(sed -n 's/.* salt=\([0-9a-f]*\).*/\1/p' "$V/SLUICE-COLLECTION" | head -1)
 mkdir -p "$T_TMP/vst/sluice/collections"
 printf 'sluice-state/1\nseq 5\nhash %064d\n' 0 \
     >"$T_TMP/vst/sluice/collections/$salt"
+mkdir -p "$T_TMP/rv"
 XDG_STATE_HOME=$T_TMP/vst SLUICE_PASSPHRASE=abc123 \
     run "$SLUICE" restore --from "$V" --host vec -C "$T_TMP/rv"
 is "$RC" 5 "vector collection: a client that saw sequence 5 refuses its sequence-less INDEX (exit 5)"
 like "$(cat "$ERR")" "*INDEX went back from sequence 5 to 0 (an INDEX without sequence number, or none): an older INDEX was put back (rollback)*remove $T_TMP/vst/sluice/collections/$salt to accept it*" \
     "  naming both sequences and the state file"
+mkdir -p "$T_TMP/rv2"
 XDG_STATE_HOME=$T_TMP/vst2 SLUICE_PASSPHRASE=abc123 \
     run "$SLUICE" restore --from "$V" --host vec -C "$T_TMP/rv2"
 is "$RC" 0 "vector collection: an old (sluice-index/1) collection still restores"

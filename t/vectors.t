@@ -211,6 +211,7 @@ SLUICE_PASSPHRASE=abc123 expect_ok "collection: restore h1 alone (its partner d/
     "$SLUICE" restore --from "$C" --host vec -C r.hl h1
 is "$(cat r.hl/h1 2>/dev/null)" hard "... a regular file with its data"
 SLUICE_PASSPHRASE=abc123 expect_ok "collection: verify" "$SLUICE" verify -q --from "$C"
+mkdir -p r.wrong
 SLUICE_PASSPHRASE=abc124 expect_fail 5 "collection: restore with a wrong passphrase" \
     "$SLUICE" restore --from "$C" --host vec -C r.wrong
 ok "... says 'wrong passphrase'" grep -qF "wrong passphrase: it does not match the one this collection was created with (nothing was written)" "$ERR"

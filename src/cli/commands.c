@@ -48,6 +48,18 @@ static int check_fetch(cli *c)
 {
     if (!c->coll.from)
         return cli_usage_error("%s needs --from URL", c->cmd->name);
+    if (!strcmp(c->cmd->name, "diff") && c->coll.as_of)
+        return cli_usage_error("diff takes its two backups as arguments "
+                               "(ID1 ID2), not --as-of");
+    if (!strcmp(c->cmd->name, "restore") && c->to_stdout) {
+        if (c->directory)
+            return cli_usage_error("restore --to-stdout writes to stdout: "
+                                   "-C does not apply");
+        if (c->n_args != 1)
+            return cli_usage_error("restore --to-stdout takes exactly one "
+                                   "PATH");
+        return 0;
+    }
     if (!strcmp(c->cmd->name, "restore") && !c->directory)
         return cli_usage_error("restore needs -C DIR");
     return 0;
@@ -73,6 +85,7 @@ static int run_collection(cli *c, session *s, loader *l)
     o.passphrase_fd = c->passphrase_fd;
     o.files_from = c->files_from;
     o.one_file_system = c->one_file_system;
+    o.to_stdout = c->to_stdout;
     for (size_t i = 0; i < c->n_archive_opts; i++)
         if (!strcmp(c->archive_opts[i].key, "exclude")) {
             if (o.n_excludes == (int)(sizeof o.excludes /
@@ -104,8 +117,9 @@ static const command commands[] = {
      check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
     {"ls", COLL | G_FETCH | G_JSON, 0, -1, check_fetch, run_collection, 1},
-    {"restore", COLL | G_FETCH | G_DIR, 0, -1, check_fetch, run_collection,
-     1},
+    {"diff", COLL | G_FETCH | G_JSON, 2, 2, check_fetch, run_collection, 1},
+    {"restore", COLL | G_FETCH | G_DIR | G_TOSTDOUT, 0, -1, check_fetch,
+     run_collection, 1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,
      1},
     {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN, 0, 0, check_fetch,

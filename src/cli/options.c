@@ -104,7 +104,7 @@ static const opt_row rows[] = {
     KV("preserve-permissions", 'p', G_TAR, "preserve-permissions", "1"),
     KV("no-same-permissions", 0, G_TAR, "preserve-permissions", "0"),
     KV("same-permissions", 0, G_TAR, "preserve-permissions", "1"),
-    FLAG("to-stdout", 'O', G_TAR, to_stdout),
+    FLAG("to-stdout", 'O', G_TAR | G_TOSTDOUT, to_stdout),
     KV("keep-old-files", 'k', G_TAR, "old-files", "keep"),
     KV("skip-old-files", 0, G_TAR, "old-files", "skip"),
     KV("strip-components", 0, G_TAR, "strip-components", NULL),

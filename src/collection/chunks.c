@@ -20,12 +20,17 @@ typedef struct fetch {
     char target[64]; /* /proc/self/fd/N: the file, opened once */
     int fd;
     sha256_ctx *sha; /* verify of a file with a SHA-256: in order */
+    /* chunks_stream: every block, in order */
+    int (*consume)(void *, const uint8_t *, size_t);
+    void *arg;
 } fetch;
 
-static int hash_block(void *arg, const uint8_t *p, size_t n)
+static int take_block(void *arg, const uint8_t *p, size_t n)
 {
-    sha256_update(arg, p, n);
-    return 0;
+    fetch *f = arg;
+    if (f->sha)
+        sha256_update(f->sha, p, n);
+    return f->consume ? f->consume(f->arg, p, n) : 0;
 }
 
 /* Task j: chunk j of the file. */
@@ -48,8 +53,8 @@ static int fetch_chunk(void *arg, size_t j)
                  ? os_get_range(&k->o, f->root, name, f->target, off, want,
                                 sum, &got, &err)
                  : os_get_consume(&k->o, f->root, name,
-                                  f->sha ? hash_block : NULL, f->sha, sum,
-                                  &got, &err);
+                                  f->sha || f->consume ? take_block : NULL,
+                                  f, sum, &got, &err);
     /* A chunk of the wrong length: said as such, though its recorded
      * size and SHA-256 (SLUICE_E_AUTH) differ too. */
     if (((rc == 0 || rc == SLUICE_E_AUTH) && got != want) ||
@@ -87,19 +92,22 @@ static int hash_fd(int fd, uint64_t size, sha256_ctx *sc)
     return 0;
 }
 
-int chunks_fetch(coll *k, const mentry *e, int fd, const char *verb)
+static int fetch_all(coll *k, const mentry *e, int fd,
+                     int (*consume)(void *, const uint8_t *, size_t),
+                     void *arg, const char *verb)
 {
     fetch f = {.k = k, .e = e, .root = data_root(k, e->bid), .verb = verb,
-               .fd = fd};
+               .fd = fd, .consume = consume, .arg = arg};
     sha256_ctx sc;
     sha256_init(&sc);
     snprintf(f.target, sizeof f.target, "/proc/self/fd/%d", fd);
-    /* Verify hashes as it decodes: the chunks in order, one at a time.
-     * Otherwise several at once, each written at its offset. */
+    /* Verify hashes as it decodes, and a stream takes the bytes in
+     * order: the chunks in order, one at a time.  Otherwise several at
+     * once, each written at its offset. */
     if (fd < 0 && e->sha[0])
         f.sha = &sc;
-    int ex = pool_run(e->nchunks, f.sha ? 1 : COLL_JOBS, f.sha != NULL,
-                      fetch_chunk, &f);
+    int one = f.sha || consume;
+    int ex = pool_run(e->nchunks, one ? 1 : COLL_JOBS, one, fetch_chunk, &f);
     if (ex || !e->sha[0])
         return ex;
     if (fd >= 0 && hash_fd(fd, e->size, &sc) < 0) {
@@ -118,4 +126,16 @@ int chunks_fetch(coll *k, const mentry *e, int fd, const char *verb)
         return EXIT_FORMAT;
     }
     return 0;
+}
+
+int chunks_fetch(coll *k, const mentry *e, int fd, const char *verb)
+{
+    return fetch_all(k, e, fd, NULL, NULL, verb);
+}
+
+int chunks_stream(coll *k, const mentry *e,
+                  int (*consume)(void *, const uint8_t *, size_t),
+                  void *arg, const char *verb)
+{
+    return fetch_all(k, e, -1, consume, arg, verb);
 }

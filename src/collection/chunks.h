@@ -15,5 +15,11 @@
  * their offsets in that (new, empty) file; fd < 0: verify only.  0, or
  * an exit status after one line per problem ("verb: ..."). */
 int chunks_fetch(coll *k, const mentry *e, int fd, const char *verb);
+/* The same checks, the file's bytes handed to consume in order (one
+ * chunk at a time; a failure after some were handed says so: the
+ * caller's output is then incomplete). */
+int chunks_stream(coll *k, const mentry *e,
+                  int (*consume)(void *, const uint8_t *, size_t),
+                  void *arg, const char *verb);
 
 #endif

@@ -100,13 +100,23 @@ void summary_print(const backup_summary *s, const char *id, int json,
 /* restore.c: the backup --as-of names (else the host's latest), or
  * NULL (said). */
 const ixent *select_backup(coll *k);
+/* The backup spec a names (when.h: latest, an id or unique prefix, a
+ * date...), or NULL, said as "ROOT: <what>'a': why". */
+const ixent *select_backup_spec(coll *k, const char *a, const char *what);
 /* Whether path is one of the PATH arguments sel[0..n) or below one (n 0:
  * every path); parents: also the directories leading to one (restore.c). */
 int path_selected(const char *path, char **sel, int n, int parents);
 /* open_existing, select_backup, load_manifest. */
 int open_selected(coll *k, const ixent **b, manifest *m);
 
+/* ls.c: s as a JSON string (control characters, '"', '\\' escaped). */
+void json_str(FILE *f, const char *s);
+/* ls.c: an entry's "type", "mode", "uid", "gid", "size", "mtime" and
+ * "link" members, on stdout (ls --json, diff --json). */
+void json_fields(const mentry *e);
+
 int cmd_ls(coll *k);
+int cmd_diff(coll *k);
 int cmd_backup(coll *k);
 int cmd_backups(coll *k);
 int cmd_restore(coll *k);

@@ -350,6 +350,8 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_backups(&k);
     else if (!strcmp(cmd, "ls"))
         ex = cmd_ls(&k);
+    else if (!strcmp(cmd, "diff"))
+        ex = cmd_diff(&k);
     else if (!strcmp(cmd, "restore"))
         ex = cmd_restore(&k);
     else if (!strcmp(cmd, "forget"))

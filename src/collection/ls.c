@@ -25,7 +25,7 @@ static void mode_string(const mentry *e, char m[11])
     m[10] = '\0';
 }
 
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -36,19 +36,25 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void json_fields(const mentry *e)
+{
+    printf("\"type\":\"%c\",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,"
+           "\"size\":%" PRIu64 ",\"mtime\":%" PRId64 ",\"link\":",
+           e->type, e->mode, e->uid, e->gid, e->size,
+           e->mtime_ns / 1000000000);
+    if (e->link)
+        json_str(stdout, e->link);
+    else
+        fputs("null", stdout);
+}
+
 static void print_entry(const coll *k, const mentry *e)
 {
     if (k->c->json) {
         printf("{\"path\":");
         json_str(stdout, e->path);
-        printf(",\"type\":\"%c\",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,"
-               "\"size\":%" PRIu64 ",\"mtime\":%" PRId64 ",\"link\":",
-               e->type, e->mode, e->uid, e->gid, e->size,
-               e->mtime_ns / 1000000000);
-        if (e->link)
-            json_str(stdout, e->link);
-        else
-            fputs("null", stdout);
+        putchar(',');
+        json_fields(e);
         printf(",\"backup\":\"%s\"}\n", e->bid ? e->bid : "");
         return;
     }

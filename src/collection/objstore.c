@@ -340,6 +340,22 @@ int os_extract(objstore *o, const char *root, const char *name,
     return rc;
 }
 
+int os_extract_data(objstore *o, const char *root, const char *name,
+                    const char *member,
+                    int (*consume)(void *, const uint8_t *, size_t),
+                    void *arg, const os_sum *want, os_err *err)
+{
+    sluice_kv kv[] = {{"no-recursion", "1"}, {"to-stdout", "1"},
+                      {"arg", member}};
+    engine_job job = {0};
+    engine_mem m = {.consume = consume, .consume_arg = arg};
+    job.tail.name = preset_archive_stage();
+    job.tail.options = kv;
+    job.tail.n_options = sizeof kv / sizeof kv[0];
+    job.sink.mem = &m;
+    return get_sum(o, &job, root, name, want, err);
+}
+
 /* The stage behind a remote root, or NULL. */
 static const loaded_stage *remote_stage(objstore *o, const char *root)
 {

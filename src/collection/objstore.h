@@ -86,6 +86,12 @@ int os_get_consume(objstore *o, const char *root, const char *name,
 int os_extract(objstore *o, const char *root, const char *name,
                const char *dir, char **members, size_t n, int list_only,
                const os_sum *want, os_err *err);
+/* Decodes archive object `name`, handing the data of its member (exact
+ * name; none: fails) to consume in order, as `sluice -xO` writes it. */
+int os_extract_data(objstore *o, const char *root, const char *name,
+                    const char *member,
+                    int (*consume)(void *, const uint8_t *, size_t),
+                    void *arg, const os_sum *want, os_err *err);
 /* Whether objects under root can be created exclusively / removed: a
  * local root, or a stage with SLUICE_STAGE_EXCLUSIVE / remove() (ABI
  * 1.1: s3 has both, http neither). */

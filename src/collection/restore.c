@@ -27,7 +27,12 @@
  * in INDEX is an error, never a time prefix); no --as-of is "latest". */
 const ixent *select_backup(coll *k)
 {
-    const char *a = k->c->as_of ? k->c->as_of : "latest";
+    return select_backup_spec(k, k->c->as_of ? k->c->as_of : "latest",
+                              "--as-of ");
+}
+
+const ixent *select_backup_spec(coll *k, const char *a, const char *what)
+{
     when_backup *b = calloc(k->ix.n ? k->ix.n : 1, sizeof *b);
     if (!b) {
         say("%s: out of memory", k->root);
@@ -42,7 +47,7 @@ const ixent *select_backup(coll *k)
                          sizeof err);
     free(b);
     if (rc < 0) {
-        say("%s: --as-of %s", k->root, err);
+        say("%s: %s%s", k->root, what, err);
         return NULL;
     }
     return &k->ix.e[pos];
@@ -337,7 +342,7 @@ int extract_groups(coll *k, mentry **v, size_t n, const char *dir,
 
 /* The data holder of hard-linked entry e: the first link in path order
  * stored in the same tar object (later links are tar hard links to it). */
-static const mentry *link_holder(const manifest *m, const mentry *e)
+const mentry *link_holder(const manifest *m, const mentry *e)
 {
     for (size_t i = 0; i < m->entries.n; i++) {
         const mentry *x = &m->entries.e[i];
@@ -545,21 +550,37 @@ int open_selected(coll *k, const ixent **b, manifest *m)
     return load_manifest(k, (*b)->id, m);
 }
 
+/* As strict as -x: DIR must be an existing directory (never made),
+ * checked before the collection is read; -x's message and status. */
+static int check_directory(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        say("restore: cannot change to directory %s: %s", dir,
+            strerror(errno));
+        return EXIT_IO;
+    }
+    close(fd);
+    return 0;
+}
+
 int cmd_restore(coll *k)
 {
     const ixent *b = NULL;
     manifest m = {0};
-    int ex = open_selected(k, &b, &m);
+    const char *dir = k->c->directory;
+    int ex = k->c->to_stdout ? 0 : check_directory(dir);
+    if (!ex)
+        ex = open_selected(k, &b, &m);
     if (ex)
         return ex;
-    picks p = {0};
-    const char *dir = k->c->directory;
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-        say("%s: %s", dir, strerror(errno));
-        ex = EXIT_IO;
+    if (k->c->to_stdout) {
+        ex = restore_to_stdout(k, b, &m);
+        manifest_free(&m);
+        return ex;
     }
-    if (!ex)
-        ex = check_selection(k, &m, b->id);
+    picks p = {0};
+    ex = check_selection(k, &m, b->id);
     if (!ex)
         ex = pick(k, &m, &p);
     if (!ex && k->c->n_args && p.n + p.nsp + p.nlk == 0) {

@@ -14,5 +14,11 @@ int cmp_group(const void *a, const void *b, void *arg);
  * others go on.  0 or the worst exit status. */
 int extract_groups(coll *k, mentry **v, size_t n, const char *dir,
                    int list_only, const char *verb);
+/* The data holder of hard-linked entry e: the first link in path order
+ * stored in the same tar object (later links are tar hard links to it). */
+const mentry *link_holder(const manifest *m, const mentry *e);
+/* restore --to-stdout PATH (tostdout.c): that one regular file's bytes
+ * on stdout, nothing else there. */
+int restore_to_stdout(coll *k, const ixent *b, const manifest *m);
 
 #endif

@@ -1,7 +1,6 @@
 /* verify.c - `sluice verify` (doc/FORMAT.md 5.8): every manifest, every
  * tar object listed to nothing (authenticated, members checked), every
- * chunk object decoded and counted; several objects at once.  And
- * `sluice backups`, the INDEX as a table. */
+ * chunk object decoded and counted; several objects at once. */
 #define _GNU_SOURCE
 #include "coll.h"
 
@@ -14,51 +13,6 @@
 #include "../status.h"
 #include "chunks.h"
 #include "restore.h"
-
-/* backups --json: one object a line (the host name is escaped). */
-static void json_backup(const ixent *e)
-{
-    printf("{\"id\":\"%s\",\"time\":%" PRId64 ",\"host\":\"", e->id,
-           (int64_t)e->time);
-    for (const unsigned char *p = (const unsigned char *)e->host; *p; p++)
-        if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    printf("\",\"parent\":%s%s%s,\"full\":%s,\"files\":%" PRIu64
-           ",\"bytes_in\":%" PRIu64 ",\"bytes_stored\":%" PRIu64 "}\n",
-           e->parent ? "\"" : "", e->parent ? e->parent : "null",
-           e->parent ? "\"" : "", e->full ? "true" : "false", e->files,
-           e->bytes_in, e->bytes_stored);
-}
-
-int cmd_backups(coll *k)
-{
-    int ex = open_existing(k);
-    if (ex)
-        return ex;
-    for (size_t i = 0; i < k->ix.n; i++) {
-        const ixent *e = &k->ix.e[i];
-        if (k->c->host && strcmp(e->host, k->c->host))
-            continue;
-        if (k->c->quiet) {
-            host_print_listing(stdout, e->id);
-            continue;
-        }
-        if (k->c->json) {
-            json_backup(e);
-            continue;
-        }
-        char ts[40], line[1200];
-        fmt_time(e->time, ts, sizeof ts, 0);
-        snprintf(line, sizeof line,
-                 "%s %s %s %s %" PRIu64 " %" PRIu64 " %" PRIu64, e->id, ts,
-                 e->host, e->full ? "full" : "incremental", e->files,
-                 e->bytes_in, e->bytes_stored);
-        host_print_listing(stdout, line); /* the host name is stored */
-    }
-    return EXIT_OK;
-}
 
 /* Entries pointing to an older backup must name one the INDEX lists. */
 static int check_refs(coll *k, const manifest *ms)
