@@ -72,10 +72,10 @@
  * WAKE_JOBS of them or WAKE_BYTES are waiting, or the stage's thread is
  * about to wait itself (for input, room, or the writers); a writer takes
  * up to WRITER_TAKE at a time. */
-#define WAKE_JOBS 8
+#define WAKE_JOBS 16
 #define WAKE_BYTES (512u << 10)
-#define WRITER_TAKE 8
-#define COLLECT_JOBS 16
+#define WRITER_TAKE 16
+#define COLLECT_JOBS 32
 
 /* A directory descriptor shared by the cache and queued members; only
  * the stage's thread takes and drops references. */
