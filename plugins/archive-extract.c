@@ -15,7 +15,12 @@
  *   - everything but directories is created under a temporary name in
  *     its final directory and renamed over the old name when complete,
  *     so an existing symlink is replaced, never written through, and no
- *     file is ever seen half-written;
+ *     file is ever seen half-written.  The exception: a small file whose
+ *     directory this run made (mode 0700 until the end, so no other user
+ *     can look inside) is created under its own name, exclusively
+ *     (O_EXCL|O_NOFOLLOW: nothing there is replaced or followed; anything
+ *     in the way takes the temporary way), with all its data already in
+ *     memory, and removed if writing fails;
  *   - directories get their final mode, owner and times last, deepest
  *     first, after all that goes inside them was written.
  * A refused member is reported and skipped, and the run is marked
@@ -46,6 +51,8 @@
 #include <unistd.h>
 
 #define TMP_NAME_MAX 40
+/* Directories kept open on the way to the last member's parent. */
+#define LEVELS_MAX 32
 
 /* Concurrent writers: creating and writing many small files costs far
  * more in system calls than decoding them, so small regular files are
@@ -60,12 +67,22 @@
 #define JOB_MAX_SIZE (1u << 20)
 #define JOBS_MAX 64
 #define JOB_BYTES_MAX (8u << 20)
+/* Waking a writer for every member cost two futex calls and two context
+ * switches per file: members are queued without a wake-up until
+ * WAKE_JOBS of them or WAKE_BYTES are waiting, or the stage's thread is
+ * about to wait itself (for input, room, or the writers); a writer takes
+ * up to WRITER_TAKE at a time. */
+#define WAKE_JOBS 16
+#define WAKE_BYTES (512u << 10)
+#define WRITER_TAKE 16
+#define COLLECT_JOBS 32
 
 /* A directory descriptor shared by the cache and queued members; only
  * the stage's thread takes and drops references. */
 typedef struct dirref {
     int fd;
     int refs;
+    int made;              /* made by this run's do_directory, still 0700 */
     int gid_known;
     gid_t new_gid;         /* the group a file created in it gets       */
 } dirref;
@@ -97,15 +114,20 @@ typedef struct xpool {
     pthread_cond_t work;    /* a job was queued, or stop                */
     pthread_cond_t done;    /* a job finished                           */
     xjob *head, *tail;      /* queued                                   */
-    xjob *finished;         /* finished, not yet collected              */
+    xjob *finished, *finished_tail; /* finished, not yet collected      */
     size_t pending, bytes;  /* queued or running or finished, uncollected */
+    size_t queued, queued_bytes; /* on head..tail                      */
+    size_t n_finished;
+    int idle;               /* writers waiting for work                 */
+    int collecting;         /* the stage's thread waits on `done`       */
+    int kick;               /* queued without waking a writer (the
+                               stage's thread only)                     */
     int stop;
     pthread_t th[WRITERS_MAX];
     int n_threads;
     uint64_t tmp_seed;
     uint64_t tmp_counter;
     /* what the writers need of the stage */
-    uid_t euid;
     const sluice_api *api;
     sluice_host *host;
     int preserve;
@@ -122,12 +144,27 @@ typedef struct idcache {
     struct idcache *next;
 } idcache;
 
+/* One directory on the way to the last member's parent: the cleaned
+ * path's first `end` bytes, open. */
+typedef struct dirlevel {
+    size_t end;
+    dirref *ref;
+} dirlevel;
+
 typedef struct ex_state {
     arch_ctx *c;
     struct archive *r;
     int rootfd;
-    /* the parent directory of the last member, resolved */
+    /* The parent directory of the last member, resolved, with every
+     * directory on the way to it (lv[0] the top-most): members come in
+     * the order of a walk, so the next member's parent is reached from
+     * the deepest of them it shares, not from the target again. */
     char *cache_path;
+    size_t cache_len, cache_cap;
+    int cache_valid;
+    dirlevel *lv;
+    size_t depth, cap_lv;
+    dirref *root_ref;  /* the target's own entry (fd = rootfd)       */
     int cache_fd;
     /* the member being written under a temporary name */
     int tmp_dirfd;
@@ -141,6 +178,10 @@ typedef struct ex_state {
     char *last_done;   /* last member restored completely */
     uint64_t seq, last_done_seq; /* members seen; last_done's position */
     dirref *cache_ref; /* the cache's reference on cache_fd          */
+    char *made_path;   /* the directory do_directory made last       */
+    uid_t euid;
+    gid_t egid;
+    uint64_t tmp_seed, tmp_counter; /* temporary names               */
     xpool *pool;       /* concurrent writers, or NULL                */
     int same_owner, preserve;
     mode_t umask;
@@ -236,17 +277,62 @@ static void dirref_put(ex_state *s, dirref *d)
     }
 }
 
+/* Closes the levels below the first `keep`. */
+static void cache_pop(ex_state *s, size_t keep)
+{
+    while (s->depth > keep)
+        dirref_put(s, s->lv[--s->depth].ref);
+    s->cache_len = s->depth ? s->lv[s->depth - 1].end : 0;
+    s->cache_ref = s->depth ? s->lv[s->depth - 1].ref : s->root_ref;
+    s->cache_fd = s->depth ? s->cache_ref->fd : s->rootfd;
+}
+
 static void cache_drop(ex_state *s)
 {
-    if (s->cache_ref) {
-        dirref_put(s, s->cache_ref);
-        s->cache_ref = NULL;
-    } else if (s->cache_fd >= 0 && s->cache_fd != s->rootfd) {
-        close(s->cache_fd);
-    }
+    cache_pop(s, 0);
+    s->cache_valid = 0;
     s->cache_fd = -1;
+    s->cache_ref = NULL;
     free(s->cache_path);
     s->cache_path = NULL;
+    s->cache_cap = 0;
+    free(s->lv);
+    s->lv = NULL;
+    s->cap_lv = 0;
+    dirref_put(s, s->root_ref); /* rootfd itself stays open */
+    s->root_ref = NULL;
+}
+
+/* Opens directory `comp` below fd, never following a symlink; creates
+ * it when missing and `create`.  Returns the descriptor, or -1 with
+ * *why (and *errnum) set. */
+static int open_component(int fd, const char *comp, int create,
+                          const char **why, int *errnum)
+{
+    int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int nfd = openat(fd, comp, flags);
+    if (nfd < 0 && errno == ENOENT && create) {
+        if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
+            *why = "cannot create directory";
+            *errnum = errno;
+            return -1;
+        }
+        nfd = openat(fd, comp, flags);
+    }
+    if (nfd < 0) {
+        int en = errno;
+        struct stat st;
+        if ((en == ELOOP || en == ENOTDIR) &&
+            fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode)) {
+            *why = "refusing to write through a symbolic link on its "
+                   "path";
+        } else {
+            *why = "cannot open directory on its path";
+            *errnum = en;
+        }
+    }
+    return nfd;
 }
 
 /* Opens directory `dir` (a cleaned relative path, "" = the target) one
@@ -270,30 +356,9 @@ static int open_dir_path(ex_state *s, const char *dir, int create,
         }
         memcpy(comp, p, len);
         comp[len] = '\0';
-        int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-        int nfd = openat(fd, comp, flags);
-        if (nfd < 0 && errno == ENOENT && create) {
-            if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
-                *why = "cannot create directory";
-                *errnum = errno;
-                goto fail;
-            }
-            nfd = openat(fd, comp, flags);
-        }
-        if (nfd < 0) {
-            int en = errno;
-            struct stat st;
-            if ((en == ELOOP || en == ENOTDIR) &&
-                fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(st.st_mode)) {
-                *why = "refusing to write through a symbolic link on its "
-                       "path";
-            } else {
-                *why = "cannot open directory on its path";
-                *errnum = en;
-            }
+        int nfd = open_component(fd, comp, create, why, errnum);
+        if (nfd < 0)
             goto fail;
-        }
         if (fd != s->rootfd)
             close(fd);
         fd = nfd;
@@ -306,51 +371,137 @@ fail:
     return -1;
 }
 
-/* The directory holding cleaned name `path`, through the one-entry
- * cache (members come in directory order); *base gets the last
- * component. */
+/* Opens the components of s->cache_path from cache_len to `dlen` below
+ * the deepest level, keeping each as a level.  Returns 0, or -1 with
+ * *why set (the levels opened so far stay). */
+static int cache_descend(ex_state *s, size_t dlen, int create,
+                         const char **why, int *errnum)
+{
+    while (s->cache_len < dlen) {
+        size_t at = s->cache_len ? s->cache_len + 1 : 0;
+        const char *e = memchr(s->cache_path + at, '/', dlen - at);
+        size_t end = e ? (size_t)(e - s->cache_path) : dlen;
+        char comp[NAME_MAX + 1];
+        if (end - at > NAME_MAX) {
+            *why = "name component too long";
+            *errnum = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(comp, s->cache_path + at, end - at);
+        comp[end - at] = '\0';
+        if (s->depth == s->cap_lv) {
+            size_t cap = s->cap_lv ? s->cap_lv * 2 : 16;
+            dirlevel *g = realloc(s->lv, cap * sizeof *g);
+            if (!g)
+                goto nomem;
+            s->lv = g;
+            s->cap_lv = cap;
+        }
+        dirref *d = calloc(1, sizeof *d);
+        if (!d)
+            goto nomem;
+        d->fd = open_component(s->cache_fd, comp, create, why, errnum);
+        if (d->fd < 0) {
+            free(d);
+            return -1;
+        }
+        d->refs = 1;
+        d->made = s->made_path && strlen(s->made_path) == end &&
+                  !memcmp(s->made_path, s->cache_path, end);
+        /* Deeper than LEVELS_MAX, the deepest level moves down instead
+         * (a 3000-level member must not hold 3000 descriptors). */
+        if (s->depth == LEVELS_MAX)
+            dirref_put(s, s->lv[--s->depth].ref);
+        s->lv[s->depth].end = end;
+        s->lv[s->depth].ref = d;
+        s->depth++;
+        s->cache_len = end;
+        s->cache_ref = d;
+        s->cache_fd = d->fd;
+    }
+    return 0;
+nomem:
+    *why = "out of memory";
+    *errnum = ENOMEM;
+    return -1;
+}
+
+/* The directory holding cleaned name `path` (members come in directory
+ * order: the last one's parent is cached with the way to it); *base gets
+ * the last component. */
 static int parent_of(ex_state *s, const char *path, int create,
                      const char **base, const char **why, int *errnum)
 {
     const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (size_t)(slash - path) : 0;
     *base = slash ? slash + 1 : path;
-    if (s->cache_path && strlen(s->cache_path) == dlen &&
+    *errnum = 0;
+    if (s->cache_valid && s->cache_len == dlen &&
         !memcmp(s->cache_path, path, dlen))
         return s->cache_fd;
-    cache_drop(s);
-    char *dir = strndup(path, dlen);
-    if (!dir) {
-        *why = "out of memory";
-        *errnum = ENOMEM;
+    if (!s->root_ref) {
+        s->root_ref = calloc(1, sizeof *s->root_ref);
+        if (!s->root_ref) {
+            *why = "out of memory";
+            *errnum = ENOMEM;
+            return -1;
+        }
+        s->root_ref->fd = s->rootfd;
+        s->root_ref->refs = 1;
+    }
+    /* Keep the levels the new parent shares, whole components only. */
+    size_t keep = 0;
+    while (s->cache_valid && keep < s->depth) {
+        size_t end = s->lv[keep].end;
+        if (end > dlen || (end < dlen && path[end] != '/') ||
+            memcmp(s->cache_path, path, end))
+            break;
+        keep++;
+    }
+    cache_pop(s, keep);
+    s->cache_valid = 1;
+    if (dlen + 1 > s->cache_cap) {
+        char *g = realloc(s->cache_path, dlen + 64);
+        if (!g) {
+            *why = "out of memory";
+            *errnum = ENOMEM;
+            return -1;
+        }
+        s->cache_path = g;
+        s->cache_cap = dlen + 64;
+    }
+    memcpy(s->cache_path, path, dlen);
+    s->cache_path[dlen] = '\0';
+    if (cache_descend(s, dlen, create, why, errnum) < 0) {
+        s->cache_path[s->cache_len] = '\0';
         return -1;
     }
-    int fd = open_dir_path(s, dir, create, why, errnum);
-    if (fd < 0) {
-        free(dir);
-        return -1;
-    }
-    s->cache_path = dir;
-    s->cache_fd = fd;
-    s->cache_ref = calloc(1, sizeof *s->cache_ref);
-    if (s->cache_ref) {
-        s->cache_ref->fd = fd;
-        s->cache_ref->refs = 1;
-    }
-    return fd;
+    return s->cache_fd;
 }
 
 /* ---- temporary names ---------------------------------------------------- */
 
-static void tmp_new_name(ex_state *s)
+/* A name for a temporary: a random seed drawn once per run, and a
+ * counter (getrandom per name was one more system call per member).
+ * Creation is exclusive, so a name taken meanwhile only costs a retry. */
+static uint64_t tmp_seed_new(const void *salt)
 {
-    static unsigned counter;
     uint64_t r = 0;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
-        r = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s ^
-            __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-    snprintf(s->tmp_name, sizeof s->tmp_name, ".sluice-%016llx.tmp",
-             (unsigned long long)r);
+        r = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)salt;
+    return r;
+}
+
+static void tmp_name_make(char *buf, uint64_t seed, uint64_t *counter)
+{
+    uint64_t n = __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+    snprintf(buf, TMP_NAME_MAX, ".sluice-%016llx.tmp",
+             (unsigned long long)(seed ^ (n * 0x9e3779b97f4a7c15ull)));
+}
+
+static void tmp_new_name(ex_state *s)
+{
+    tmp_name_make(s->tmp_name, s->tmp_seed, &s->tmp_counter);
 }
 
 /* Removes the member in progress, if any. */
@@ -606,6 +757,20 @@ static void set_fflags(ex_state *s, int fd, struct archive_entry *e,
         skip_errno(s, name, "cannot restore file flags", errno);
 }
 
+/* Whether creating something in directory d gives it owner u and group
+ * g already (root restoring root's files, say): then no chown. */
+static int owner_is_default(ex_state *s, dirref *d, uid_t u, gid_t g)
+{
+    struct stat st;
+    if (!d)
+        return 0;
+    if (!d->gid_known && fstat(d->fd, &st) == 0) {
+        d->new_gid = st.st_mode & S_ISGID ? st.st_gid : s->egid;
+        d->gid_known = 1;
+    }
+    return d->gid_known && u == s->euid && g == d->new_gid;
+}
+
 /* Owner, mode, xattrs, ACLs, times on an open file or directory. */
 static int set_meta_fd(ex_state *s, int fd, struct archive_entry *e,
                        const char *name)
@@ -641,7 +806,8 @@ static void set_meta_at(ex_state *s, int pfd, const char *tmp,
         uid_t u;
         gid_t g;
         owner_of(s, e, &u, &g);
-        if (fchownat(pfd, tmp, u, g, AT_SYMLINK_NOFOLLOW) < 0) {
+        if ((pfd != s->cache_fd || !owner_is_default(s, s->cache_ref, u, g)) &&
+            fchownat(pfd, tmp, u, g, AT_SYMLINK_NOFOLLOW) < 0) {
             chown_ok = 0;
             skip_errno(s, name, "cannot restore the owner", errno);
         }
@@ -743,11 +909,21 @@ static void job_run(xpool *p, xjob *j)
     if (!p->preserve)
         m &= 0777 & ~p->umask;
     int mode_at_create = !(m & 07000) && !(m & p->umask);
-    for (int tries = 0; tries < 100; tries++) {
-        uint64_t n = __atomic_add_fetch(&p->tmp_counter, 1, __ATOMIC_RELAXED);
-        uint64_t r = p->tmp_seed ^ (n * 0x9e3779b97f4a7c15ull);
-        snprintf(j->tmp, sizeof j->tmp, ".sluice-%016llx.tmp",
-                 (unsigned long long)r);
+    /* In a directory this run made (mode 0700 until the end: no other
+     * user sees inside), under its own name at once, exclusively: the
+     * data is all here and goes in with one write, and a failure removes
+     * the file.  That saves the rename (and a name lookup) per file.
+     * Anything in the way takes the temporary way below. */
+    const char *at = j->tmp;
+    if (j->dir->made) {
+        fd = openat(j->dir->fd, j->base,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    mode_at_create ? m : 0600);
+        if (fd >= 0)
+            at = j->base;
+    }
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        tmp_name_make(j->tmp, p->tmp_seed, &p->tmp_counter);
         fd = openat(j->dir->fd, j->tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     mode_at_create ? m : 0600);
@@ -771,7 +947,7 @@ static void job_run(xpool *p, xjob *j)
             j->step = JOB_WRITE;
             j->err = errno;
             close(fd);
-            unlinkat(j->dir->fd, j->tmp, 0);
+            unlinkat(j->dir->fd, at, 0);
             j->tmp[0] = '\0';
             return;
         }
@@ -790,7 +966,8 @@ static void job_run(xpool *p, xjob *j)
         j->err_mode = errno;
     if (futimens(fd, j->ts) < 0)
         j->err_times = errno;
-    if (renameat(j->dir->fd, j->tmp, j->dir->fd, j->base) < 0) {
+    if (at != j->base &&
+        renameat(j->dir->fd, j->tmp, j->dir->fd, j->base) < 0) {
         /* Left for the stage's thread: a directory may be in the way. */
         j->step = JOB_RENAME;
         j->err = errno;
@@ -812,23 +989,64 @@ static void *writer_main(void *arg)
     (void)pthread_setname_np(pthread_self(), "archive-writer");
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stop)
+        while (!p->head && !p->stop) {
+            p->idle++;
             pthread_cond_wait(&p->work, &p->lock);
+            p->idle--;
+        }
         if (!p->head)
             break;
-        xjob *j = p->head;
-        p->head = j->next;
+        /* A few members at a time: one lock and one wake-up for them. */
+        xjob *first = p->head, *last = first;
+        size_t n = 1, bytes = first->len;
+        while (n < WRITER_TAKE && last->next) {
+            last = last->next;
+            n++;
+            bytes += last->len;
+        }
+        p->head = last->next;
         if (!p->head)
             p->tail = NULL;
+        p->queued -= n;
+        p->queued_bytes -= bytes;
+        if (p->head && p->idle)
+            pthread_cond_signal(&p->work);
+        last->next = NULL;
         pthread_mutex_unlock(&p->lock);
-        job_run(p, j);
+        for (xjob *j = first; j; j = j->next)
+            job_run(p, j);
         pthread_mutex_lock(&p->lock);
-        j->next = p->finished;
-        p->finished = j;
-        pthread_cond_signal(&p->done);
+        if (p->finished_tail)
+            p->finished_tail->next = first;
+        else
+            p->finished = first;
+        p->finished_tail = last;
+        p->n_finished += n;
+        if (p->collecting)
+            pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
+}
+
+/* Wakes the writers for what was queued without waking them (the
+ * stage's thread, with the lock held). */
+static void pool_wake_locked(xpool *p)
+{
+    if (p->head && p->idle)
+        pthread_cond_broadcast(&p->work);
+    p->kick = 0;
+}
+
+/* The same, before the stage's thread may wait (for input, say). */
+static void pool_kick(void *arg)
+{
+    xpool *p = arg;
+    if (!p || !p->kick)
+        return;
+    pthread_mutex_lock(&p->lock);
+    pool_wake_locked(p);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static int online_cores(void)
@@ -856,10 +1074,7 @@ static xpool *pool_start(ex_state *s)
     p->host = s->c->host;
     p->preserve = s->preserve;
     p->umask = s->umask;
-    p->euid = geteuid();
-    if (getrandom(&p->tmp_seed, sizeof p->tmp_seed, GRND_NONBLOCK) !=
-        sizeof p->tmp_seed)
-        p->tmp_seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)p;
+    p->tmp_seed = tmp_seed_new(p);
     for (int i = 0; i < n; i++) {
         if (pthread_create(&p->th[i], NULL, writer_main, p) != 0)
             break;
@@ -944,6 +1159,65 @@ static int job_finish(ex_state *s, xjob *j, sluice_error *err)
     return 0;
 }
 
+/* The stage's half of finished members (list in archive order as far as
+ * the writers kept it); their count and bytes are added to *n, *bytes.
+ * Returns 0 or the first fatal status (the rest are still collected). */
+static int finish_list(ex_state *s, xjob *list, size_t *n, size_t *bytes,
+                       int rc, sluice_error *err)
+{
+    xpool *p = s->pool;
+    while (list) {
+        xjob *j = list;
+        list = list->next;
+        if (rc < 0) {
+            /* After a fatal error: only leave nothing behind. */
+            if (j->step == JOB_RENAME && j->tmp[0])
+                unlinkat(j->dir->fd, j->tmp, 0);
+        } else {
+            int r = job_finish(s, j, err);
+            if (r < 0)
+                rc = r;
+        }
+        for (size_t i = 0; i < p->n_live; i++)
+            if (p->live[i] == j) {
+                p->live[i] = p->live[--p->n_live];
+                break;
+            }
+        (*n)++;
+        *bytes += j->len;
+        job_free(s, j);
+    }
+    return rc;
+}
+
+/* Takes the finished list (the lock held). */
+static xjob *take_finished_locked(xpool *p)
+{
+    xjob *list = p->finished;
+    p->finished = p->finished_tail = NULL;
+    p->n_finished = 0;
+    return list;
+}
+
+/* Collects what the writers finished; called and returning with the
+ * lock held (dropped meanwhile).  *any says whether there was anything.
+ * Returns rc, or the first fatal status. */
+static int collect_locked(ex_state *s, int rc, int *any, sluice_error *err)
+{
+    xpool *p = s->pool;
+    xjob *list = take_finished_locked(p);
+    *any = list != NULL;
+    if (!list)
+        return rc;
+    pthread_mutex_unlock(&p->lock);
+    size_t n = 0, bytes = 0;
+    rc = finish_list(s, list, &n, &bytes, rc, err);
+    pthread_mutex_lock(&p->lock);
+    p->pending -= n;
+    p->bytes -= bytes;
+    return rc;
+}
+
 /* Collects finished members; with `all`, waits until none is left.
  * Returns 0 or the first fatal status (the rest are still collected). */
 static int pool_collect(ex_state *s, int all, sluice_error *err)
@@ -952,50 +1226,21 @@ static int pool_collect(ex_state *s, int all, sluice_error *err)
     int rc = 0;
     if (!p)
         return 0;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (all && p->pending && !p->finished)
+        if (all)
+            pool_wake_locked(p);
+        while (all && p->pending && !p->finished) {
+            p->collecting = 1;
             pthread_cond_wait(&p->done, &p->lock);
-        xjob *list = p->finished;
-        p->finished = NULL;
-        pthread_mutex_unlock(&p->lock);
-        if (!list)
-            break;
-        /* Oldest first, so messages come in archive order as far as
-         * they can. */
-        xjob *rev = NULL;
-        while (list) {
-            xjob *next = list->next;
-            list->next = rev;
-            rev = list;
-            list = next;
+            p->collecting = 0;
         }
-        while (rev) {
-            xjob *j = rev;
-            rev = rev->next;
-            if (rc < 0) {
-                /* After a fatal error: only leave nothing behind. */
-                if (j->step == JOB_RENAME && j->tmp[0])
-                    unlinkat(j->dir->fd, j->tmp, 0);
-            } else {
-                int r = job_finish(s, j, err);
-                if (r < 0)
-                    rc = r;
-            }
-            for (size_t i = 0; i < p->n_live; i++)
-                if (p->live[i] == j) {
-                    p->live[i] = p->live[--p->n_live];
-                    break;
-                }
-            pthread_mutex_lock(&p->lock);
-            p->pending--;
-            p->bytes -= j->len;
-            pthread_mutex_unlock(&p->lock);
-            job_free(s, j);
-        }
-        if (!all)
+        int any;
+        rc = collect_locked(s, rc, &any, err);
+        if (!any || !all)
             break;
     }
+    pthread_mutex_unlock(&p->lock);
     return rc;
 }
 
@@ -1145,48 +1390,51 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
     j->do_chown = s->same_owner;
     if (s->same_owner) {
         owner_of(s, e, &j->uid, &j->gid);
-        dirref *d = s->cache_ref;
-        struct stat st;
-        if (!d->gid_known && fstat(d->fd, &st) == 0) {
-            d->new_gid = st.st_mode & S_ISGID ? st.st_gid : getegid();
-            d->gid_known = 1;
-        }
-        if (d->gid_known && j->uid == p->euid && j->gid == d->new_gid)
-            j->do_chown = 0;
+        j->do_chown = !owner_is_default(s, s->cache_ref, j->uid, j->gid);
     }
     j->perm = archive_entry_perm(e);
     entry_times(e, j->ts);
-    /* Room: at most JOBS_MAX members and JOB_BYTES_MAX bytes waiting. */
+    /* Room: at most JOBS_MAX members and JOB_BYTES_MAX bytes waiting;
+     * finished ones are collected when room is short or COLLECT_JOBS
+     * have piled up, a lock for them all. */
     int rc = 0;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        pthread_mutex_lock(&p->lock);
         int full = p->pending >= JOBS_MAX ||
                    (p->pending && p->bytes + len > JOB_BYTES_MAX);
-        if (full && !p->finished)
-            pthread_cond_wait(&p->done, &p->lock);
-        int have = p->finished != NULL;
-        full = p->pending >= JOBS_MAX ||
-               (p->pending && p->bytes + len > JOB_BYTES_MAX);
-        pthread_mutex_unlock(&p->lock);
-        if (have && (rc = pool_collect(s, 0, err)) < 0)
+        int any = 0;
+        if (full || p->n_finished >= COLLECT_JOBS)
+            rc = collect_locked(s, rc, &any, err);
+        if (rc < 0)
             break;
+        if (any)
+            continue;
         if (!full)
             break;
+        pool_wake_locked(p);
+        p->collecting = 1;
+        pthread_cond_wait(&p->done, &p->lock);
+        p->collecting = 0;
     }
     if (rc < 0) {
+        pthread_mutex_unlock(&p->lock);
         job_free(s, j);
         return rc;
     }
     p->live[p->n_live++] = j;
-    pthread_mutex_lock(&p->lock);
     p->pending++;
     p->bytes += len;
+    p->queued++;
+    p->queued_bytes += len;
     if (p->tail)
         p->tail->next = j;
     else
         p->head = j;
     p->tail = j;
-    pthread_cond_signal(&p->work);
+    if (p->queued >= WAKE_JOBS || p->queued_bytes >= WAKE_BYTES)
+        pool_wake_locked(p);
+    else
+        p->kick = 1;
     pthread_mutex_unlock(&p->lock);
     return 0;
 }
@@ -1391,7 +1639,13 @@ static int do_directory(ex_state *s, struct archive_entry *e,
                         sluice_error *err)
 {
     if (*name) {
-        if (mkdirat(pfd, base, 0700) < 0) {
+        if (mkdirat(pfd, base, 0700) == 0) {
+            char *made = strdup(name);
+            if (made) {
+                free(s->made_path);
+                s->made_path = made;
+            }
+        } else {
             struct stat st;
             if (errno != EEXIST ||
                 fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -1642,6 +1896,9 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.rootfd = c->dirfd;
     s.cache_fd = -1;
     s.tmp_dirfd = -1;
+    s.tmp_seed = tmp_seed_new(&s);
+    s.euid = geteuid();
+    s.egid = getegid();
     s.umask = read_umask();
     int root = geteuid() == 0;
     s.same_owner = c->same_owner >= 0 ? c->same_owner : root;
@@ -1652,6 +1909,10 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     if (!s.r)
         return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
     s.pool = pool_start(&s);
+    if (s.pool) {
+        c->before_read = pool_kick;
+        c->before_read_arg = s.pool;
+    }
     for (;;) {
         if (c->api->cancelled(c->host)) {
             rc = SLUICE_E_CANCELED;
@@ -1690,6 +1951,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         int prc = pool_collect(&s, 1, rc < 0 ? &scratch : err);
         if (rc == 0 && prc < 0)
             rc = prc;
+        c->before_read = NULL;
         pool_stop(&s);
     }
     tmp_discard(&s);
@@ -1715,6 +1977,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     }
     free(s.fix);
     free(s.last_done);
+    free(s.made_path);
     for (int g = 0; g < 2; g++) {
         idcache *l = g ? s.groups : s.users;
         while (l) {

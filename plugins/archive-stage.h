@@ -82,6 +82,10 @@ typedef struct arch_ctx {
     sluice_input *in;
     sluice_output *out;
     int io_status;       /* a host status from read_next/write, or 0  */
+    /* -x: called before each read of the input, which may wait (the
+     * restore writers are woken for what is queued), or NULL */
+    void (*before_read)(void *arg);
+    void *before_read_arg;
     unsigned char *matched; /* per arg: seen in the archive (-x, -t)  */
     locale_t loc, saved_loc;
 } arch_ctx;

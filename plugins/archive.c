@@ -289,6 +289,8 @@ static la_ssize_t read_cb(struct archive *a, void *ud, const void **buf)
 {
     arch_ctx *c = ud;
     const uint8_t *p;
+    if (c->before_read)
+        c->before_read(c->before_read_arg);
     ptrdiff_t n = c->api->read_next(c->in, &p);
     if (n < 0) {
         c->io_status = (int)n;
