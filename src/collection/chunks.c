@@ -100,6 +100,8 @@ int chunks_fetch(coll *k, const mentry *e, int fd, const char *verb)
         f.sha = &sc;
     int ex = pool_run(e->nchunks, f.sha ? 1 : COLL_JOBS, f.sha != NULL,
                       fetch_chunk, &f);
+    if (!ex)
+        feedback_done(k, 1, 0);
     if (ex || !e->sha[0])
         return ex;
     if (fd >= 0 && hash_fd(fd, e->size, &sc) < 0) {

@@ -34,6 +34,7 @@ typedef struct coll_opts {
     const char *exclude_from, *files_from;
     int exclude_caches, one_file_system; /* dry_run: above, shared */
     int json; /* --json: machine-readable output (backup, backups)    */
+    int progress; /* enum progress_mode: the command's own line       */
     int passphrase_fd;
     char **args;
     int n_args;
