@@ -9,6 +9,12 @@
 
 #define TICK_MS 250
 
+/* stderr is one a process, shared by the lines of every run and every
+ * message: whether a \r line stands on it now (so that a message first
+ * clears it), and the lock that keeps a message and a redraw apart. */
+static pthread_mutex_t term_lock = PTHREAD_MUTEX_INITIALIZER;
+static int term_line;
+
 struct progress {
     int mode;
     blockq *in_q, *out_q;
@@ -137,12 +143,25 @@ static void draw(progress *p, int final)
         count_line(p, final, el, line, sizeof line);
     else
         stream_line(p, final, el, line, sizeof line);
+    pthread_mutex_lock(&term_lock);
     if (p->mode == PROGRESS_TTY)
         fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
     else
         fprintf(stderr, "%s\n", line);
     fflush(stderr);
+    term_line = p->mode == PROGRESS_TTY && !final;
+    pthread_mutex_unlock(&term_lock);
     p->printed = 1;
+}
+
+void progress_message(const char *line)
+{
+    pthread_mutex_lock(&term_lock);
+    if (term_line)
+        fputs("\r\033[K", stderr);
+    term_line = 0;
+    fputs(line, stderr);
+    pthread_mutex_unlock(&term_lock);
 }
 
 static void *progress_thread(void *arg)
@@ -235,8 +254,11 @@ void progress_stop(progress *p)
      * on a terminal stays quiet. */
     if (p->count && p->mode == PROGRESS_TTY) {
         /* A collection command ends with its own words: the line goes. */
-        if (p->printed)
+        pthread_mutex_lock(&term_lock);
+        if (term_line)
             fputs("\r\033[K", stderr);
+        term_line = 0;
+        pthread_mutex_unlock(&term_lock);
     } else if (p->printed || p->asked) {
         draw(p, 1);
     }

@@ -45,6 +45,11 @@ progress *progress_start_count(int mode, const char *verb, const char *unit,
 /* Stops the thread and ends the line. */
 void progress_stop(progress *p);
 
+/* Writes a message line (ending in a newline) on stderr, first clearing
+ * a progress line drawn there with \r: the message stays, the line is
+ * drawn again below it at the next tick.  Every message goes here. */
+void progress_message(const char *line);
+
 /* Formats n bytes as "12.3 MiB" into buf. */
 void progress_bytes(uint64_t n, char *buf, size_t cap);
 

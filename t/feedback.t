@@ -38,6 +38,10 @@ run "$SLUICE" backup --json --to "$C" -C "$S" d
 like "$(cat "$OUT")" '{"id":"*","new":0,"changed":1,"unchanged":3,"deleted":0,"bytes_read":23,"bytes_stored":*,"seconds":*}' \
     "one file changed: 1 changed, 3 unchanged, 23 bytes read (--json)"
 ok "  nothing on stderr" [ ! -s "$ERR" ]
+id2=$(sed -n 's/^{"id":"\([^"]*\)".*/\1/p' "$OUT")
+stored=$(sed -n 's/.*"bytes_stored":\([0-9]*\).*/\1/p' "$OUT")
+on_disk=$(cat "$C/backups/$id2"/* | wc -c | tr -d ' ')
+is "$stored" "$on_disk" "  bytes_stored: what backups/ID/ holds (data objects and MANIFEST)"
 
 rm "$S/d/c"
 run "$SLUICE" backup -v --to "$C" -C "$S" d
