@@ -5,7 +5,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TICK_MS 250
 
@@ -143,6 +146,12 @@ static void draw(progress *p, int final)
         count_line(p, final, el, line, sizeof line);
     else
         stream_line(p, final, el, line, sizeof line);
+    /* A redrawn line that wraps would leave a copy on every row: cut to
+     * the terminal's width. */
+    struct winsize ws;
+    if (p->mode == PROGRESS_TTY && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 &&
+        ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+        line[ws.ws_col - 1] = '\0';
     pthread_mutex_lock(&term_lock);
     if (p->mode == PROGRESS_TTY)
         fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
