@@ -108,7 +108,7 @@ if command -v script >/dev/null 2>&1; then
     # on 8 MiB that do not compress.
     mkdir -p "$T_TMP/big"
     mkdata "$T_TMP/big/r" 8388608
-    script -qec "'$SLUICE' backup --chain zstd:level=19 --to '$T_TMP/tc' -C '$T_TMP/big' r" \
+    timeout 300 script -qec "'$SLUICE' backup --chain zstd:level=19 --to '$T_TMP/tc' -C '$T_TMP/big' r" \
         /dev/null >"$T_TMP/tty" 2>&1 </dev/null
     ok "backup on a terminal" [ $? = 0 ]
     cr=$(printf '\r')
@@ -120,7 +120,7 @@ if command -v script >/dev/null 2>&1; then
     like "$(cat "$T_TMP/tty")" "*${cr}
 sluice: backup 2*: files: 1 new, 0 changed, 0 unchanged, 0 deleted; read 8.0 MiB, stored 8.0 MiB in * s${cr}*" \
         "  then the summary, on a terminal without -v"
-    script -qec "'$SLUICE' restore --from '$P' -C '$T_TMP/r3'" /dev/null \
+    timeout 120 script -qec "'$SLUICE' restore --from '$P' -C '$T_TMP/r3'" /dev/null \
         >"$T_TMP/tty" 2>&1 </dev/null
     ok "a restore shorter than a second on a terminal: quiet" \
         [ $? = 0 ] && [ ! -s "$T_TMP/tty" ]
