@@ -128,6 +128,36 @@ else
     skip 4 "script(1) (util-linux) is not installed"
 fi
 
+# ---- thread safety: helgrind ----------------------------------------------------
+# A split file: several chunk objects stored and checked at once (pool.c),
+# counted into the line while the progress thread reads it.  No tar object,
+# so no libarchive or NSS lookup (their own reports are not ours); glibc
+# reusing a joined thread's stack is not a race.
+if command -v valgrind >/dev/null 2>&1 &&
+    ! ldd "$SLUICE" 2>/dev/null | grep -Eq 'lib(asan|ubsan|tsan)' &&
+    valgrind -q true >/dev/null 2>&1; then
+    printf '%s\n' '{' '   glibc-reuses-a-joined-thread-stack' '   Helgrind:Race' \
+        '   ...' '   fun:allocate_stack' '}' >"$T_TMP/hg.supp"
+    mkdir -p "$T_TMP/hsrc"
+    mkdata "$T_TMP/hsrc/big" 600000
+    for cmd in backup verify; do
+        case $cmd in
+        backup) set -- backup --object-size 64K --to "$T_TMP/hc" -C "$T_TMP/hsrc" big ;;
+        verify) set -- verify --from "$T_TMP/hc" ;;
+        esac
+        T_TIMEOUT=300 run valgrind -q --tool=helgrind \
+            --suppressions="$T_TMP/hg.supp" --error-exitcode=99 \
+            "$SLUICE" "$@" --progress
+        ok "helgrind: $cmd --progress of a split file (chunks at once): no race" \
+            [ "$RC" = 0 ] && ! grep -q '^==[0-9]*==' "$ERR"
+        if grep -q '^==[0-9]*==' "$ERR"; then diag_file "$ERR" helgrind; fi
+    done
+    like "$(tail -n 1 "$ERR")" "sluice: verify: 1/1 files, * of *  100.0%" \
+        "  the line counted every chunk"
+else
+    skip 3 "valgrind does not run here (or a sanitizer build)"
+fi
+
 # ---- network retries ------------------------------------------------------------
 # Nothing listens on the port: a real connection failure, retried (3
 # attempts when the server was never reached) with short waits.
