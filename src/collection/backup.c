@@ -299,26 +299,16 @@ static char *write_list(const bk *b, const plan_obj *o, os_err *e)
     return path;
 }
 
-/* The file data object o holds (a later hard link's is its first's),
- * and the files it completes (a split file's: with its last chunk). */
+/* The file data object o holds, and the files it completes (a split
+ * file's: with its last chunk). */
 static uint64_t object_data(const bk *b, const plan_obj *o, uint64_t *files)
 {
-    const mentry *E = b->cur.entries.e;
     if (o->chunk) {
-        *files = o->offset + o->length == E[o->entry].size;
+        *files = o->offset + o->length == b->cur.entries.e[o->entry].size;
         return o->length;
     }
-    uint64_t bytes = 0;
     *files = o->n_members;
-    for (size_t j = 0; j < o->n_members; j++) {
-        const mentry *m = &E[o->members[j]];
-        int later = 0;
-        for (size_t i = 0; m->nlink > 1 && i < j && !later; i++)
-            later = E[o->members[i]].dev == m->dev &&
-                    E[o->members[i]].ino == m->ino;
-        bytes += later || m->type != 'f' ? 0 : m->size;
-    }
-    return bytes;
+    return o->data;
 }
 
 /* Task i of the pool: stores data-(i+1), a tar object or a chunk. */
