@@ -669,10 +669,12 @@ int cc_perform(cc_conn *c, cc_req *r)
         if (retry && streak_attempts < max_attempts &&
             spent + delay <= cl->retry_seconds &&
             (!r->can_retry || r->can_retry(r))) {
-            cl->api->log(cl->host, SLUICE_LOG_INFO,
-                         "%s: %s; retrying in %.1f s (attempt %d of %d)",
-                         r->what ? r->what : r->method, r->failure, delay,
-                         streak_attempts + 1, max_attempts);
+            /* A warning, so a run that waits says why (-q hides it);
+             * one line through the host, which redacts it. */
+            cl->api->log(cl->host, SLUICE_LOG_WARNING,
+                         "retrying in %.1f s, attempt %d/%d: %s: %s", delay,
+                         streak_attempts + 1, max_attempts,
+                         r->what ? r->what : r->method, r->failure);
             if (cc_sleep(cl, delay, r->ignore_cancel) < 0)
                 return SLUICE_E_CANCELED;
             continue;

@@ -58,6 +58,7 @@ struct chain_run {
     int isolated;        /* a failure aborts this run, not the session */
     uint64_t in_base;    /* header bytes in the first link            */
     sha256_ctx hash;     /* engine_job.sha256: the stored bytes        */
+    const engine_job *job; /* its moved() while the run lasts         */
     chain_run *next_run; /* the session's other runs (abort fan-out)   */
 };
 
@@ -533,13 +534,34 @@ static void hash_tap(void *arg, const uint8_t *p, size_t n)
     sha256_update(arg, p, n);
 }
 
-/* engine_job.sha256: q is the link the stored bytes pass. */
-static void tap_stored(chain_run *r, const engine_job *job, blockq *q)
+static void moved_tap(void *arg, const uint8_t *p, size_t n)
 {
+    const chain_run *r = arg;
+    (void)p;
+    r->job->moved(r->job->moved_arg, n);
+}
+
+/* A link has one tap: the hash and the count, when both watch it. */
+static void hash_moved_tap(void *arg, const uint8_t *p, size_t n)
+{
+    chain_run *r = arg;
+    sha256_update(&r->hash, p, n);
+    moved_tap(r, p, n);
+}
+
+/* engine_job.sha256: q is the link the stored bytes pass; engine_job.
+ * moved: first, the link after the source. */
+static void tap_stored(chain_run *r, const engine_job *job, blockq *q,
+                       blockq *first)
+{
+    r->job = job;
     if (job->sha256 && q) {
         sha256_init(&r->hash);
-        blockq_tap(q, hash_tap, &r->hash);
+        blockq_tap(q, job->moved && q == first ? hash_moved_tap : hash_tap,
+                   q == first && job->moved ? (void *)r : (void *)&r->hash);
     }
+    if (job->moved && first && !(job->sha256 && q == first))
+        blockq_tap(first, moved_tap, r);
 }
 
 static int run_forward(chain_run *r, loader *l, const engine_job *job)
@@ -599,7 +621,7 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     if (rc == 0)
         rc = connect_stages(r);
     if (rc == 0)
-        tap_stored(r, job, r->links[r->n_links - 1]);
+        tap_stored(r, job, r->links[r->n_links - 1], r->links[0]);
     /* The header goes first into the sink's input, ahead of the body. */
     if (rc == 0 && !job->no_header)
         rc = output_write(&r->st[r->n - 2].out, hdr, hdr_len);
@@ -761,7 +783,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
     blockq *q = rc == 0 ? new_link(r, 0) : NULL;
     if (rc == 0 && !q)
         rc = fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
-    tap_stored(r, job, q);
+    tap_stored(r, job, q, q);
     /* The source runs at once; this thread reads the header off its
      * output and hands the rest to the first reverse transform. */
     sluice_input head_in;

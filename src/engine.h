@@ -73,6 +73,12 @@ typedef struct engine_job {
      * forward, every byte that reached the sink.  Collections record it
      * per data object and check it on restore/verify (swaps). */
     uint8_t *sha256;
+    /* Optional: moved(moved_arg, n) for every block the source pushes
+     * into the first link (forward: the bytes read; reverse: the stored
+     * bytes fetched), on the source's thread as they pass: the live
+     * progress of a collection command (feedback.c).  NULL: no cost. */
+    void (*moved)(void *arg, size_t n);
+    void *moved_arg;
 } engine_job;
 
 /* A failure: status, subject ("zstd", "header", ...) and message. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "progress.h"
 #include "redact.h"
 #include "stream.h"
 #include "util.h"
@@ -135,7 +136,7 @@ void host_print_line(const char *text)
     one_line(line, n);
     line[n] = '\n';
     line[n + 1] = '\0';
-    fputs(line, stderr);
+    progress_message(line); /* clears a progress line first */
 }
 
 void host_report(const char *subject, const char *message)

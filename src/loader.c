@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +29,8 @@ struct loader {
     char *dirs[MAX_DIRS + 1];
     size_t n_dirs;
     loaded_plugin *plugins;
+    /* A collection's runs load stages from several threads at once. */
+    pthread_mutex_t lock;
 };
 
 static void add_dir(loader *l, const char *dir, size_t len)
@@ -75,6 +78,7 @@ loader *loader_new(void)
     loader *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
+    pthread_mutex_init(&l->lock, NULL);
     const char *env = getenv("SLUICE_PLUGIN_PATH");
     if (env) {
         for (const char *p = env;;) {
@@ -116,6 +120,7 @@ void loader_free(loader *l)
     }
     for (size_t i = 0; i < l->n_dirs; i++)
         free(l->dirs[i]);
+    pthread_mutex_destroy(&l->lock);
     free(l);
 }
 
@@ -207,8 +212,8 @@ static loaded_plugin *find_loaded(loader *l, const char *path)
     return NULL;
 }
 
-static int load_plugin(loader *l, const char *path, loaded_plugin **out,
-                       sluice_error *err)
+static int load_plugin_locked(loader *l, const char *path,
+                              loaded_plugin **out, sluice_error *err)
 {
     loaded_plugin *lp = find_loaded(l, path);
     if (lp) {
@@ -276,6 +281,16 @@ static int load_plugin(loader *l, const char *path, loaded_plugin **out,
     l->plugins = lp;
     *out = lp;
     return 0;
+}
+
+/* Loads a plugin once: the list of loaded ones is shared by every run. */
+static int load_plugin(loader *l, const char *path, loaded_plugin **out,
+                       sluice_error *err)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = load_plugin_locked(l, path, out, err);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
 }
 
 int loader_load_path(loader *l, const char *path, loader_visit_fn fn,

@@ -29,8 +29,26 @@ typedef struct progress progress;
  * when the source feeds the sink directly), left out of "in". */
 progress *progress_start(int mode, blockq *in_q, blockq *out_q,
                          const _Atomic uint64_t *total, uint64_t in_base);
+/* What a collection command has done: items (files, objects) and bytes,
+ * and their totals once known (0: not yet).  Several threads count at
+ * once (the pool's tasks); the progress thread only reads. */
+typedef struct progress_count {
+    _Atomic uint64_t items, bytes, items_total, bytes_total;
+} progress_count;
+
+/* The line of a collection command, from c:
+ * "sluice: VERB: 3/40 UNIT, 1.2 MiB of 3.4 MiB  ...  35.3%  ETA 0:05".
+ * On a terminal it is cleared at the end (the command's own last words
+ * follow); with --progress to a file or pipe the last line stays. */
+progress *progress_start_count(int mode, const char *verb, const char *unit,
+                               const progress_count *c);
 /* Stops the thread and ends the line. */
 void progress_stop(progress *p);
+
+/* Writes a message line (ending in a newline) on stderr, first clearing
+ * a progress line drawn there with \r: the message stays, the line is
+ * drawn again below it at the next tick.  Every message goes here. */
+void progress_message(const char *line);
 
 /* Formats n bytes as "12.3 MiB" into buf. */
 void progress_bytes(uint64_t n, char *buf, size_t cap);

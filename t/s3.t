@@ -365,8 +365,9 @@ took=$((SECONDS - t))
 check "the server stopped mid-upload: exit 3 within the retry budget (${took} s)" \
     eval '[ $rc = 3 ] && [ $took -lt 60 ]'
 [ $rc = 3 ] || echo "# status $rc"
-check "with one line naming the failure and the upload left behind" \
-    eval 'one_line "$tmp/err" && grep -q "cannot upload part .*upload id" "$tmp/err"'
+grep -v '^sluice: s3: retrying in ' "$tmp/err" >"$tmp/err.last"
+check "with its retries said, then one line naming the failure and the upload left behind" \
+    eval 'grep -q "^sluice: s3: retrying in .* s, attempt 2/" "$tmp/err" && one_line "$tmp/err.last" && grep -q "cannot upload part .*upload id" "$tmp/err.last"'
 diag "$tmp/err"
 bash "$here/rgw.sh" start-rgw "$rgw" 2>"$tmp/rgw.err" || diag "$tmp/rgw.err"
 check "and no object appeared" no_object "$B" stopped.slc

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "progress.h"
 #include "status.h"
 
 #define COMMON (G_ALWAYS | G_VERBOSITY)
@@ -96,6 +97,10 @@ static int run_collection(cli *c, session *s, loader *l)
         }
     o.args = c->args;
     o.n_args = c->n_args;
+    /* The command draws its own line (feedback.c); its engine runs,
+     * one an object, none. */
+    o.progress = s->progress_mode;
+    s->progress_mode = PROGRESS_OFF;
     return collection_run(c->cmd->name, &o, s, l);
 }
 
@@ -112,20 +117,20 @@ static const command commands[] = {
          G_CHAIN,
      0, 1, check_decrypt_object, run_decrypt_object, 0},
     {"backup",
-     COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT | G_DRYRUN |
-         G_JSON, 0, -1,
-     check_backup, run_collection, 1},
+     COLL | G_SHORTHAND | G_KDF | G_CHAIN | G_STORE | G_DIR | G_SELECT |
+         G_DRYRUN | G_JSON | G_PROGRESS,
+     0, -1, check_backup, run_collection, 1},
     {"backups", COLL | G_FETCH | G_JSON, 0, 0, check_fetch, run_collection, 1},
     {"ls", COLL | G_FETCH | G_JSON, 0, -1, check_fetch, run_collection, 1},
     {"diff", COLL | G_FETCH | G_JSON, 2, 2, check_fetch, run_collection, 1},
-    {"restore", COLL | G_FETCH | G_DIR | G_TOSTDOUT, 0, -1, check_fetch,
+    {"restore", COLL | G_FETCH | G_DIR | G_TOSTDOUT | G_PROGRESS, 0, -1,
+     check_fetch, run_collection, 1},
+    {"verify", COLL | G_FETCH | G_STORE | G_PROGRESS, 0, 0, check_fetch,
      run_collection, 1},
-    {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,
-     1},
-    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN, 0, 0, check_fetch,
+    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN | G_PROGRESS, 0, 0,
+     check_fetch, run_collection, 1},
+    {"prune", COLL | G_FETCH | G_DRYRUN | G_PROGRESS, 0, 0, check_fetch,
      run_collection, 1},
-    {"prune", COLL | G_FETCH | G_DRYRUN, 0, 0, check_fetch, run_collection,
-     1},
     {"unlock", COMMON | G_NET | G_FETCH | G_UNLOCK, 0, 0, check_fetch,
      run_collection, 1},
 };

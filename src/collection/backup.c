@@ -223,7 +223,8 @@ static void make_id(bk *b)
  * /proc/self/fd/N, so nothing reopens it by path.  Another object there
  * now: the entry is left out of the backup (said once), which ends
  * incomplete. */
-static int put_chunk(bk *b, const plan_obj *o, const char *name, os_err *e)
+static int put_chunk(bk *b, objstore *os, const plan_obj *o,
+                     const char *name, os_err *e)
 {
     coll *k = b->k;
     const mentry *m = &b->cur.entries.e[o->entry];
@@ -242,7 +243,7 @@ static int put_chunk(bk *b, const plan_obj *o, const char *name, os_err *e)
     }
     char src[64];
     snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
-    int rc = os_put_range(&k->o, b->droot, name, src, o->offset, o->length,
+    int rc = os_put_range(os, b->droot, name, src, o->offset, o->length,
                           &b->sums[o - b->p.obj], e);
     close(fd);
     return rc;
@@ -298,6 +299,18 @@ static char *write_list(const bk *b, const plan_obj *o, os_err *e)
     return path;
 }
 
+/* The file data object o holds, and the files it completes (a split
+ * file's: with its last chunk). */
+static uint64_t object_data(const bk *b, const plan_obj *o, uint64_t *files)
+{
+    if (o->chunk) {
+        *files = o->offset + o->length == b->cur.entries.e[o->entry].size;
+        return o->length;
+    }
+    *files = o->n_members;
+    return o->data;
+}
+
 /* Task i of the pool: stores data-(i+1), a tar object or a chunk. */
 static int put_object(void *arg, size_t i)
 {
@@ -309,13 +322,17 @@ static int put_object(void *arg, size_t i)
     int rc = SLUICE_E_IO;
     if (interrupted(k))
         return EXIT_INCOMPLETE;
+    objstore os;
+    feed_put fp;
+    uint64_t files;
+    feedback_put(k, &os, &fp, object_data(b, o, &files));
     snprintf(name, sizeof name, "backups/%s/data-%u", b->id, o->n);
     if (o->chunk) {
-        rc = put_chunk(b, o, name, &e);
+        rc = put_chunk(b, &os, o, name, &e);
     } else {
         char *list = write_list(b, o, &e);
         if (list)
-            rc = os_put_archive(&k->o, b->droot, name, k->c->directory,
+            rc = os_put_archive(&os, b->droot, name, k->c->directory,
                                 list, &b->sums[i], &e);
         if (list)
             unlink(list);
@@ -328,6 +345,7 @@ static int put_object(void *arg, size_t i)
                                 &b->cur.entries.e[o->members[j]]))
                 b->skip[o->members[j]] = 1;
     }
+    feedback_put_done(&fp, files, rc == 0);
     if (rc == 0) {
         b->stored[i] = b->sums[i].size;
         b->written[i] = 1;
@@ -553,6 +571,7 @@ static void say_summary(bk *b)
     s.bytes_stored = b->bytes_stored;
     s.seconds = (double)(now.tv_sec - b->start.tv_sec) +
                 (double)(now.tv_nsec - b->start.tv_nsec) / 1e9;
+    feedback_stop(b->k); /* the summary takes the progress line's place */
     /* The line is for people: on a terminal or with -v (scripts and
      * cron get the id alone on stdout, or --json). */
     summary_print(&s, b->id, b->k->c->json, b->k->c->quiet,
@@ -574,12 +593,16 @@ static int backup_locked(bk *b, int absent, dest *d)
     b->tag = pick_tag(k, d);
     b->droot = strcmp(b->tag, "default") ? loc_url(&k->locs, b->tag)
                                          : k->root;
+    if (!k->c->dry_run)
+        feedback_start(k, "files"); /* the passphrase was asked for */
     if ((ex = pick_parent(b)))
         return ex;
     if ((ex = scan_and_plan(b)))
         return ex;
     if (k->c->dry_run)
         return dry_run_report(b);
+    atomic_store(&k->count.items_total, b->p.files);
+    atomic_store(&k->count.bytes_total, b->p.bytes_in);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
     ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);

@@ -108,6 +108,8 @@ static int fetch_all(coll *k, const mentry *e, int fd,
         f.sha = &sc;
     int one = f.sha || consume;
     int ex = pool_run(e->nchunks, one ? 1 : COLL_JOBS, one, fetch_chunk, &f);
+    if (!ex)
+        feedback_done(k, 1, 0);
     if (ex || !e->sha[0])
         return ex;
     if (fd >= 0 && hash_fd(fd, e->size, &sc) < 0) {

@@ -5,6 +5,7 @@
 #ifndef SLUICE_COLL_H
 #define SLUICE_COLL_H
 
+#include "../progress.h"
 #include "collection.h"
 #include "manifest.h"
 #include "objstore.h"
@@ -28,6 +29,8 @@ typedef struct coll {
     int locked;
     _Atomic int said_interrupted; /* "interrupted" was said (once)   */
     char *from_url;   /* --from without its "?locality=" tag         */
+    progress_count count; /* feedback.c: what the line shows         */
+    progress *pg;         /* the line, while shown                   */
 } coll;
 
 /* "sluice: ..." on stderr, one line (host_print_line); returns 0. */
@@ -96,6 +99,28 @@ void summary_count(backup_summary *s, const manifest *cur,
  * quiet, and the summary line on stderr when line and not quiet. */
 void summary_print(const backup_summary *s, const char *id, int json,
                    int quiet, int line);
+
+/* feedback.c: the progress line of backup, restore, verify, forget and
+ * prune (on a terminal or with --progress; else nothing is started and
+ * the counting costs an atomic add an object).  Start it once the
+ * passphrase was asked for, stop it before the command's last words; a
+ * new start replaces the line (forget --prune: the prune's). */
+void feedback_start(coll *k, const char *unit);
+void feedback_stop(coll *k);
+void feedback_done(coll *k, uint64_t items, uint64_t bytes);
+/* restore, verify: the totals from the records of the entries they
+ * fetch (items: the entries; bytes: their objects' stored sizes), and
+ * from now on the stored bytes of every get are counted as they come. */
+void feedback_expect(coll *k, mentry **v, size_t n);
+/* One object put (backup): *o a copy of k->o whose run counts its bytes
+ * live, at most `bytes` (the file data it holds: a tar stream's headers
+ * are not counted); feedback_put_done adds what was not and the files. */
+typedef struct feed_put {
+    coll *k;
+    uint64_t left;
+} feed_put;
+void feedback_put(coll *k, objstore *o, feed_put *f, uint64_t bytes);
+void feedback_put_done(feed_put *f, uint64_t files, int ok);
 
 /* restore.c: the backup --as-of names (else the host's latest), or
  * NULL (said). */

@@ -35,6 +35,7 @@ typedef struct coll_opts {
     int exclude_caches, one_file_system; /* dry_run: above, shared */
     int json; /* --json: machine-readable output (backup, backups)    */
     int to_stdout; /* restore -O PATH: one file's bytes to stdout    */
+    int progress; /* enum progress_mode: the command's own line       */
     int passphrase_fd;
     char **args;
     int n_args;

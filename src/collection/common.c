@@ -362,6 +362,7 @@ int collection_run(const char *cmd, const coll_opts *o, session *s,
         ex = cmd_unlock(&k);
     else
         ex = cmd_verify(&k);
+    feedback_stop(&k);
     if (ex == EXIT_OK && atomic_load(&s->incomplete))
         ex = EXIT_INCOMPLETE;
     /* Stopped early by a signal (it said so): not a success, so the

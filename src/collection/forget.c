@@ -66,6 +66,7 @@ static int keep_needed(coll *k, ret_decision *d)
         memset(&m, 0, sizeof m);
         if ((ex = load_manifest(k, k->ix.e[i].id, &m)))
             break;
+        feedback_done(k, 1, 0);
         for (size_t j = 0; j < m.entries.n; j++) {
             size_t p = backup_pos(k, m.entries.e[j].bid);
             if (p == (size_t)-1 || d[p].verdict != RET_FORGET)
@@ -150,7 +151,9 @@ static int forget_locked(coll *k, const ret_policy *p, int dry)
         free(d);
         return EXIT_USAGE;
     }
+    feedback_start(k, "manifests read");
     ex = keep_needed(k, d);
+    feedback_stop(k); /* before the report on stdout */
     if (!ex) {
         report(k, d, dry);
         for (size_t i = 0; i < n; i++)

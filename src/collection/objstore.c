@@ -92,6 +92,8 @@ static int run(objstore *o, engine_job *job, const char *url,
 {
     engine_error fail = {0};
     job->isolated = 1;
+    job->moved = o->moved;
+    job->moved_arg = o->moved_arg;
     int rc = engine_run(o->s, o->l, job, &fail);
     if (rc < 0)
         describe(err, url, name, &fail);

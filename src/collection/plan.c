@@ -176,6 +176,7 @@ static int pack(mlist *E, const char *store, const size_t *group,
         p->member_store[nm++] = i;
         p->files++;
         p->bytes_in += e->size;
+        tar->data += e->size;
     }
     return 0;
 }

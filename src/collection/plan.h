@@ -21,6 +21,7 @@ typedef struct plan_obj {
      * scanned list, in path order). */
     size_t *members;
     size_t n_members;
+    uint64_t data; /* tar: the file contents it holds (of bytes_in) */
 } plan_obj;
 
 typedef struct plan {

@@ -102,6 +102,7 @@ static void drop(coll *k, tally *t, int dfd, const char *root,
     }
     t->objects++;
     t->bytes += (uint64_t)st->st_size;
+    feedback_done(k, 1, (uint64_t)st->st_size);
     if (k->c->verbose || t->dry) {
         snprintf(line, sizeof line, "%s %s/%s (%" PRIu64 " bytes)",
                  t->dry ? "would remove" : "removed", root, rel,
@@ -250,6 +251,8 @@ int prune_locked(coll *k, int dry)
     if (!ex)
         ex = collect_live(k, &L);
     tally t = {0, 0, dry, 0};
+    if (!ex && !dry && !k->c->verbose) /* else a line an object follows */
+        feedback_start(k, "objects removed");
     if (!ex) {
         /* Other destinations first: what is ours there is known by the
          * MANIFESTs at the default, which its sweep then removes. */
@@ -262,6 +265,7 @@ int prune_locked(coll *k, int dry)
         if (dfd >= 0)
             close(dfd);
         sweep_root(k, &t, k->root, &L, -1);
+        feedback_stop(k); /* before the last words on stdout */
         if (!k->c->quiet || dry)
             printf("prune: %s %" PRIu64 " objects, %" PRIu64
                    " bytes %s\n", dry ? "would remove" : "removed",

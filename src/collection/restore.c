@@ -310,6 +310,8 @@ static int extract_group(void *arg, size_t g)
                         members, b - a, G->list_only,
                         object_sum(G->v[a], G->v[a]->obj, &want), &e);
     free(members);
+    if (rc == 0)
+        feedback_done(k, b - a, 0);
     if (rc < 0 && interrupted(k))
         return EXIT_INCOMPLETE;
     if (rc < 0) {
@@ -589,6 +591,9 @@ int cmd_restore(coll *k)
     }
     if (!ex) {
         order_by_index(k, p.v, p.n);
+        feedback_start(k, "files");
+        feedback_expect(k, p.v, p.n);
+        feedback_expect(k, p.sp, p.nsp);
         ex = extract_groups(k, p.v, p.n, dir, 0, "restore");
         if (!interrupted(k))
             ex = worse(ex, restore_rest(k, &m, &p, ex));

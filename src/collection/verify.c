@@ -71,6 +71,9 @@ int cmd_verify(coll *k)
         ex = EXIT_INTERNAL;
     } else {
         stored_entries(k, ms, v, &n, sp, &nsp, &nobj);
+        feedback_start(k, "files");
+        feedback_expect(k, v, n);
+        feedback_expect(k, sp, nsp);
         ex = worse(ex, check_refs(k, ms));
         ex = worse(ex, extract_groups(k, v, n, NULL, 1, "verify"));
         /* Split files: every chunk decoded (authenticated), sizes checked. */
@@ -80,6 +83,7 @@ int cmd_verify(coll *k)
     /* Only an encrypted collection's objects are authenticated: an
      * unencrypted one is said to be what was checked, never authentic. */
     int sealed = preset_encrypts(k->desc);
+    feedback_stop(k);
     if (!k->c->quiet && !interrupted(k))
         printf("%zu backups, %zu objects %s\n", k->ix.n, nobj,
                ex ? "checked: DAMAGED (see above)"
