@@ -47,7 +47,8 @@ enum {
     G_DRYRUN = 1u << 17,   /* --dry-run (backup, forget, prune)         */
     G_UNLOCK = 1u << 18,   /* --remove-all (unlock)                     */
     G_SELECT = 1u << 19,   /* backup: --exclude..., -T                  */
-    G_JSON = 1u << 20      /* --json                                    */
+    G_JSON = 1u << 20,     /* --json                                    */
+    G_PRUNE = 1u << 21     /* --prune-grace (prune, forget --prune)     */
 };
 
 #define CLI_MAX_KV 4096

@@ -108,10 +108,10 @@ static const command commands[] = {
      1},
     {"verify", COLL | G_FETCH | G_STORE, 0, 0, check_fetch, run_collection,
      1},
-    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN, 0, 0, check_fetch,
+    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN | G_PRUNE, 0, 0,
+     check_fetch, run_collection, 1},
+    {"prune", COLL | G_FETCH | G_DRYRUN | G_PRUNE, 0, 0, check_fetch,
      run_collection, 1},
-    {"prune", COLL | G_FETCH | G_DRYRUN, 0, 0, check_fetch, run_collection,
-     1},
     {"unlock", COMMON | G_NET | G_FETCH | G_UNLOCK, 0, 0, check_fetch,
      run_collection, 1},
 };
