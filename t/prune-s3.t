@@ -15,6 +15,10 @@
 #     grace period (1d by default) and aborts it after (SLUICE_TEST_NOW two
 #     days on), leaving no unreferenced object and no multipart upload;
 #   - --prune-grace is checked before anything is done;
+#   - hostile listings (through a proxy that answers ListObjectsV2 itself):
+#     an answer over 4 MiB, pages that do not advance, garbage: refused,
+#     exit 3, nothing removed; keys outside the prefix or with ".."
+#     components are never acted on;
 #   - a plugin built for ABI 1.2 (no list()) still loads and works, and
 #     prune on it says the stage cannot list (exit 2, nothing removed).
 # Needs ceph-mon ceph-osd radosgw ceph-common awscli python3 and a C
@@ -295,6 +299,95 @@ PY
 ok "a fresh multipart upload" [ -n "$(uploads prune-main)" ]
 run "$SLUICE" prune --from "$C" --prune-grace 0
 is "$RC:$(uploads prune-main)" "0:" "prune --prune-grace 0 aborts it at once"
+
+# ---- the network is an attacker: hostile listings ---------------------------------
+# An HTTP proxy to the gateway that answers ListObjectsV2 itself, as the
+# file "mode" says; every other request goes through unchanged (SigV4
+# signs the Host header, which is passed as it came).
+cat >"$T_TMP/evil.py" <<'PY'
+import http.client, http.server, socketserver, sys
+port_file, target, mode_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def evil(mode):
+    head = '<?xml version="1.0"?><ListBucketResult>'
+    if mode == "huge":
+        return head + "<IsTruncated>false</IsTruncated><X>" + "a" * 5000000 + "</X></ListBucketResult>"
+    if mode == "loop":
+        return head + "<IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>"
+    if mode == "escape":
+        item = "<Contents><Key>%s</Key><LastModified>2020-01-01T00:00:00Z</LastModified><Size>1</Size></Contents>"
+        return head + "<IsTruncated>false</IsTruncated>" + "".join(item % k for k in (
+            "victim", "coll/backups/x/../../victim", "coll/backups/../victim",
+            "coll//backups/x/data-1")) + "</ListBucketResult>"
+    return "<html>not xml"
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        mode = open(mode_file).read().strip()
+        if self.command == "GET" and "list-type=2" in self.path and mode != "pass":
+            data = evil(mode).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        c = http.client.HTTPConnection("127.0.0.1", target)
+        c.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            c.putheader(k, v)
+        c.endheaders(body)
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status, r.reason)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_any
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+open(port_file, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+echo pass >"$T_TMP/evil.mode"
+python3 "$T_TMP/evil.py" "$T_TMP/evil.port" "$rgw_port" "$T_TMP/evil.mode" &
+evil=$!
+bg_track $evil
+i=0
+while [ ! -s "$T_TMP/evil.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+EVIL="--s3-endpoint http://127.0.0.1:$(cat "$T_TMP/evil.port")"
+echo victim | s3 cp - s3://prune-main/victim >/dev/null
+# shellcheck disable=SC2086
+run "$SLUICE" prune --from "$C" $EVIL
+is "$RC:$(cat "$OUT")" "0:prune: removed 0 objects, 0 bytes freed" \
+    "through the proxy, passing everything: prune works"
+keys prune-main "" >"$T_TMP/k.before"
+for c in "huge:larger than 4194304 bytes" "loop:pages do not advance" \
+    "garbage:not a listing"; do
+    echo "${c%%:*}" >"$T_TMP/evil.mode"
+    # shellcheck disable=SC2086
+    run "$SLUICE" prune --from "$C" $EVIL
+    is "$RC" 3 "a listing answer that is ${c%%:*}: exit 3"
+    like "$(cat "$ERR")" "*${c#*:}*nothing removed there*" "... says why (${c#*:})"
+done
+echo escape >"$T_TMP/evil.mode"
+# shellcheck disable=SC2086
+run "$SLUICE" prune --from "$C" $EVIL -v
+is "$RC:$(cat "$OUT")" "0:prune: removed 0 objects, 0 bytes freed" \
+    "keys outside the prefix or with dot components are never acted on"
+keys prune-main "" >"$T_TMP/k.after"
+ok "... nothing removed by any hostile listing, the victim is there" \
+    cmp -s "$T_TMP/k.before" "$T_TMP/k.after"
+kill $evil 2>/dev/null
+wait $evil 2>/dev/null
 
 # ---- a plugin built for ABI 1.2 ------------------------------------------------------
 # The real s3 stage presented as ABI 1.2 would see it: the stage struct
