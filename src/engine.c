@@ -931,8 +931,11 @@ static int endpoint_stage(chain_run *r, loader *l, const stage_spec *target,
         return rc;
     if (rs->ls->abi_minor < minor || !has_op(&rs->ls->vt)) {
         char m[160];
-        snprintf(m, sizeof m, "cannot %s (a plugin built for ABI %u.%u)",
-                 cannot, rs->ls->abi_major, rs->ls->abi_minor);
+        if (rs->ls->abi_minor < minor)
+            snprintf(m, sizeof m, "cannot %s (a plugin built for ABI %u.%u)",
+                     cannot, rs->ls->abi_major, rs->ls->abi_minor);
+        else
+            snprintf(m, sizeof m, "cannot %s", cannot);
         return fail_msg(r, rs->name, SLUICE_E_UNSUPPORTED, m);
     }
     sluice_kv *opts;
