@@ -279,6 +279,10 @@ is "$RC" 0 "prune after the killed backup"
 like "$(cat "$OUT")" "*prune: aborted 0 incomplete uploads, kept * started within the grace period*" \
     "... keeps the upload within the grace period (1d)"
 ok "... which is still there" [ -n "$(uploads prune-main)" ]
+if tr '\n' ' ' <"$SLUICE_SRCDIR/doc/FORMAT.md" | sed 's/  */ /g' |
+    grep -qF '`prune: aborted N incomplete uploads, kept M started within the grace period`'; then
+    pass "... a line FORMAT.md 5.11 quotes"
+else fail "... a line FORMAT.md 5.11 quotes"; fi
 keys prune-main coll/backups/ >"$T_TMP/k.after"
 ok "... and leaves no unreferenced object" cmp -s "$T_TMP/k.before" "$T_TMP/k.after"
 SLUICE_TEST_NOW=$(($(date +%s) + 2 * 86400)) run "$SLUICE" prune --from "$C" -v
@@ -429,10 +433,14 @@ if "${CC:-cc}" -shared -fPIC -I"$SLUICE_SRCDIR/include" -o "$T_TMP/old12/s3.so" 
         "... says the stage cannot list"
     keys prune-main coll/ >"$T_TMP/k.after"
     ok "... nothing removed" cmp -s "$T_TMP/k.before" "$T_TMP/k.after"
+    tr '\n' ' ' <"$SLUICE_SRCDIR/doc/FORMAT.md" | sed 's/  */ /g' >"$T_TMP/format.txt"
+    ok "... FORMAT.md 5.11 quotes that message" grep -qF \
+        "the s3 stage cannot list objects (a plugin built for ABI 1.2; listing came in 1.3); nothing removed\`" \
+        "$T_TMP/format.txt"
     is "$(keys prune-main coll/LOCK)" "" "... and the LOCK released"
 else
     diag_file "$T_TMP/cc.err" cc
-    skip 6 "cannot build the 1.2 plugin"
+    skip 7 "cannot build the 1.2 plugin"
 fi
 
 done_testing
