@@ -996,6 +996,24 @@ typedef struct list_relay {
     int bad;      /* a malformed entry */
 } list_relay;
 
+/* A name as plugin.h promises it: relative, no empty, "." or ".."
+ * component (a request would fold "a/../b" into "b"). */
+static int entry_name_ok(const char *n)
+{
+    if (!n || !*n ||
+        strnlen(n, SLUICE_ENTRY_NAME_MAX + 1) > SLUICE_ENTRY_NAME_MAX)
+        return 0;
+    for (;;) {
+        size_t l = strcspn(n, "/");
+        if (l == 0 || (l == 1 && n[0] == '.') ||
+            (l == 2 && n[0] == '.' && n[1] == '.'))
+            return 0;
+        if (!n[l])
+            return 1;
+        n += l + 1;
+    }
+}
+
 static int relay(void *arg, const sluice_entry *e)
 {
     list_relay *lr = arg;
@@ -1007,9 +1025,8 @@ static int relay(void *arg, const sluice_entry *e)
     }
     memcpy(&c, e, need);
     c.struct_size = sizeof c;
-    if (!c.name || !c.name[0] ||
-        strnlen(c.name, SLUICE_ENTRY_NAME_MAX + 1) > SLUICE_ENTRY_NAME_MAX ||
-        c.kind < SLUICE_ENTRY_OBJECT || c.kind > SLUICE_ENTRY_OTHER ||
+    if (!entry_name_ok(c.name) || c.kind < SLUICE_ENTRY_OBJECT ||
+        c.kind > SLUICE_ENTRY_OTHER ||
         (c.kind == SLUICE_ENTRY_UPLOAD) != (c.upload_id != NULL)) {
         lr->bad = 1;
         return SLUICE_E_INTERNAL;
