@@ -160,6 +160,37 @@ int main(void)
     is_str(fail.err.message, "cannot list objects", "... saying so");
     is_str(fail.subject, "http", "... naming the stage");
 
+    /* A stage that breaks the contract: the entry never reaches the
+     * caller (prune acts on what it is given). */
+    const char *tp = getenv("SLUICE_TEST_PLUGINS");
+    if (tp) {
+        char both[8192];
+        snprintf(both, sizeof both, "%s:%s", pp, tp);
+        setenv("SLUICE_PLUGIN_PATH", both, 1);
+        loader *l2 = loader_new();
+        static const char *modes[] = {"dotdot", "empty", "noid"};
+        sluice_kv kv[1] = {{"mode", "good"}};
+        stage_spec spec = {"badlist", kv, 1, NULL};
+        memset(&s, 0, sizeof s);
+        ok(l2 && engine_list(&ss, l2, &spec, collect, &s, &fail) == 0 &&
+               s.n == 1,
+           "badlist: a well-formed entry passes");
+        for (size_t i = 0; l2 && i < sizeof modes / sizeof *modes; i++) {
+            kv[0].value = modes[i];
+            memset(&s, 0, sizeof s);
+            memset(&fail, 0, sizeof fail);
+            int rc = engine_list(&ss, l2, &spec, collect, &s, &fail);
+            ok(rc == SLUICE_E_INTERNAL && s.n == 0 &&
+                   strstr(fail.err.message, "malformed entry"),
+               "badlist mode=%s: refused by the host, never handed on (%s)",
+               modes[i], fail.err.message);
+        }
+        if (l2)
+            loader_free(l2);
+    } else {
+        skip(4, "needs SLUICE_TEST_PLUGINS (badlist.so)");
+    }
+
     loader_free(l);
     session_cleanup(&ss);
     char cmd[700];
