@@ -634,7 +634,8 @@ static const sluice_stage stages[] = {
     {"aes-256-gcm",
      "AES-256-GCM encryption and authentication (PBKDF2 passphrase)",
      SLUICE_ROLE_TRANSFORM, SLUICE_ROLE_TRANSFORM, SLUICE_STAGE_HEADER_MAC,
-     aes_open, aes_run, aes_header_mac, aes_close, NULL, keys}};
+     aes_open, aes_run, aes_header_mac, aes_close, NULL, keys,
+     NULL /* list (ABI 1.3) */}};
 
 static const sluice_plugin plugin =
     SLUICE_PLUGIN_INIT("aes-256-gcm", PACKAGE_VERSION, stages);

@@ -11,6 +11,7 @@
  * temporary file is removed and the target is untouched.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -470,6 +471,112 @@ static int file_remove(const sluice_stage_args *args, sluice_error *err)
     return 0;
 }
 
+/* ---- list (ABI 1.3) -------------------------------------------------------
+ * The tree under a directory, read by descriptor (openat O_NOFOLLOW,
+ * fdopendir): a symlink is an entry, never followed, so a link planted
+ * in the tree cannot send the walk elsewhere.  Bounded: names of at most
+ * SLUICE_ENTRY_NAME_MAX bytes, at most LIST_DEPTH levels (deeper is an
+ * error, not a silent skip). */
+#define LIST_DEPTH 16
+
+typedef struct lister {
+    sluice_list_fn fn;
+    void *arg;
+    const char *root;
+    char name[SLUICE_ENTRY_NAME_MAX + 1]; /* the path relative to root */
+    sluice_error *err;
+} lister;
+
+static int list_dir(lister *L, int dfd, size_t len, int depth);
+
+/* One directory entry of dfd, whose relative name is L->name[0..len). */
+static int list_entry(lister *L, int dfd, const char *d_name, size_t len,
+                      int depth)
+{
+    size_t n = strlen(d_name);
+    if (len + n + 1 > SLUICE_ENTRY_NAME_MAX)
+        return sluice_error_set(L->err, SLUICE_E_IO, "%s: a name under it "
+                                "is longer than %d bytes", L->root,
+                                SLUICE_ENTRY_NAME_MAX);
+    size_t at = len ? len + 1 : 0;
+    if (len)
+        L->name[len] = '/';
+    memcpy(L->name + at, d_name, n + 1);
+    struct stat st;
+    if (fstatat(dfd, d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 /* gone meanwhile */
+                               : sluice_error_set(L->err, SLUICE_E_IO,
+                                                  "%s/%s: %s", L->root,
+                                                  L->name, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        if (depth >= LIST_DEPTH)
+            return sluice_error_set(L->err, SLUICE_E_IO, "%s/%s: more than "
+                                    "%d directory levels", L->root, L->name,
+                                    LIST_DEPTH);
+        int fd = openat(dfd, d_name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return sluice_error_set(L->err, SLUICE_E_IO, "%s/%s: %s",
+                                    L->root, L->name, strerror(errno));
+        return list_dir(L, fd, at + n, depth + 1);
+    }
+    sluice_entry e = {sizeof e, S_ISREG(st.st_mode) ? SLUICE_ENTRY_OBJECT
+                                                    : SLUICE_ENTRY_OTHER,
+                      L->name, (uint64_t)st.st_size, (int64_t)st.st_mtime,
+                      NULL};
+    return L->fn(L->arg, &e);
+}
+
+/* Walks directory fd (taken over: closed here). */
+static int list_dir(lister *L, int fd, size_t len, int depth)
+{
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return sluice_error_set(L->err, SLUICE_E_NOMEM, "out of memory");
+    }
+    int rc = 0;
+    struct dirent *de;
+    errno = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        rc = list_entry(L, dirfd(d), de->d_name, len, depth);
+        L->name[len] = '\0';
+        errno = 0;
+    }
+    if (rc == 0 && errno)
+        rc = sluice_error_set(L->err, SLUICE_E_IO, "%s: cannot read: %s",
+                              L->root, strerror(errno));
+    closedir(d);
+    return rc;
+}
+
+static int file_list(const sluice_stage_args *args, sluice_list_fn fn,
+                     void *arg, sluice_error *err)
+{
+    const char *path = sluice_kv_get(args->options, args->n_options, "path");
+    if (!path || !*path || !strcmp(path, "-"))
+        return sluice_error_set(err, SLUICE_E_USAGE, "no directory to list");
+    lister *L = malloc(sizeof *L);
+    if (!L)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    L->fn = fn;
+    L->arg = arg;
+    L->root = path;
+    L->name[0] = '\0';
+    L->err = err;
+    int rc, fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        rc = errno == ENOENT ? 0 /* nothing stored there */
+                             : sluice_error_set(err, SLUICE_E_IO, "%s: %s",
+                                                path, strerror(errno));
+    else
+        rc = list_dir(L, fd, 0, 0);
+    free(L);
+    return rc;
+}
+
 /* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
 static const sluice_key keys[] = {
     {"path", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
@@ -498,6 +605,7 @@ static const sluice_stage stages[] = {{
     file_close,
     file_remove,
     keys,
+    file_list,
 }};
 
 static const sluice_plugin plugin =

@@ -322,6 +322,7 @@ static const sluice_stage stages[] = {{
     http_close,
     NULL, /* remove (ABI 1.1) */
     keys,
+    NULL, /* list (ABI 1.3) */
 }};
 
 static const sluice_plugin plugin =

@@ -34,6 +34,7 @@
 #include <openssl/crypto.h>
 
 #include "curl-common.h"
+#include "s3-xml.h"
 #include "sigv4.h"
 #include "sluice/plugin.h"
 
@@ -1259,10 +1260,18 @@ static void s3_close(void *ctx)
     s3_free(s);
 }
 
+static int s3_abort_named(const sluice_stage_args *args, const char *id,
+                          sluice_error *err);
+
 /* DELETE of the object (ABI 1.1 remove()): 204, or 404 when it was not
- * there, are both success. */
+ * there, are both success.  With "upload-id" (ABI 1.3): aborts that
+ * multipart upload of the key instead. */
 static int s3_remove(const sluice_stage_args *args, sluice_error *err)
 {
+    const char *upload = sluice_kv_get(args->options, args->n_options,
+                                       "upload-id");
+    if (upload)
+        return s3_abort_named(args, upload, err);
     void *ctx = NULL;
     int rc = s3_open(args, &ctx, err);
     if (rc < 0)
@@ -1289,6 +1298,272 @@ static int s3_remove(const sluice_stage_args *args, sluice_error *err)
     return rc;
 }
 
+/* ---- list (ABI 1.3) ---------------------------------------------------------
+ * ListObjectsV2 then ListMultipartUploads under "KEY/", a page at a time:
+ * each answer is held in a buffer of at most LIST_PAGE_MAX bytes (a
+ * larger one is refused, whatever max-keys the server heeded) and read
+ * by the strict parser of s3-xml.c; a page that does not advance the
+ * listing, or more than LIST_MAX_PAGES of them, fails it. */
+#define LIST_PAGE_KEYS 1000
+#define LIST_PAGE_MAX (4u * 1024u * 1024u)
+#define LIST_MAX_PAGES 100000
+
+typedef struct list_req {
+    s3_req q; /* first member */
+    char *buf;
+    size_t len, cap;
+    int too_big;
+} list_req;
+
+/* Before every attempt: the page starts again. */
+static int list_prepare(cc_req *r)
+{
+    list_req *l = (list_req *)r;
+    l->len = 0;
+    l->too_big = 0;
+    return s3_prepare(r);
+}
+
+static int list_data(cc_req *r, const uint8_t *p, size_t n)
+{
+    list_req *l = (list_req *)r;
+    if (n > LIST_PAGE_MAX - l->len) {
+        l->too_big = 1;
+        return SLUICE_E_NETWORK;
+    }
+    if (l->len + n > l->cap) {
+        size_t c = l->cap ? l->cap : 64 * 1024;
+        while (c < l->len + n)
+            c *= 2;
+        char *b = realloc(l->buf, c);
+        if (!b)
+            return SLUICE_E_NOMEM;
+        l->buf = b;
+        l->cap = c;
+    }
+    memcpy(l->buf + l->len, p, n);
+    l->len += n;
+    return 0;
+}
+
+/* GET of the bucket with query (canonical: encoded, sorted) into l. */
+static int list_get(s3_ctx *s, list_req *l, const char *query,
+                    const char *what, sluice_error *err)
+{
+    if (!query || s3_req_init(&l->q, s, "GET", query, what) < 0)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    l->q.r.prepare = list_prepare;
+    l->q.r.on_data = list_data;
+    int rc = cc_perform(&s->conn, &l->q.r);
+    if (l->too_big)
+        rc = sluice_error_set(err, SLUICE_E_NETWORK, "cannot list %s: the "
+                              "server's answer is larger than %u bytes",
+                              s->display, LIST_PAGE_MAX);
+    else if (rc == SLUICE_E_NETWORK)
+        rc = s3_fail(s, err, "cannot list", &l->q.r);
+    else if (rc < 0 && rc != SLUICE_E_CANCELED)
+        rc = sluice_error_set(err, rc, "cannot list %s: out of memory",
+                              s->display);
+    s3_req_free(&l->q);
+    return rc;
+}
+
+/* Hands each parsed entry under the prefix to the host's callback. */
+typedef struct list_walk {
+    s3_ctx *s;
+    const char *prefix;
+    sluice_list_fn fn;
+    void *arg;
+} list_walk;
+
+static int list_emit(void *arg, const s3x_entry *x)
+{
+    list_walk *w = arg;
+    size_t pl = strlen(w->prefix);
+    const char *rel = x->key + pl;
+    if (strncmp(x->key, w->prefix, pl) != 0 || !s3x_safe_name(rel)) {
+        /* Outside the prefix, or a name a request would rewrite: the
+         * host is never asked to act on it. */
+        w->s->api->log(w->s->host, SLUICE_LOG_INFO,
+                       "listing %s: skipped a key that is not a plain name "
+                       "under the prefix", w->s->display);
+        return 0;
+    }
+    sluice_entry e = {sizeof e,
+                      x->upload_id ? SLUICE_ENTRY_UPLOAD : SLUICE_ENTRY_OBJECT,
+                      rel, x->size, x->mtime, x->upload_id};
+    return w->fn(w->arg, &e);
+}
+
+/* The canonical query of a page (parameters sorted, values encoded);
+ * pg: where the previous page said to go on, NULL for the first. */
+static char *list_query(const char *pfx, const s3x_page *pg, int uploads)
+{
+    char *m1 = sigv4_uri_encode(pg ? pg->next : "", 0);
+    char *m2 = sigv4_uri_encode(pg ? pg->next_id : "", 0);
+    char *q = NULL;
+    if (m1 && m2 && uploads)
+        q = str_printf("%s%s%smax-uploads=%d&prefix=%s%s%s&uploads=",
+                       pg ? "key-marker=" : "", pg ? m1 : "", pg ? "&" : "",
+                       LIST_PAGE_KEYS, pfx, pg ? "&upload-id-marker=" : "",
+                       pg ? m2 : "");
+    else if (m1 && m2)
+        q = str_printf("%s%s%slist-type=2&max-keys=%d&prefix=%s",
+                       pg ? "continuation-token=" : "", pg ? m1 : "",
+                       pg ? "&" : "", LIST_PAGE_KEYS, pfx);
+    free(m1);
+    free(m2);
+    return q;
+}
+
+typedef int (*page_parser)(const char *, size_t, s3x_fn, void *, s3x_page *,
+                           char *, size_t);
+
+/* The pages of one listing; uploads: ListMultipartUploads, else
+ * ListObjectsV2. */
+static int list_pages(s3_ctx *s, list_walk *w, int uploads,
+                      sluice_error *err)
+{
+    char *pfx = sigv4_uri_encode(w->prefix, 0);
+    s3x_page *pg = calloc(1, sizeof *pg);
+    list_req l = {0};
+    int rc = pfx && pg ? 0 : sluice_error_set(err, SLUICE_E_NOMEM,
+                                              "out of memory");
+    page_parser parse = uploads ? s3x_parse_uploads : s3x_parse_objects;
+    for (int n = 0; rc == 0; n++) {
+        char *query = list_query(pfx, n ? pg : NULL, uploads);
+        rc = list_get(s, &l, query,
+                      uploads ? "ListMultipartUploads" : "ListObjectsV2", err);
+        free(query);
+        if (rc < 0)
+            break;
+        char before[2 * S3X_FIELD_MAX + 2], why[300];
+        snprintf(before, sizeof before, "%s\n%s", pg->next, pg->next_id);
+        rc = parse(l.buf ? l.buf : "", l.len, list_emit, w, pg, why,
+                   sizeof why);
+        if (rc == -1)
+            rc = sluice_error_set(err, SLUICE_E_NETWORK, "cannot list %s: "
+                                  "the server's answer is not a listing: %s",
+                                  s->display, why);
+        if (rc < 0 || !pg->truncated)
+            break;
+        char after[sizeof before];
+        snprintf(after, sizeof after, "%s\n%s", pg->next, pg->next_id);
+        if (!strcmp(before, after) || n + 1 >= LIST_MAX_PAGES)
+            rc = sluice_error_set(err, SLUICE_E_NETWORK, "cannot list %s: "
+                                  "the server's pages do not advance",
+                                  s->display);
+    }
+    free(l.buf);
+    free(pg);
+    free(pfx);
+    return rc;
+}
+
+/* A context for bucket-level requests on s3://BUCKET[/KEY]: the object
+ * path cut back to the bucket's, *prefix = "KEY/" ("" for none). */
+static int list_open(const sluice_stage_args *args, s3_ctx **out,
+                     char **prefix, sluice_error *err)
+{
+    const char *url = sluice_kv_get(args->options, args->n_options, "url");
+    if (!url || strncasecmp(url, "s3://", 5) != 0)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "no URL to list (expected s3://BUCKET/PREFIX)");
+    const char *slash = strchr(url + 5, '/');
+    size_t klen = slash ? strlen(slash + 1) : 0;
+    while (klen && slash[klen] == '/')
+        klen--;
+    size_t blen = slash ? (size_t)(slash - url - 5) : strlen(url + 5);
+    /* s3_open wants a key: any will do, the path is cut back below. */
+    char *u = str_printf("s3://%.*s/%.*s", (int)blen, url + 5,
+                         (int)(klen ? klen : 1), klen ? slash + 1 : "-");
+    *prefix = str_printf("%.*s%s", (int)klen, klen ? slash + 1 : "",
+                         klen ? "/" : "");
+    sluice_kv *kv = malloc((args->n_options + 1) * sizeof *kv);
+    int rc = u && *prefix && kv ? 0 : SLUICE_E_NOMEM;
+    if (rc == 0) {
+        sluice_stage_args a = *args;
+        for (size_t i = 0; i < args->n_options; i++)
+            kv[i] = strcmp(args->options[i].key, "url")
+                        ? args->options[i]
+                        : (sluice_kv){"url", u};
+        a.options = kv;
+        void *ctx = NULL;
+        rc = s3_open(&a, &ctx, err);
+        *out = ctx;
+    } else {
+        sluice_error_set(err, rc, "out of memory");
+    }
+    if (rc == 0) {
+        s3_ctx *s = *out;
+        char *enc = sigv4_uri_encode(s->key, 1);
+        size_t ol = strlen(s->object_uri), el = enc ? strlen(enc) : 0;
+        free(s->display);
+        s->display = strdup(url);
+        if (!enc || !s->display || el > ol ||
+            strcmp(s->object_uri + ol - el, enc))
+            rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        else
+            s->object_uri[ol - el] = '\0'; /* ".../BUCKET/" or "/" */
+        free(enc);
+        if (rc < 0)
+            s3_free(s);
+    }
+    free(u);
+    free(kv);
+    if (rc < 0) {
+        free(*prefix);
+        *prefix = NULL;
+    }
+    return rc;
+}
+
+static int s3_list(const sluice_stage_args *args, sluice_list_fn fn,
+                   void *arg, sluice_error *err)
+{
+    s3_ctx *s = NULL;
+    char *prefix = NULL;
+    int rc = list_open(args, &s, &prefix, err);
+    if (rc < 0)
+        return rc;
+    list_walk w = {s, prefix, fn, arg};
+    rc = list_pages(s, &w, 0, err);
+    if (rc == 0)
+        rc = list_pages(s, &w, 1, err);
+    free(prefix);
+    s3_free(s);
+    return rc;
+}
+
+/* remove() with "upload-id": AbortMultipartUpload of that upload of the
+ * key (404, already gone, is success). */
+static int s3_abort_named(const sluice_stage_args *args, const char *id,
+                          sluice_error *err)
+{
+    if (!*id || strlen(id) > S3X_FIELD_MAX)
+        return sluice_error_set(err, SLUICE_E_USAGE, "upload-id: expected "
+                                "1 to %d bytes", S3X_FIELD_MAX);
+    void *ctx = NULL;
+    int rc = s3_open(args, &ctx, err);
+    if (rc < 0)
+        return rc;
+    s3_ctx *s = ctx;
+    char why[400];
+    if (!(s->upload_id = strdup(id))) {
+        s3_free(s);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    s->upload_open = 1;
+    rc = abort_upload(s, why, sizeof why);
+    if (rc < 0)
+        rc = sluice_error_set(err, rc == SLUICE_E_NOMEM ? rc
+                                                        : SLUICE_E_NETWORK,
+                              "cannot abort the multipart upload of %s: %s",
+                              s->display, why);
+    s3_free(s);
+    return rc < 0 ? rc : 0;
+}
+
 /* ABI 1.2: the keys this stage accepts (`sluice stages -v`). */
 static const sluice_key keys[] = {
     {"url", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
@@ -1301,6 +1576,8 @@ static const sluice_key keys[] = {
      "1 = say more, 2 = trace requests"},
     {"exclusive", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
      "sink: 1 = create the object only if it does not exist"},
+    {"upload-id", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
+     "remove: abort this multipart upload of the key (from list)"},
     {NULL, 0, NULL},
 };
 
@@ -1316,6 +1593,7 @@ static const sluice_stage stages[] = {{
     s3_close,
     s3_remove,
     keys,
+    s3_list,
 }};
 
 static const sluice_plugin plugin = SLUICE_PLUGIN_INIT("s3", "0.1.0", stages);

@@ -938,6 +938,59 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
     return rc;
 }
 
+/* The endpoint stage for remove()/list(): loaded, its options checked
+ * against its keys (as a forward sink's), and its op present; minor: the
+ * ABI that added the op. */
+static int endpoint_stage(chain_run *r, loader *l, const stage_spec *target,
+                          int (*has_op)(const sluice_stage *),
+                          unsigned minor, const char *cannot,
+                          running_stage **out)
+{
+    running_stage *rs;
+    int rc = add_stage(r, l, target->name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
+                       &rs);
+    if (rc < 0)
+        return rc;
+    if (rs->ls->abi_minor < minor || !has_op(&rs->ls->vt)) {
+        char m[160];
+        if (rs->ls->abi_minor < minor)
+            snprintf(m, sizeof m, "cannot %s (a plugin built for ABI %u.%u)",
+                     cannot, rs->ls->abi_major, rs->ls->abi_minor);
+        else
+            snprintf(m, sizeof m, "cannot %s", cannot);
+        return fail_msg(r, rs->name, SLUICE_E_UNSUPPORTED, m);
+    }
+    sluice_kv *opts;
+    rc = stagekeys_apply(&rs->ls->vt, SLUICE_FORWARD, NULL, 0,
+                         target->options, target->n_options, &opts,
+                         &rs->args.n_options, &rs->err);
+    rs->args.options = opts;
+    if (rc < 0)
+        set_fail(r, rs->name, &rs->err);
+    *out = rs;
+    return rc;
+}
+
+/* A stage's op returned rc: 0, or a status with the failure set. */
+static int endpoint_status(chain_run *r, running_stage *rs, int rc)
+{
+    if (rc > 0 || (rc < 0 && rs->err.code == 0))
+        rs->err.code = rc = rc > 0 ? SLUICE_E_INTERNAL : rc;
+    if (rc < 0)
+        set_fail(r, rs->name, &rs->err);
+    return rc;
+}
+
+static int has_remove(const sluice_stage *vt)
+{
+    return vt->remove != NULL;
+}
+
+static int has_list(const sluice_stage *vt)
+{
+    return vt->list != NULL;
+}
+
 int engine_remove(session *s, loader *l, const stage_spec *target,
                   engine_error *fail)
 {
@@ -945,27 +998,84 @@ int engine_remove(session *s, loader *l, const stage_spec *target,
     if (!r)
         return SLUICE_E_NOMEM;
     run_init(r, s, fail, 0);
-    running_stage *rs;
-    int rc = add_stage(r, l, target->name, SLUICE_FORWARD, SLUICE_ROLE_SINK,
-                       &rs);
-    if (rc == 0 && !rs->ls->vt.remove)
-        rc = fail_msg(r, rs->name, SLUICE_E_UNSUPPORTED,
-                      "cannot remove objects (a plugin built for ABI 1.0)");
-    if (rc == 0) {
-        sluice_kv *opts;
-        rc = stagekeys_apply(&rs->ls->vt, SLUICE_FORWARD, NULL, 0,
-                             target->options, target->n_options, &opts,
-                             &rs->args.n_options, &rs->err);
-        rs->args.options = opts;
-        if (rc < 0)
-            set_fail(r, rs->name, &rs->err);
+    running_stage *rs = NULL;
+    int rc = endpoint_stage(r, l, target, has_remove, 1, "remove objects",
+                            &rs);
+    if (rc == 0)
+        rc = endpoint_status(r, rs, rs->ls->vt.remove(&rs->args, &rs->err));
+    run_cleanup(r);
+    free(r);
+    return rc;
+}
+
+/* Between a stage's list() and the caller's callback: every entry is
+ * checked (a stage's bug must not become a prune's wrong delete) and
+ * copied into the host's struct, whatever the stage's struct_size. */
+typedef struct list_relay {
+    sluice_list_fn fn;
+    void *arg;
+    int stopped;  /* fn's status, when it stopped the listing */
+    int bad;      /* a malformed entry */
+} list_relay;
+
+/* A name as plugin.h promises it: relative, no empty, "." or ".."
+ * component (a request would fold "a/../b" into "b"). */
+static int entry_name_ok(const char *n)
+{
+    if (!n || !*n ||
+        strnlen(n, SLUICE_ENTRY_NAME_MAX + 1) > SLUICE_ENTRY_NAME_MAX)
+        return 0;
+    for (;;) {
+        size_t l = strcspn(n, "/");
+        if (l == 0 || (l == 1 && n[0] == '.') ||
+            (l == 2 && n[0] == '.' && n[1] == '.'))
+            return 0;
+        if (!n[l])
+            return 1;
+        n += l + 1;
     }
+}
+
+static int relay(void *arg, const sluice_entry *e)
+{
+    list_relay *lr = arg;
+    sluice_entry c = {0};
+    size_t need = offsetof(sluice_entry, upload_id) + sizeof c.upload_id;
+    if (!e || e->struct_size < need || e->struct_size > 4096) {
+        lr->bad = 1;
+        return SLUICE_E_INTERNAL;
+    }
+    memcpy(&c, e, need);
+    c.struct_size = sizeof c;
+    if (!entry_name_ok(c.name) || c.kind < SLUICE_ENTRY_OBJECT ||
+        c.kind > SLUICE_ENTRY_OTHER ||
+        (c.kind == SLUICE_ENTRY_UPLOAD) != (c.upload_id != NULL)) {
+        lr->bad = 1;
+        return SLUICE_E_INTERNAL;
+    }
+    int rc = lr->fn(lr->arg, &c);
+    if (rc)
+        lr->stopped = rc = rc > 0 ? SLUICE_E_INTERNAL : rc;
+    return rc;
+}
+
+int engine_list(session *s, loader *l, const stage_spec *target,
+                sluice_list_fn fn, void *arg, engine_error *fail)
+{
+    chain_run *r = malloc(sizeof *r);
+    if (!r)
+        return SLUICE_E_NOMEM;
+    run_init(r, s, fail, 0);
+    running_stage *rs = NULL;
+    list_relay lr = {fn, arg, 0, 0};
+    int rc = endpoint_stage(r, l, target, has_list, 3, "list objects", &rs);
     if (rc == 0) {
-        rc = rs->ls->vt.remove(&rs->args, &rs->err);
-        if (rc > 0 || (rc < 0 && rs->err.code == 0))
-            rs->err.code = rc = rc > 0 ? SLUICE_E_INTERNAL : rc;
-        if (rc < 0)
-            set_fail(r, rs->name, &rs->err);
+        rc = rs->ls->vt.list(&rs->args, relay, &lr, &rs->err);
+        if (lr.bad)
+            rc = fail_msg(r, rs->name, SLUICE_E_INTERNAL,
+                          "listed a malformed entry (a bug in the stage)");
+        else if (!(lr.stopped && rc == lr.stopped))
+            rc = endpoint_status(r, rs, rc);
     }
     run_cleanup(r);
     free(r);

@@ -100,4 +100,12 @@ int engine_read_header(session *s, loader *l, const stage_spec *source,
 int engine_remove(session *s, loader *l, const stage_spec *target,
                   engine_error *fail);
 
+/* Lists the objects under the prefix an endpoint stage names (its
+ * list(), ABI 1.3), calling fn once per entry on this thread: 0, fn's
+ * status when fn stopped it (fail untouched), SLUICE_E_UNSUPPORTED when
+ * the stage cannot list (no list(), a plugin built for ABI 1.0-1.2), or
+ * a status with fail set. */
+int engine_list(session *s, loader *l, const stage_spec *target,
+                sluice_list_fn fn, void *arg, engine_error *fail);
+
 #endif

@@ -496,6 +496,7 @@ static const sluice_stage stages[] = {{
     armor_close,
     NULL, /* remove (ABI 1.1) */
     keys, /* ABI 1.2 */
+    NULL, /* list (ABI 1.3): not an endpoint */
 }};
 
 static const sluice_plugin plugin =

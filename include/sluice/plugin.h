@@ -25,6 +25,10 @@
  *     sluice_api, a table of function pointers that only ever grows at
  *     the end.
  *
+ *   - Since ABI 1.3 an endpoint stage may list the objects under a
+ *     prefix (struct sluice_stage.list), so a collection's prune can
+ *     find what nothing references on any storage.
+ *
  *   - Since ABI 1.2 a stage may declare the header parameters and
  *     run-time options it accepts (struct sluice_stage.keys); the host
  *     then refuses any other key before open() is called, and passes the
@@ -50,7 +54,7 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 2
+#define SLUICE_ABI_MINOR 3
 
 /* The one symbol a plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
@@ -305,6 +309,37 @@ typedef struct sluice_key {
     const char *summary; /* one line, for `sluice stages -v`           */
 } sluice_key;
 
+/* ABI 1.3: one entry a stage's list() found, handed to the host's
+ * callback.  Only valid during the call: copy what you keep. */
+enum sluice_entry_kind {
+    SLUICE_ENTRY_OBJECT = 1, /* a stored object (a regular file)         */
+    SLUICE_ENTRY_UPLOAD = 2, /* an incomplete multipart upload (S3): not
+                                an object; remove() with the run-time
+                                option "upload-id" = upload_id aborts it  */
+    SLUICE_ENTRY_OTHER = 3   /* something else that is not a directory
+                                (a symlink, a FIFO, ...): never followed;
+                                remove() removes it like an object       */
+};
+
+typedef struct sluice_entry {
+    uint32_t struct_size; /* sizeof(struct sluice_entry), the stage's    */
+    int kind;             /* SLUICE_ENTRY_*                              */
+    /* Relative to the prefix the options name ("backups/ID/data-3"):
+     * never empty, never starting with "/", no "." or ".." component,
+     * at most SLUICE_ENTRY_NAME_MAX bytes, no NUL. */
+    const char *name;
+    uint64_t size;        /* bytes stored; 0 for an upload              */
+    int64_t mtime;        /* unix seconds: last modified, or when an
+                             upload was started                         */
+    const char *upload_id;/* SLUICE_ENTRY_UPLOAD only; else NULL        */
+} sluice_entry;
+
+#define SLUICE_ENTRY_NAME_MAX 1024
+
+/* The host's callback for list(): 0 to go on, or a negative status,
+ * which stops the listing and is what list() returns. */
+typedef int (*sluice_list_fn)(void *arg, const sluice_entry *entry);
+
 typedef struct sluice_stage {
     const char *name;    /* [a-z0-9][a-z0-9._-]{0,63}                    */
     const char *summary; /* one line, for `sluice stages`                */
@@ -362,6 +397,20 @@ typedef struct sluice_stage {
      * declares that the stage takes no keys at all.  Without a table
      * (NULL), nothing is checked: open() sees every key, as in ABI 1.1. */
     const sluice_key *keys;
+
+    /* ---- ABI 1.3 (NULL in plugins built for 1.0-1.2: "cannot list") ----
+     * Endpoint stages: calls fn(arg, entry) once for each entry under the
+     * prefix the run-time options name (the same options remove() gets:
+     * "url" s3://BUCKET/PREFIX lists the keys starting with "PREFIX/";
+     * "path" DIR lists the tree under the directory DIR), in no
+     * particular order, on the calling thread, without open()/close().
+     * args as for remove().  Directories are walked, not listed; the
+     * walk follows no symbolic link.  An entry may be missed or seen
+     * twice if the storage changes meanwhile; the caller holds a lock.
+     * Returns 0 after the last entry, fn's status when fn stopped it, or
+     * a status with err set. */
+    int (*list)(const sluice_stage_args *args, sluice_list_fn fn, void *arg,
+                sluice_error *err);
 } sluice_stage;
 
 typedef struct sluice_plugin {

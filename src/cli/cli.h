@@ -48,7 +48,8 @@ enum {
     G_UNLOCK = 1u << 18,   /* --remove-all (unlock)                     */
     G_SELECT = 1u << 19,   /* backup: --exclude..., -T                  */
     G_JSON = 1u << 20,     /* --json                                    */
-    G_TOSTDOUT = 1u << 21  /* -O, --to-stdout (-x, restore)             */
+    G_TOSTDOUT = 1u << 21, /* -O, --to-stdout (-x, restore)             */
+    G_PRUNE = 1u << 22     /* --prune-grace (prune, forget --prune)     */
 };
 
 #define CLI_MAX_KV 4096

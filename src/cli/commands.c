@@ -127,10 +127,11 @@ static const command commands[] = {
      check_fetch, run_collection, 1},
     {"verify", COLL | G_FETCH | G_STORE | G_PROGRESS, 0, 0, check_fetch,
      run_collection, 1},
-    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN | G_PROGRESS, 0, 0,
+    {"forget", COLL | G_FETCH | G_RETAIN | G_DRYRUN | G_PROGRESS |
+         G_PRUNE,
+     0, 0, check_fetch, run_collection, 1},
+    {"prune", COLL | G_FETCH | G_DRYRUN | G_PROGRESS | G_PRUNE, 0, 0,
      check_fetch, run_collection, 1},
-    {"prune", COLL | G_FETCH | G_DRYRUN | G_PROGRESS, 0, 0, check_fetch,
-     run_collection, 1},
     {"unlock", COMMON | G_NET | G_FETCH | G_UNLOCK, 0, 0, check_fetch,
      run_collection, 1},
 };

@@ -130,6 +130,7 @@ static const opt_row rows[] = {
     INT("keep-yearly", 0, G_RETAIN, coll.keep_yearly, 0, INT_MAX),
     STR("keep-within", 0, G_RETAIN, coll.keep_within),
     FLAG("prune", 0, G_RETAIN, coll.prune),
+    STR("prune-grace", 0, G_PRUNE, coll.prune_grace),
     FLAG("dry-run", 0, G_DRYRUN, coll.dry_run),
     FLAG("remove-all", 0, G_UNLOCK, coll.remove_all),
 };

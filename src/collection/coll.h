@@ -152,6 +152,9 @@ int cmd_unlock(coll *k);
 /* Deletes every object no backup in k->ix references (prune.c); dry:
  * only says what would go.  Under the lock. */
 int prune_locked(coll *k, int dry);
+/* --prune-grace (default 1d; "0": none): incomplete uploads started
+ * before *cutoff are aborted.  0, or EXIT_USAGE (said). */
+int prune_grace(coll *k, int64_t *cutoff);
 /* The time of day for backup ids and retention: time(NULL), or with
  * configure --enable-test-clock, SLUICE_TEST_NOW (unix seconds). */
 int64_t coll_now(void);

@@ -26,6 +26,7 @@ typedef struct coll_opts {
         keep_yearly, prune, remove_all;
     int dry_run; /* --dry-run: backup, forget, prune */
     const char *keep_within;
+    const char *prune_grace; /* --prune-grace DURATION (when.h) or 0  */
     const char *kdf_iter, *passphrase_file, *s3_endpoint;
     const char *chain; /* --chain SPEC (backup: a new collection's)   */
     /* backup's selection (select.c) */

@@ -175,9 +175,14 @@ static int forget_locked(coll *k, const ret_policy *p, int dry)
 int cmd_forget(coll *k)
 {
     ret_policy p;
+    int64_t cutoff;
     int ex = make_policy(k, &p);
     if (ex)
         return ex;
+    if (k->c->prune_grace && !k->c->prune)
+        return say("forget: --prune-grace needs --prune"), EXIT_USAGE;
+    if (k->c->prune && (ex = prune_grace(k, &cutoff)))
+        return ex; /* checked before anything is forgotten */
     k->root = k->c->from;
     if ((ex = open_collection(k, NULL)))
         return ex;

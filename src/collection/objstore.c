@@ -412,6 +412,63 @@ int os_delete(objstore *o, const char *root, const char *name, os_err *err)
     return rc;
 }
 
+int os_list_refusal(objstore *o, const char *root, char *why, size_t cap)
+{
+    if (os_is_local(root))
+        return 0;
+    ep e;
+    stage_spec spec = {0};
+    endpoint(o, root, &e, &spec);
+    const loaded_stage *ls = NULL;
+    sluice_error err = {0};
+    if (loader_find(o->l, spec.name, &ls, &err) < 0) {
+        snprintf(why, cap, "%s", err.message);
+        return 1;
+    }
+    if (ls->abi_minor >= 3 && ls->vt.list)
+        return 0;
+    if (ls->abi_minor < 3)
+        snprintf(why, cap, "the %s stage cannot list objects (a plugin "
+                 "built for ABI %u.%u; listing came in 1.3)", spec.name,
+                 ls->abi_major, ls->abi_minor);
+    else
+        snprintf(why, cap, "the %s stage cannot list objects", spec.name);
+    return 1;
+}
+
+int os_list(objstore *o, const char *root, sluice_list_fn fn, void *arg,
+            os_err *err)
+{
+    ep e;
+    stage_spec spec = {0};
+    endpoint(o, root, &e, &spec);
+    engine_error fail = {0};
+    int rc = engine_list(o->s, o->l, &spec, fn, arg, &fail);
+    if (rc < 0 && fail.subject[0])
+        describe(err, root, root, &fail);
+    else if (rc < 0)
+        err->msg[0] = '\0'; /* fn's own status: the caller said why */
+    return rc;
+}
+
+int os_abort_upload(objstore *o, const char *root, const char *name,
+                    const char *upload_id, os_err *err)
+{
+    char *url = os_url(root, name);
+    if (!url)
+        return set_err(err, SLUICE_E_NOMEM, "out of memory");
+    ep e;
+    stage_spec spec = {0};
+    endpoint(o, url, &e, &spec);
+    add_opt(&e, &spec, "upload-id", upload_id);
+    engine_error fail = {0};
+    int rc = engine_remove(o->s, o->l, &spec, &fail);
+    if (rc < 0)
+        describe(err, url, name, &fail);
+    free(url);
+    return rc;
+}
+
 int os_read_header(objstore *o, const char *root, const char *name,
                    header **out, os_err *err)
 {

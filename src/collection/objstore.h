@@ -104,6 +104,20 @@ int os_can_delete(objstore *o, const char *root);
  * cannot remove. */
 int os_delete(objstore *o, const char *root, const char *name, os_err *err);
 
+/* Whether the objects under root cannot be listed: 0 for a local root
+ * or a stage with list() (ABI 1.3: file, s3); else 1 with why[] saying
+ * so, naming the stage (http, a plugin built for ABI 1.2 or older). */
+int os_list_refusal(objstore *o, const char *root, char *why, size_t cap);
+/* Calls fn for every entry under root (names relative to it, uploads
+ * included: sluice_entry); 0, fn's status (err->msg empty), or a status
+ * with err set. */
+int os_list(objstore *o, const char *root, sluice_list_fn fn, void *arg,
+            os_err *err);
+/* Aborts the incomplete multipart upload upload_id of object `name`
+ * (the stage's remove() with "upload-id"; gone already: fine). */
+int os_abort_upload(objstore *o, const char *root, const char *name,
+                    const char *upload_id, os_err *err);
+
 /* Reads only the sluice/1 header of object `name` (the descriptor). */
 int os_read_header(objstore *o, const char *root, const char *name,
                    header **out, os_err *err);
