@@ -322,8 +322,12 @@ static int put_object(void *arg, size_t i)
         free(list);
         /* What the archive stage left out as changed must leave the
          * manifest: anything not as scanned now goes (a member stored
-         * anyway is never extracted, as restore names its members). */
-        for (size_t j = 0; rc == 0 && j < o->n_members; j++)
+         * anyway is never extracted, as restore names its members).
+         * It leaves nothing out without marking the run incomplete, so
+         * until some run did, there is nothing to look for (and no walk
+         * from the root per member). */
+        int left_out = atomic_load(&k->o.s->incomplete);
+        for (size_t j = 0; rc == 0 && left_out && j < o->n_members; j++)
             if (!scan_unchanged(k->c->directory,
                                 &b->cur.entries.e[o->members[j]]))
                 b->skip[o->members[j]] = 1;
