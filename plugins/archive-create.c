@@ -81,6 +81,7 @@ typedef struct cr_state {
         size_t depth, cap;
         int abs;      /* fd[0] is "/" */
     } dirs;
+    int scanned_ino; /* add_entry: d_ino is stat's, from the scan */
 } cr_state;
 
 static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
@@ -411,7 +412,7 @@ static int open_entry(cr_state *s, int pfd, const char *dname,
  * asked.  Returns the descriptor, or -1 to take the fstatat way (the
  * name is something else now, or could not be opened). */
 static int open_listed_file(int pfd, const char *dname, ino_t d_ino,
-                            struct stat *st, int *has_flags)
+                            int exact, struct stat *st, int *has_flags)
 {
     int fd = open_one(pfd, dname, 0);
     if (fd < 0)
@@ -419,7 +420,8 @@ static int open_listed_file(int pfd, const char *dname, ino_t d_ino,
     if (stat_fd(fd, st, has_flags) == 0 && S_ISREG(st->st_mode)) {
         struct stat named;
         if (st->st_ino == d_ino ||
-            (fstatat(pfd, dname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (!exact && /* exact: d_ino is stat's (a scan's) */
+             fstatat(pfd, dname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
              same_object(&named, st)))
             return fd;
     }
@@ -510,15 +512,21 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     struct stat st;
     int fd = -1, has_flags = 1;
     if (d_type == DT_REG)
-        fd = open_listed_file(pfd, dname, d_ino, &st, &has_flags);
+        fd = open_listed_file(pfd, dname, d_ino, s->scanned_ino, &st,
+                              &has_flags);
     if (fd < 0) {
         if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            incomplete(s, "cannot stat", errno);
+            if (s->scanned_ino) /* gone since the scan */
+                changed(s);
+            else
+                incomplete(s, "cannot stat", errno);
             return 0;
         }
-        /* readdir's type is the scan's record too. */
-        if (d_type != DT_UNKNOWN &&
-            (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) {
+        /* readdir's type is the scan's record too; a scan's inode is
+         * stat's (readdir's may not be: overlayfs). */
+        if ((d_type != DT_UNKNOWN &&
+             (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) ||
+            (s->scanned_ino && st.st_ino != d_ino)) {
             changed(s);
             return 0;
         }
@@ -959,20 +967,21 @@ static int add_scanned(cr_state *s, char *rec, sluice_error *err)
     const char *nm = member_name(s, path, &len);
     if (name_set(s, 0, nm, len) < 0)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    char *slash = strrchr(path, '/');
-    const char *p = slash ? slash + 1 : path;
-    int fd = dirs_reach(s, path, slash ? (size_t)(slash - path) + 1 : 0);
-    struct stat st;
-    if (fd < 0 || fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        st.st_ino != (ino_t)ino ||
-        (mode_t)DTTOIF(type) != (st.st_mode & S_IFMT)) {
-        changed(s);
-        return 0;
-    }
     if (!s->have_proc) /* never without /proc: refuse, do not guess */
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
                                 "scanned: needs /proc/self/fd");
-    return add_entry(s, fd, p, 1, (unsigned char)type, (ino_t)ino, err);
+    char *slash = strrchr(path, '/');
+    const char *p = slash ? slash + 1 : path;
+    int fd = dirs_reach(s, path, slash ? (size_t)(slash - path) + 1 : 0);
+    if (fd < 0 || !*p) {
+        changed(s);
+        return 0;
+    }
+    /* add_entry checks TYPE and INO against what it opens or stats. */
+    s->scanned_ino = 1;
+    int rc = add_entry(s, fd, p, 1, (unsigned char)type, (ino_t)ino, err);
+    s->scanned_ino = 0;
+    return rc;
 }
 
 /* -T FILE: one name a line, or NUL-separated with --null. */
