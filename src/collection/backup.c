@@ -394,12 +394,14 @@ static int scan_and_plan(bk *b)
     coll *k = b->k;
     const coll_opts *c = k->c;
     char err[512] = "", **ops = NULL;
-    int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
+    int n_ops = 0, changed = 0, ex = select_operands(k, &ops, &n_ops);
     if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum,
-                         &b->cur.entries, err, sizeof err) < 0) {
+                         &b->cur.entries, &changed, err, sizeof err) < 0) {
         say("backup: %s", err);
         ex = EXIT_IO;
     }
+    if (changed) /* said: an entry left out */
+        atomic_store(&k->o.s->incomplete, 1);
     for (int i = 0; i < n_ops; i++)
         free(ops[i]);
     free(ops);

@@ -15,11 +15,9 @@
 #include "../sha256.h"
 #include "../util.h"
 
-int scan_hash_file(const char *path, char hex[65])
+/* SHA-256 of what fd reads, as 64 hex digits; 0 or -1 (fd closed). */
+static int hash_fd(int fd, char hex[65])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
     sha256_ctx c;
     sha256_init(&c);
     static __thread uint8_t buf[65536];
@@ -40,6 +38,12 @@ int scan_hash_file(const char *path, char hex[65])
     sha256_final(&c, md);
     hex_encode(md, 32, hex);
     return 0;
+}
+
+int scan_hash_file(const char *path, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? -1 : hash_fd(fd, hex);
 }
 
 int scan_open_beneath(const char *dir, const mentry *e)
@@ -131,9 +135,11 @@ typedef struct walk {
     mlist *out;
     char *err;
     size_t cap;
+    int *changed; /* an entry changed under the walk: left out */
 } walk;
 
-/* The path to open for disk (relative to -C unless absolute). */
+/* The path of disk as the process names it (relative to -C unless
+ * absolute): for messages only, nothing is opened by it. */
 static char *open_path(const walk *w, const char *disk)
 {
     if (disk[0] == '/' || !w->dir)
@@ -146,79 +152,139 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One entry: lstat, the manifest fields, then the recursion into a
- * directory; kept whole (one case per file type), a little over a
- * screen. */
-static int visit(walk *w, const char *name, const char *disk, int is_root)
+static char type_of(mode_t m)
 {
-    char *p = open_path(w, disk);
-    if (!p)
-        return -1;
-    struct stat st;
-    if (lstat(p, &st) < 0) {
-        if (is_root) {
-            snprintf(w->err, w->cap, "%s: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        fprintf(stderr, "sluice: backup: %s: %s: skipped\n", p,
-                strerror(errno));
-        free(p);
-        return 0;
-    }
-    char type = S_ISREG(st.st_mode)   ? 'f'
-                : S_ISDIR(st.st_mode) ? 'd'
-                : S_ISLNK(st.st_mode) ? 'l'
-                : S_ISCHR(st.st_mode) ? 'c'
-                : S_ISBLK(st.st_mode) ? 'b'
-                : S_ISFIFO(st.st_mode) ? 'p'
-                                       : 0;
-    if (!type) { /* sockets: the archive stage skips them too */
-        free(p);
-        return 0;
-    }
-    mentry *e = mlist_push(w->out);
-    if (!e) {
-        free(p);
-        return -1;
-    }
+    return S_ISREG(m)    ? 'f'
+           : S_ISDIR(m)  ? 'd'
+           : S_ISLNK(m)  ? 'l'
+           : S_ISCHR(m)  ? 'c'
+           : S_ISBLK(m)  ? 'b'
+           : S_ISFIFO(m) ? 'p'
+                         : 0; /* sockets: the archive stage skips them */
+}
+
+/* The manifest fields of an entry from its stat. */
+static int fill(mentry *e, const char *name, const char *disk, char type,
+                const struct stat *st)
+{
     e->path = strdup(name);
     e->disk = strdup(disk);
     e->type = type;
-    e->mode = st.st_mode & 07777;
-    e->uid = st.st_uid;
-    e->gid = st.st_gid;
-    e->size = type == 'f' ? (uint64_t)st.st_size : 0;
-    e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    e->ino = st.st_ino;
-    e->dev = st.st_dev;
-    e->nlink = st.st_nlink;
-    e->rdev = (type == 'c' || type == 'b') ? st.st_rdev : 0;
-    if (!e->path || !e->disk) {
-        free(p);
+    e->mode = st->st_mode & 07777;
+    e->uid = st->st_uid;
+    e->gid = st->st_gid;
+    e->size = type == 'f' ? (uint64_t)st->st_size : 0;
+    e->mtime_ns =
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    e->ctime_ns =
+        (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    e->ino = st->st_ino;
+    e->dev = st->st_dev;
+    e->nlink = st->st_nlink;
+    e->rdev = (type == 'c' || type == 'b') ? st->st_rdev : 0;
+    return e->path && e->disk ? 0 : -1;
+}
+
+/* Opens entry dname of pfd (a directory, or a regular file to hash)
+ * without following a symlink, checked to be the object just stat'ed.
+ * Another object there now (a local user racing the backup): the entry
+ * is said, dropped from the list (it is the last one) and the walk
+ * marked changed; returns -1 then, as when it cannot be opened. */
+static int open_checked(walk *w, int pfd, const char *dname,
+                        const char *disk, const struct stat *st)
+{
+    int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+             (S_ISDIR(st->st_mode) ? O_DIRECTORY : O_NONBLOCK);
+    int fd = openat(pfd, dname, fl);
+    struct stat now;
+    if (fd >= 0 && fstat(fd, &now) == 0 && now.st_dev == st->st_dev &&
+        now.st_ino == st->st_ino)
+        return fd;
+    if (fd >= 0 || errno == ELOOP || errno == ENOTDIR || errno == ENOENT) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "sluice: backup: %s: file changed as we read it; "
+                "not dumped\n", disk);
+        mentry *e = &w->out->e[--w->out->n];
+        free(e->path);
+        free(e->disk);
+        free(e->link);
+        memset(e, 0, sizeof *e);
+        *w->changed = 1;
+        errno = ESTALE;
         return -1;
     }
+    return -1;
+}
+
+static int walk_dir(walk *w, int dfd, const char *name, const char *disk);
+
+/* One entry, dname below directory pfd (an operand: below -C's
+ * descriptor, or the cwd for an absolute one): fstatat, the manifest
+ * fields, then the recursion into a directory through a descriptor
+ * opened from pfd - the tree is walked by descriptor, never reopened by
+ * path, and an entry swapped since its fstatat is left out (said). */
+static int visit(walk *w, int pfd, const char *dname, const char *name,
+                 const char *disk, int is_root)
+{
+    struct stat st;
+    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        int saved = errno;
+        char *p = open_path(w, disk);
+        if (is_root)
+            snprintf(w->err, w->cap, "%s: %s", p ? p : disk,
+                     strerror(saved));
+        else
+            fprintf(stderr, "sluice: backup: %s: %s: skipped\n",
+                    p ? p : disk, strerror(saved));
+        free(p);
+        return is_root ? -1 : 0;
+    }
+    char type = type_of(st.st_mode);
+    if (!type)
+        return 0;
+    mentry *e = mlist_push(w->out);
+    if (!e || fill(e, name, disk, type, &st) < 0)
+        return -1;
     if (type == 'l') {
         char buf[4096];
-        ssize_t n = readlink(p, buf, sizeof buf - 1);
+        ssize_t n = readlinkat(pfd, dname, buf, sizeof buf - 1);
         buf[n < 0 ? 0 : n] = '\0';
         e->link = strdup(buf);
     }
-    if (type == 'f' && w->checksum && scan_hash_file(p, e->sha) < 0) {
-        fprintf(stderr, "sluice: backup: %s: cannot read: %s\n", p,
-                strerror(errno));
-        e->sha[0] = '\0';
+    if (type == 'f' && w->checksum) {
+        int fd = open_checked(w, pfd, dname, disk, &st);
+        if (fd >= 0 ? hash_fd(fd, e->sha) < 0 : errno != ESTALE) {
+            char *p = open_path(w, disk);
+            fprintf(stderr, "sluice: backup: %s: cannot read: %s\n",
+                    p ? p : disk, strerror(errno));
+            free(p);
+            e->sha[0] = '\0';
+        }
     }
-    if (type != 'd') {
-        free(p);
+    if (type != 'd')
+        return 0;
+    int fd = open_checked(w, pfd, dname, disk, &st);
+    if (fd < 0) {
+        if (errno != ESTALE)
+            fprintf(stderr, "sluice: backup: %s: cannot open directory: "
+                    "%s\n", disk, strerror(errno));
         return 0;
     }
-    DIR *d = opendir(p);
-    free(p);
+    return walk_dir(w, fd, name, disk);
+}
+
+/* The entries of directory dfd (closed here), in name order. */
+static int walk_dir(walk *w, int dfd, const char *name, const char *disk)
+{
+    int lfd = dup(dfd); /* fdopendir takes one; the visits use dfd */
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
     if (!d) {
         fprintf(stderr, "sluice: backup: %s: cannot open directory: %s\n",
                 disk, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        close(dfd);
         return 0;
     }
     char **names = NULL;
@@ -245,13 +311,14 @@ static int visit(walk *w, const char *name, const char *disk, int is_root)
             char *cn = strcmp(name, ".") ? join(name, names[i])
                                          : strdup(names[i]);
             char *cd = join(disk, names[i]);
-            rc = cn && cd ? visit(w, cn, cd, 0) : -1;
+            rc = cn && cd ? visit(w, dfd, names[i], cn, cd, 0) : -1;
             free(cn);
             free(cd);
         }
         free(names[i]);
     }
     free(names);
+    close(dfd);
     return rc;
 }
 
@@ -279,20 +346,31 @@ static char *canon_operand(const char *arg)
 }
 
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, char *err, size_t cap)
+              mlist *out, int *changed, char *err, size_t cap)
 {
-    walk w = {dir, checksum, out, err, cap};
-    for (int i = 0; i < n; i++) {
+    walk w = {dir, checksum, out, err, cap, changed};
+    int cfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+    if (cfd < 0 && cfd != AT_FDCWD) {
+        snprintf(err, cap, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         char *name = canon_operand(operands[i]);
-        if (!name)
-            return -1;
-        int rc = visit(&w, name, operands[i], 1);
-        free(name);
-        if (rc < 0) {
-            if (!err[0])
-                snprintf(err, cap, "out of memory");
-            return -1;
+        if (!name) {
+            rc = -1;
+            break;
         }
+        rc = visit(&w, operands[i][0] == '/' ? AT_FDCWD : cfd, operands[i],
+                   name, operands[i], 1);
+        free(name);
+    }
+    if (cfd >= 0)
+        close(cfd);
+    if (rc < 0) {
+        if (!err[0])
+            snprintf(err, cap, "out of memory");
+        return -1;
     }
     mlist_sort(out);
     /* Overlapping operands: keep the first of equal names. */

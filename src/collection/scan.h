@@ -7,9 +7,12 @@
 #include "manifest.h"
 
 /* dir: -C DIR or NULL.  checksum: fill mentry.sha for regular files.
- * Returns 0, or -1 with a message in err (an unreadable operand). */
+ * The tree is walked by descriptor: an entry found swapped for another
+ * object between its fstatat and its open is said and left out, and
+ * *changed set (the backup ends incomplete).  Returns 0, or -1 with a
+ * message in err (an unreadable operand). */
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, char *err, size_t cap);
+              mlist *out, int *changed, char *err, size_t cap);
 
 /* SHA-256 of a file's contents as 64 hex digits; 0 or -1. */
 int scan_hash_file(const char *path, char hex[65]);
