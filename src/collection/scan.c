@@ -40,12 +40,6 @@ static int hash_fd(int fd, char hex[65])
     return 0;
 }
 
-int scan_hash_file(const char *path, char hex[65])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    return fd < 0 ? -1 : hash_fd(fd, hex);
-}
-
 int scan_open_beneath(const char *dir, const mentry *e)
 {
     const char *path = e->disk;

@@ -14,8 +14,6 @@
 int scan_tree(const char *dir, char **operands, int n, int checksum,
               mlist *out, int *changed, char *err, size_t cap);
 
-/* SHA-256 of a file's contents as 64 hex digits; 0 or -1. */
-int scan_hash_file(const char *path, char hex[65]);
 /* Opens regular file e (e->disk, relative to dir unless absolute) for
  * reading, one component at a time from the root's descriptor and never
  * through a symlink (O_NOFOLLOW|O_DIRECTORY on each directory), and
