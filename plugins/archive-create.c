@@ -73,6 +73,15 @@ typedef struct cr_state {
         ino_t ino;
     } outputs[8];
     size_t n_outputs;
+    /* scanned=1: the directories of the last record, each opened from
+     * the one before it (see dirs_reach). */
+    struct {
+        int *fd;      /* fd[0]: the root (-C's or "/"), fd[i]: comp[i-1] */
+        char **comp;
+        size_t depth, cap;
+        int abs;      /* fd[0] is "/" */
+    } dirs;
+    int scanned_ino; /* add_entry: d_ino is stat's, from the scan */
 } cr_state;
 
 static void warn(cr_state *s, const char *fmt, ...) SLUICE_PRINTF(2, 3);
@@ -403,7 +412,7 @@ static int open_entry(cr_state *s, int pfd, const char *dname,
  * asked.  Returns the descriptor, or -1 to take the fstatat way (the
  * name is something else now, or could not be opened). */
 static int open_listed_file(int pfd, const char *dname, ino_t d_ino,
-                            struct stat *st, int *has_flags)
+                            int exact, struct stat *st, int *has_flags)
 {
     int fd = open_one(pfd, dname, 0);
     if (fd < 0)
@@ -411,7 +420,8 @@ static int open_listed_file(int pfd, const char *dname, ino_t d_ino,
     if (stat_fd(fd, st, has_flags) == 0 && S_ISREG(st->st_mode)) {
         struct stat named;
         if (st->st_ino == d_ino ||
-            (fstatat(pfd, dname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (!exact && /* exact: d_ino is stat's (a scan's) */
+             fstatat(pfd, dname, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
              same_object(&named, st)))
             return fd;
     }
@@ -502,15 +512,21 @@ static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
     struct stat st;
     int fd = -1, has_flags = 1;
     if (d_type == DT_REG)
-        fd = open_listed_file(pfd, dname, d_ino, &st, &has_flags);
+        fd = open_listed_file(pfd, dname, d_ino, s->scanned_ino, &st,
+                              &has_flags);
     if (fd < 0) {
         if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            incomplete(s, "cannot stat", errno);
+            if (s->scanned_ino) /* gone since the scan */
+                changed(s);
+            else
+                incomplete(s, "cannot stat", errno);
             return 0;
         }
-        /* readdir's type is the scan's record too. */
-        if (d_type != DT_UNKNOWN &&
-            (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) {
+        /* readdir's type is the scan's record too; a scan's inode is
+         * stat's (readdir's may not be: overlayfs). */
+        if ((d_type != DT_UNKNOWN &&
+             (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) ||
+            (s->scanned_ino && st.st_ino != d_ino)) {
             changed(s);
             return 0;
         }
@@ -837,6 +853,94 @@ static int add_operand(cr_state *s, const char *arg, sluice_error *err)
     return add_entry(s, pfd, arg, 1, DT_UNKNOWN, 0, err);
 }
 
+/* Closes the kept directories below depth keep (all of them: 0). */
+static void dirs_pop(cr_state *s, size_t keep)
+{
+    while (s->dirs.depth > keep) {
+        size_t i = --s->dirs.depth;
+        close(s->dirs.fd[i]);
+        if (i > 0)
+            free(s->dirs.comp[i - 1]);
+    }
+}
+
+/* Opens directory comp below the kept top one (O_PATH|O_DIRECTORY|
+ * O_NOFOLLOW: a symlink swapped in is never followed); 0 or -1. */
+static int dirs_push(cr_state *s, const char *comp, size_t len)
+{
+    if (s->dirs.depth == s->dirs.cap) {
+        size_t nc = s->dirs.cap ? 2 * s->dirs.cap : 16;
+        int *f = realloc(s->dirs.fd, nc * sizeof *f);
+        if (f)
+            s->dirs.fd = f;
+        char **c = f ? realloc(s->dirs.comp, nc * sizeof *c) : NULL;
+        if (!c)
+            return -1;
+        s->dirs.comp = c;
+        s->dirs.cap = nc;
+    }
+    int fd;
+    char *name = strndup(comp, len);
+    if (s->dirs.depth == 0)
+        fd = s->dirs.abs ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                         : dup(s->c->dirfd);
+    else
+        fd = name ? openat(s->dirs.fd[s->dirs.depth - 1], name,
+                           O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                  : -1;
+    if (fd < 0 || !name) {
+        if (fd >= 0)
+            close(fd);
+        free(name);
+        return -1;
+    }
+    if (s->dirs.depth > 0)
+        s->dirs.comp[s->dirs.depth - 1] = name;
+    else
+        free(name);
+    s->dirs.fd[s->dirs.depth++] = fd;
+    return 0;
+}
+
+/* The descriptor of the directory dir (its first dlen bytes; relative
+ * to -C, or absolute), reached one component at a time as
+ * dirs_push opens them.  Scanned records come in path order, so the
+ * directories the last record's path shares with this one are still
+ * open and kept (no walk from the root per record): a directory is
+ * opened once per run of records below it.  Returns the descriptor
+ * (kept: not to be closed) or -1. */
+static int dirs_reach(cr_state *s, const char *dir, size_t dlen)
+{
+    int abs = dlen > 0 && dir[0] == '/';
+    if (s->dirs.depth == 0 || s->dirs.abs != abs) {
+        dirs_pop(s, 0);
+        s->dirs.abs = abs;
+        if (dirs_push(s, "", 0) < 0)
+            return -1;
+    }
+    size_t level = 1; /* fd[level] is the next component's */
+    for (size_t i = 0; i < dlen;) {
+        size_t j = i;
+        while (j < dlen && dir[j] != '/')
+            j++;
+        if (j > i) { /* "a//b", "/a": no empty component to open */
+            if (level < s->dirs.depth &&
+                strlen(s->dirs.comp[level - 1]) == j - i &&
+                !memcmp(s->dirs.comp[level - 1], dir + i, j - i)) {
+                level++;
+            } else {
+                dirs_pop(s, level);
+                if (dirs_push(s, dir + i, j - i) < 0)
+                    return -1;
+                level++;
+            }
+        }
+        i = j + 1;
+    }
+    dirs_pop(s, level);
+    return s->dirs.fd[level - 1];
+}
+
 /* scanned=1: a record "TYPE INO PATH" (TYPE a d_type, as the scan saw
  * the entry).  PATH's directories are opened one component at a time
  * below its root (-C's descriptor, or "/"), O_NOFOLLOW|O_DIRECTORY, so a
@@ -863,35 +967,20 @@ static int add_scanned(cr_state *s, char *rec, sluice_error *err)
     const char *nm = member_name(s, path, &len);
     if (name_set(s, 0, nm, len) < 0)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    int fd = path[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
-                            : dup(s->c->dirfd);
-    char *p = path, *slash;
-    while (fd >= 0 && (slash = strchr(p, '/'))) {
-        *slash = '\0';
-        int next = slash == p ? dup(fd)
-                              : openat(fd, p, O_PATH | O_DIRECTORY |
-                                                  O_NOFOLLOW | O_CLOEXEC);
-        *slash = '/';
-        close(fd);
-        fd = next;
-        p = slash + 1;
-    }
-    struct stat st;
-    if (fd < 0 || fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        st.st_ino != (ino_t)ino ||
-        (mode_t)DTTOIF(type) != (st.st_mode & S_IFMT)) {
-        changed(s);
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    if (!s->have_proc) { /* never without /proc: refuse, do not guess */
-        close(fd);
+    if (!s->have_proc) /* never without /proc: refuse, do not guess */
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
                                 "scanned: needs /proc/self/fd");
+    char *slash = strrchr(path, '/');
+    const char *p = slash ? slash + 1 : path;
+    int fd = dirs_reach(s, path, slash ? (size_t)(slash - path) + 1 : 0);
+    if (fd < 0 || !*p) {
+        changed(s);
+        return 0;
     }
+    /* add_entry checks TYPE and INO against what it opens or stats. */
+    s->scanned_ino = 1;
     int rc = add_entry(s, fd, p, 1, (unsigned char)type, (ino_t)ino, err);
-    close(fd);
+    s->scanned_ino = 0;
     return rc;
 }
 
@@ -1247,5 +1336,8 @@ done:
     free(s.zeros);
     free(s.name);
     free(s.dpath);
+    dirs_pop(&s, 0);
+    free(s.dirs.fd);
+    free(s.dirs.comp);
     return rc;
 }

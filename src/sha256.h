@@ -16,5 +16,7 @@ typedef struct sha256_ctx {
 void sha256_init(sha256_ctx *c);
 void sha256_update(sha256_ctx *c, const void *data, size_t n);
 void sha256_final(sha256_ctx *c, uint8_t out[32]);
+/* 1: the x86 SHA extensions do the rounds (for tests and benchmarks). */
+int sha256_accelerated(void);
 
 #endif

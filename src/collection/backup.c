@@ -45,6 +45,13 @@ typedef struct bk {
     _Atomic char *skip; /* skip[e]: entry e changed since the scan   */
     struct timespec start;   /* for the summary's duration           */
     uint64_t bytes_stored;   /* data objects and MANIFEST            */
+    /* The scan, started at once on a thread of its own when it cannot
+     * see the collection being written (early_scan_ok): it overlaps
+     * the lock, the descriptor, the INDEX and the parent's manifest. */
+    pthread_t scan_th;
+    int scan_started, scan_ex, scan_changed;
+    mlist scanned;
+    char scan_err[512];
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -68,7 +75,7 @@ static int parse_dest(const char *arg, dest *d, int only)
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "sluice: usage: %s: see sluice --help\n", msg);
+    say("usage: %s: see sluice --help", msg);
     return EXIT_USAGE;
 }
 
@@ -339,8 +346,12 @@ static int put_object(void *arg, size_t i)
         free(list);
         /* What the archive stage left out as changed must leave the
          * manifest: anything not as scanned now goes (a member stored
-         * anyway is never extracted, as restore names its members). */
-        for (size_t j = 0; rc == 0 && j < o->n_members; j++)
+         * anyway is never extracted, as restore names its members).
+         * It leaves nothing out without marking the run incomplete, so
+         * until some run did, there is nothing to look for (and no walk
+         * from the root per member). */
+        int left_out = atomic_load(&k->o.s->incomplete);
+        for (size_t j = 0; rc == 0 && left_out && j < o->n_members; j++)
             if (!scan_unchanged(k->c->directory,
                                 &b->cur.entries.e[o->members[j]]))
                 b->skip[o->members[j]] = 1;
@@ -402,21 +413,109 @@ static void discard_collection(coll *k)
     }
 }
 
-/* Scans the tree and plans the backup against the parent. */
+/* Walks the operands into *out; 0 or an exit status (err: what to
+ * say, *changed: an entry was left out, said). */
+static int scan(coll *k, mlist *out, int *changed, char *err, size_t cap)
+{
+    const coll_opts *c = k->c;
+    char **ops = NULL;
+    int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
+    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum, out,
+                         changed, err, cap) < 0)
+        ex = EXIT_IO;
+    for (int i = 0; i < n_ops; i++)
+        free(ops[i]);
+    free(ops);
+    return ex;
+}
+
+static void *scan_thread(void *arg)
+{
+    bk *b = arg;
+    b->scan_ex = scan(b->k, &b->scanned, &b->scan_changed, b->scan_err,
+                      sizeof b->scan_err);
+    return NULL;
+}
+
+/* The real path of the nearest existing ancestor of path (a root not
+ * made yet), or NULL. */
+static char *real_ancestor(const char *path)
+{
+    char *p = strdup(path);
+    for (size_t l = p ? strlen(p) : 0; l > 0;) {
+        char *r = realpath(p, NULL);
+        if (r) {
+            free(p);
+            return r;
+        }
+        while (l > 0 && p[l - 1] != '/')
+            l--;
+        while (l > 1 && p[l - 1] == '/')
+            l--;
+        p[l] = '\0';
+        if (l == 1 && p[0] == '/')
+            break;
+    }
+    char *r = p && *p ? realpath(p, NULL) : realpath(".", NULL);
+    free(p);
+    return r;
+}
+
+/* Whether the scan may run before the collection is locked and written:
+ * only when it cannot meet the collection's own files half-written
+ * (a local root below -C, where every operand is, would be).  Operands
+ * come from the command line (--files-from is read once, in order),
+ * relative and without "..". */
+static int early_scan_ok(const coll *k)
+{
+    const coll_opts *c = k->c;
+    if (c->files_from || c->dry_run)
+        return 0;
+    for (int i = 0; i < c->n_args; i++) {
+        const char *a = c->args[i];
+        if (a[0] == '/' || !strcmp(a, "..") || !strncmp(a, "../", 3) ||
+            strstr(a, "/../") ||
+            (strlen(a) >= 3 && !strcmp(a + strlen(a) - 3, "/..")))
+            return 0;
+    }
+    if (!os_is_local(k->root))
+        return 1;
+    char *tree = realpath(c->directory ? c->directory : ".", NULL);
+    char *root = real_ancestor(k->root);
+    int ok = 0;
+    if (tree && root && strcmp(tree, "/")) { /* outside the tree */
+        size_t l = strlen(tree);
+        ok = strncmp(root, tree, l) != 0 ||
+             (root[l] != '/' && root[l] != '\0');
+    }
+    free(tree);
+    free(root);
+    return ok;
+}
+
+/* Scans the tree (or takes the early scan's list) and plans the backup
+ * against the parent. */
 static int scan_and_plan(bk *b)
 {
     coll *k = b->k;
     const coll_opts *c = k->c;
-    char err[512] = "", **ops = NULL;
-    int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
-    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum,
-                         &b->cur.entries, err, sizeof err) < 0) {
-        say("backup: %s", err);
-        ex = EXIT_IO;
+    char err[512] = "";
+    int changed = 0, ex;
+    if (b->scan_started) {
+        pthread_join(b->scan_th, NULL);
+        b->scan_started = 0;
+        b->cur.entries = b->scanned;
+        memset(&b->scanned, 0, sizeof b->scanned);
+        changed = b->scan_changed;
+        ex = b->scan_ex;
+        snprintf(err, sizeof err, "%s", b->scan_err);
+    } else {
+        ex = scan(k, &b->cur.entries, &changed, err, sizeof err);
     }
-    for (int i = 0; i < n_ops; i++)
-        free(ops[i]);
-    free(ops);
+    if (ex == EXIT_IO)
+        say("backup: %s", err);
+    if (changed) /* said: an entry left out */
+        atomic_store(&k->o.s->incomplete, 1);
     if (ex || (ex = select_filter(k, &b->cur.entries)))
         return ex;
     make_id(b);
@@ -629,6 +728,9 @@ int cmd_backup(coll *k)
     clock_gettime(CLOCK_MONOTONIC, &b.start);
     int absent = 0, made = 0;
     int ex = parse_dests(k, d);
+    if (!ex && early_scan_ok(k) &&
+        pthread_create(&b.scan_th, NULL, scan_thread, &b) == 0)
+        b.scan_started = 1;
     if (!ex)
         ex = open_for_backup(k, &absent, &made);
     if (!ex && k->c->dry_run) /* reads only: no lock */
@@ -639,6 +741,9 @@ int cmd_backup(coll *k)
             discard_collection(k);
         unlock_collection(k);
     }
+    if (b.scan_started) /* the backup failed before it needed the scan */
+        pthread_join(b.scan_th, NULL);
+    mlist_free(&b.scanned);
     if (ex && made && os_is_local(k->root))
         (void)rmdir(k->root); /* only if nothing else is in it */
     free(b.written);

@@ -14,8 +14,9 @@
 
 #include "../sha256.h"
 #include "../util.h"
+#include "coll.h"
 
-/* Hashes the open regular file fd (read from its start). */
+/* SHA-256 of what fd reads, as 64 hex digits; 0 or -1 (fd closed). */
 static int hash_fd(int fd, char hex[65])
 {
     sha256_ctx c;
@@ -25,36 +26,19 @@ static int hash_fd(int fd, char hex[65])
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (n < 0) {
+            close(fd);
             return -1;
+        }
         if (n == 0)
             break;
         sha256_update(&c, buf, (size_t)n);
     }
+    close(fd);
     uint8_t md[32];
     sha256_final(&c, md);
     hex_encode(md, 32, hex);
     return 0;
-}
-
-/* Hashes entry dname of directory dfd if it is still the regular file
- * *st describes (no symlink followed, same device and inode). */
-static int hash_entry(int dfd, const char *dname, const struct stat *st,
-                      char hex[65])
-{
-    int fd = openat(dfd, dname,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat now;
-    int rc = fstat(fd, &now) == 0 && S_ISREG(now.st_mode) &&
-                     now.st_dev == st->st_dev && now.st_ino == st->st_ino
-                 ? hash_fd(fd, hex)
-                 : (errno = ESTALE, -1);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
 }
 
 int scan_open_beneath(const char *dir, const mentry *e)
@@ -100,14 +84,8 @@ int scan_open_beneath(const char *dir, const mentry *e)
         errno = ESTALE;
         return -1;
     }
-    /* A symlink or file where the scan saw a directory, or a name gone
-     * since (a rename in progress shows as ENOENT for an instant): the
-     * entry changed under us, which tar reports and skips (exit 1), not
-     * a read error. */
     if (file < 0)
-        errno = saved == ELOOP || saved == ENOTDIR || saved == ENOENT
-                    ? ESTALE
-                    : saved;
+        errno = saved == ELOOP || saved == ENOTDIR ? ESTALE : saved;
     return file;
 }
 
@@ -147,18 +125,29 @@ static char *join(const char *a, const char *b)
 }
 
 typedef struct walk {
+    const char *dir;
     int checksum;
     mlist *out;
     char *err;
     size_t cap;
+    int *changed; /* an entry changed under the walk: left out */
 } walk;
+
+/* The path of disk as the process names it (relative to -C unless
+ * absolute): for messages only, nothing is opened by it. */
+static char *open_path(const walk *w, const char *disk)
+{
+    if (disk[0] == '/' || !w->dir)
+        return strdup(disk);
+    return join(w->dir, disk);
+}
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char type_letter(mode_t m)
+static char type_of(mode_t m)
 {
     return S_ISREG(m)    ? 'f'
            : S_ISDIR(m)  ? 'd'
@@ -169,20 +158,17 @@ static char type_letter(mode_t m)
                          : 0; /* sockets: the archive stage skips them */
 }
 
-/* Records entry dname of directory pfd, as *st describes it. */
-static mentry *record(walk *w, int pfd, const char *dname, const char *name,
-                      const char *disk, const struct stat *st)
+/* The manifest fields of an entry from its stat. */
+static int fill(mentry *e, const char *name, const char *disk, char type,
+                const struct stat *st)
 {
-    mentry *e = mlist_push(w->out);
-    if (!e)
-        return NULL;
     e->path = strdup(name);
     e->disk = strdup(disk);
-    e->type = type_letter(st->st_mode);
+    e->type = type;
     e->mode = st->st_mode & 07777;
     e->uid = st->st_uid;
     e->gid = st->st_gid;
-    e->size = e->type == 'f' ? (uint64_t)st->st_size : 0;
+    e->size = type == 'f' ? (uint64_t)st->st_size : 0;
     e->mtime_ns =
         (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
     e->ctime_ns =
@@ -190,32 +176,111 @@ static mentry *record(walk *w, int pfd, const char *dname, const char *name,
     e->ino = st->st_ino;
     e->dev = st->st_dev;
     e->nlink = st->st_nlink;
-    e->rdev = (e->type == 'c' || e->type == 'b') ? st->st_rdev : 0;
-    if (!e->path || !e->disk)
-        return NULL;
-    if (e->type == 'l') {
+    e->rdev = (type == 'c' || type == 'b') ? st->st_rdev : 0;
+    return e->path && e->disk ? 0 : -1;
+}
+
+/* Opens entry dname of pfd (a directory, or a regular file to hash)
+ * without following a symlink, checked to be the object just stat'ed.
+ * Another object there now (a local user racing the backup): the entry
+ * is said, dropped from the list (it is the last one) and the walk
+ * marked changed; returns -1 then, as when it cannot be opened. */
+static int open_checked(walk *w, int pfd, const char *dname,
+                        const char *disk, const struct stat *st)
+{
+    int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+             (S_ISDIR(st->st_mode) ? O_DIRECTORY : O_NONBLOCK);
+    int fd = openat(pfd, dname, fl);
+    struct stat now;
+    if (fd >= 0 && fstat(fd, &now) == 0 && now.st_dev == st->st_dev &&
+        now.st_ino == st->st_ino)
+        return fd;
+    if (fd >= 0 || errno == ELOOP || errno == ENOTDIR || errno == ENOENT) {
+        if (fd >= 0)
+            close(fd);
+        say("backup: %s: file changed as we read it; "
+                "not dumped", disk);
+        mentry *e = &w->out->e[--w->out->n];
+        free(e->path);
+        free(e->disk);
+        free(e->link);
+        memset(e, 0, sizeof *e);
+        *w->changed = 1;
+        errno = ESTALE;
+        return -1;
+    }
+    return -1;
+}
+
+static int walk_dir(walk *w, int dfd, const char *name, const char *disk);
+
+/* One entry, dname below directory pfd (an operand: below -C's
+ * descriptor, or the cwd for an absolute one): fstatat, the manifest
+ * fields, then the recursion into a directory through a descriptor
+ * opened from pfd - the tree is walked by descriptor, never reopened by
+ * path, and an entry swapped since its fstatat is left out (said). */
+static int visit(walk *w, int pfd, const char *dname, const char *name,
+                 const char *disk, int is_root)
+{
+    struct stat st;
+    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        int saved = errno;
+        char *p = open_path(w, disk);
+        if (is_root)
+            snprintf(w->err, w->cap, "%s: %s", p ? p : disk,
+                     strerror(saved));
+        else
+            say("backup: %s: %s: skipped",
+                    p ? p : disk, strerror(saved));
+        free(p);
+        return is_root ? -1 : 0;
+    }
+    char type = type_of(st.st_mode);
+    if (!type)
+        return 0;
+    mentry *e = mlist_push(w->out);
+    if (!e || fill(e, name, disk, type, &st) < 0)
+        return -1;
+    if (type == 'l') {
         char buf[4096];
         ssize_t n = readlinkat(pfd, dname, buf, sizeof buf - 1);
         buf[n < 0 ? 0 : n] = '\0';
-        if (!(e->link = strdup(buf)))
-            return NULL;
+        e->link = strdup(buf);
     }
-    if (e->type == 'f' && w->checksum &&
-        hash_entry(pfd, dname, st, e->sha) < 0) {
-        fprintf(stderr, "sluice: backup: %s: cannot read: %s\n", disk,
-                strerror(errno == ESTALE ? EAGAIN : errno));
-        e->sha[0] = '\0';
+    if (type == 'f' && w->checksum) {
+        int fd = open_checked(w, pfd, dname, disk, &st);
+        if (fd >= 0 ? hash_fd(fd, e->sha) < 0 : errno != ESTALE) {
+            char *p = open_path(w, disk);
+            say("backup: %s: cannot read: %s",
+                    p ? p : disk, strerror(errno));
+            free(p);
+            e->sha[0] = '\0';
+        }
     }
-    return e;
+    if (type != 'd')
+        return 0;
+    int fd = open_checked(w, pfd, dname, disk, &st);
+    if (fd < 0) {
+        if (errno != ESTALE)
+            say("backup: %s: cannot open directory: "
+                    "%s", disk, strerror(errno));
+        return 0;
+    }
+    return walk_dir(w, fd, name, disk);
 }
 
-/* The sorted names in directory fd (taken over: closed here). */
-static char **list_dir(int fd, size_t *np)
+/* The entries of directory dfd (closed here), in name order. */
+static int walk_dir(walk *w, int dfd, const char *name, const char *disk)
 {
-    DIR *d = fdopendir(fd);
+    int lfd = dup(dfd); /* fdopendir takes one; the visits use dfd */
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
     if (!d) {
-        close(fd);
-        return NULL;
+        say("backup: %s: cannot open directory: %s",
+                disk, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        close(dfd);
+        return 0;
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
@@ -235,106 +300,20 @@ static char **list_dir(int fd, size_t *np)
     closedir(d);
     if (n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
         qsort(names, n, sizeof *names, cmp_str);
-    *np = n;
-    return names ? names : calloc(1, sizeof *names);
-}
-
-/* One entry, dname in directory pfd, walked by descriptor: fstatat
- * without following, then a directory is opened beneath pfd with
- * O_NOFOLLOW and checked to be the one just stat'ed before it is
- * listed, so a directory swapped for a symlink mid-walk is never
- * listed through it (a local user racing a root backup). */
-static int visit(walk *w, int pfd, const char *dname, const char *name,
-                 const char *disk, int is_root)
-{
-    struct stat st;
-    if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (is_root) {
-            snprintf(w->err, w->cap, "%s: %s", disk, strerror(errno));
-            return -1;
-        }
-        fprintf(stderr, "sluice: backup: %s: %s: skipped\n", disk,
-                strerror(errno));
-        return 0;
-    }
-    if (!type_letter(st.st_mode))
-        return 0;
-    if (!record(w, pfd, dname, name, disk, &st))
-        return -1;
-    if (!S_ISDIR(st.st_mode))
-        return 0;
-    int fd = openat(pfd, dname,
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat now;
-    if (fd >= 0 && (fstat(fd, &now) < 0 || now.st_dev != st.st_dev ||
-                    now.st_ino != st.st_ino)) {
-        close(fd);
-        fd = -1;
-        errno = ESTALE;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "sluice: backup: %s: cannot open directory: %s\n",
-                disk, errno == ESTALE || errno == ELOOP || errno == ENOTDIR
-                          ? "it changed as we read it"
-                          : strerror(errno));
-        return 0;
-    }
-    /* The listing's own descriptor stays open while its entries are
-     * visited: one per level of depth. */
-    int lfd = dup(fd);
-    size_t n = 0;
-    char **names = lfd >= 0 ? list_dir(lfd, &n) : NULL;
-    int rc = names ? 0 : -1;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && names[i]) {
             char *cn = strcmp(name, ".") ? join(name, names[i])
                                          : strdup(names[i]);
             char *cd = join(disk, names[i]);
-            rc = cn && cd ? visit(w, fd, names[i], cn, cd, 0) : -1;
+            rc = cn && cd ? visit(w, dfd, names[i], cn, cd, 0) : -1;
             free(cn);
             free(cd);
         }
         free(names[i]);
     }
     free(names);
-    close(fd);
-    return rc;
-}
-
-/* An operand: its parent directory opened as the user wrote it (a
- * symlink the user names on the command line is the user's), then the
- * walk by descriptor from its last component. */
-static int visit_operand(walk *w, int base, const char *name,
-                         const char *disk)
-{
-    char *copy = strdup(disk);
-    if (!copy)
-        return -1;
-    size_t l = strlen(copy);
-    while (l > 1 && copy[l - 1] == '/')
-        copy[--l] = '\0';
-    char *slash = strrchr(copy, '/');
-    const char *dname = copy;
-    int pfd = base;
-    if (!strcmp(copy, "/")) {
-        dname = ".";
-        pfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    } else if (slash) {
-        *slash = '\0';
-        dname = slash + 1;
-        pfd = openat(base, slash == copy ? "/" : copy,
-                     O_PATH | O_DIRECTORY | O_CLOEXEC);
-    }
-    int rc;
-    if (pfd < 0) {
-        snprintf(w->err, w->cap, "%s: %s", disk, strerror(errno));
-        rc = -1;
-    } else {
-        rc = visit(w, pfd, dname, name, disk, 1);
-    }
-    if (pfd >= 0 && pfd != base)
-        close(pfd);
-    free(copy);
+    close(dfd);
     return rc;
 }
 
@@ -362,26 +341,32 @@ static char *canon_operand(const char *arg)
 }
 
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, char *err, size_t cap)
+              mlist *out, int *changed, char *err, size_t cap)
 {
-    walk w = {checksum, out, err, cap};
-    int base = open(dir ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (base < 0) {
-        snprintf(err, cap, "%s: %s", dir ? dir : ".", strerror(errno));
+    walk w = {dir, checksum, out, err, cap, changed};
+    int cfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+    if (cfd < 0 && cfd != AT_FDCWD) {
+        snprintf(err, cap, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    for (int i = 0; i < n; i++) {
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         char *name = canon_operand(operands[i]);
-        int rc = name ? visit_operand(&w, base, name, operands[i]) : -1;
-        free(name);
-        if (rc < 0) {
-            close(base);
-            if (!err[0])
-                snprintf(err, cap, "out of memory");
-            return -1;
+        if (!name) {
+            rc = -1;
+            break;
         }
+        rc = visit(&w, operands[i][0] == '/' ? AT_FDCWD : cfd, operands[i],
+                   name, operands[i], 1);
+        free(name);
     }
-    close(base);
+    if (cfd >= 0)
+        close(cfd);
+    if (rc < 0) {
+        if (!err[0])
+            snprintf(err, cap, "out of memory");
+        return -1;
+    }
     mlist_sort(out);
     /* Overlapping operands: keep the first of equal names. */
     size_t k = 0;

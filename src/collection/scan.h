@@ -1,15 +1,18 @@
-/* scan.h - walks the backup's PATH operands by descriptor (fstatat and
- * openat beneath each directory, no symlink followed, sockets skipped as
- * the archive stage skips them) into a sorted list of manifest entries. */
+/* scan.h - walks the backup's PATH operands (lstat, no symlink followed,
+ * sockets skipped as the archive stage skips them) into a sorted list of
+ * manifest entries. */
 #ifndef SLUICE_SCAN_H
 #define SLUICE_SCAN_H
 
 #include "manifest.h"
 
 /* dir: -C DIR or NULL.  checksum: fill mentry.sha for regular files.
- * Returns 0, or -1 with a message in err (an unreadable operand). */
+ * The tree is walked by descriptor: an entry found swapped for another
+ * object between its fstatat and its open is said and left out, and
+ * *changed set (the backup ends incomplete).  Returns 0, or -1 with a
+ * message in err (an unreadable operand). */
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, char *err, size_t cap);
+              mlist *out, int *changed, char *err, size_t cap);
 
 /* Opens regular file e (e->disk, relative to dir unless absolute) for
  * reading, one component at a time from the root's descriptor and never
