@@ -1312,22 +1312,14 @@ static int pool_eligible(ex_state *s, struct archive_entry *e)
                                           ARCHIVE_ENTRY_ACL_TYPE_NFS4) == 0;
 }
 
-/* Reads the member's data and queues it for a writer.  Returns 0, or a
- * fatal status. */
-static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
-                       const char *base, sluice_error *err)
+/* Reads the member's data into *data (size bytes allocated, grown if
+ * libarchive gives more), holes as zeros; *len is its length.  On failure
+ * frees *data and returns a fatal status. */
+static int read_member_data(ex_state *s, const char *name, uint8_t **data,
+                            size_t size, size_t *len, sluice_error *err)
 {
-    xpool *p = s->pool;
-    size_t size = (size_t)archive_entry_size(e);
-    xjob *j = calloc(1, sizeof *j);
-    uint8_t *data = size ? malloc(size) : NULL;
-    if (!j || (size && !data)) {
-        free(j);
-        free(data);
-        free(name);
-        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    }
-    size_t cap = size, len = 0;
+    size_t cap = size;
+    *len = 0;
     for (;;) {
         const void *buf;
         size_t n;
@@ -1336,12 +1328,9 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN || s->c->api->cancelled(s->c->host) || off < 0) {
-            free(j);
-            free(data);
-            int rc = r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
-                                                   : read_fail(s, name, err);
-            free(name);
-            return rc;
+            free(*data);
+            return r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
+                                                 : read_fail(s, name, err);
         }
         if (n == 0)
             continue; /* buf may be NULL */
@@ -1349,54 +1338,42 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         if (off > (la_int64_t)JOB_MAX_SIZE || end > (size_t)JOB_MAX_SIZE) {
             /* libarchive gives no data past a plain member's size; a
              * reader that did would not get us to allocate for it. */
-            free(j);
-            free(data);
+            free(*data);
             char esc[1024];
             arch_escape(name, esc, sizeof esc);
-            free(name);
             return sluice_error_set(err, SLUICE_E_FORMAT,
                                     "%s: data past the member's size", esc);
         }
         if (end > cap) {
-            uint8_t *g = realloc(data, end);
+            uint8_t *g = realloc(*data, end);
             if (!g) {
-                free(j);
-                free(data);
-                free(name);
+                free(*data);
                 return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
             }
-            data = g;
+            *data = g;
             cap = end;
         }
-        if ((size_t)off > len)
-            memset(data + len, 0, (size_t)off - len);
-        memcpy(data + off, buf, n);
-        if (end > len)
-            len = end;
+        if ((size_t)off > *len)
+            memset(*data + *len, 0, (size_t)off - *len);
+        memcpy(*data + off, buf, n);
+        if (end > *len)
+            *len = end;
     }
-    if (len < size) {
-        memset(data + len, 0, size - len);
-        len = size;
+    if (*len < size) {
+        memset(*data + *len, 0, size - *len);
+        *len = size;
     }
-    j->seq = s->seq;
-    j->name = name;
-    j->base = base;
-    j->dir = s->cache_ref;
-    s->cache_ref->refs++;
-    j->data = data;
-    j->len = len;
-    /* fchown only when creating the file does not give the owner
-     * already (root restoring root's files, say). */
-    j->do_chown = s->same_owner;
-    if (s->same_owner) {
-        owner_of(s, e, &j->uid, &j->gid);
-        j->do_chown = !owner_is_default(s, s->cache_ref, j->uid, j->gid);
-    }
-    j->perm = archive_entry_perm(e);
-    entry_times(e, j->ts);
-    /* Room: at most JOBS_MAX members and JOB_BYTES_MAX bytes waiting;
-     * finished ones are collected when room is short or COLLECT_JOBS
-     * have piled up, a lock for them all. */
+    return 0;
+}
+
+/* Queues job j for a writer.  Room: at most JOBS_MAX members and
+ * JOB_BYTES_MAX bytes waiting; finished ones are collected when room is
+ * short or COLLECT_JOBS have piled up, a lock for them all.  On failure
+ * frees j and returns a fatal status. */
+static int pool_enqueue(ex_state *s, xjob *j, sluice_error *err)
+{
+    xpool *p = s->pool;
+    size_t len = j->len;
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -1437,6 +1414,46 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         p->kick = 1;
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+/* Reads the member's data and queues it for a writer.  Returns 0, or a
+ * fatal status. */
+static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
+                       const char *base, sluice_error *err)
+{
+    size_t size = (size_t)archive_entry_size(e);
+    xjob *j = calloc(1, sizeof *j);
+    uint8_t *data = size ? malloc(size) : NULL;
+    if (!j || (size && !data)) {
+        free(j);
+        free(data);
+        free(name);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    size_t len;
+    int rc = read_member_data(s, name, &data, size, &len, err);
+    if (rc < 0) {
+        free(j);
+        free(name);
+        return rc;
+    }
+    j->seq = s->seq;
+    j->name = name;
+    j->base = base;
+    j->dir = s->cache_ref;
+    s->cache_ref->refs++;
+    j->data = data;
+    j->len = len;
+    /* fchown only when creating the file does not give the owner
+     * already (root restoring root's files, say). */
+    j->do_chown = s->same_owner;
+    if (s->same_owner) {
+        owner_of(s, e, &j->uid, &j->gid);
+        j->do_chown = !owner_is_default(s, s->cache_ref, j->uid, j->gid);
+    }
+    j->perm = archive_entry_perm(e);
+    entry_times(e, j->ts);
+    return pool_enqueue(s, j, err);
 }
 
 static int do_regular(ex_state *s, struct archive_entry *e, const char *name,
