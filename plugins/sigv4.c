@@ -177,6 +177,17 @@ static int canonical_request(const sigv4_request *r, sbuf *canon,
     return canon->failed || names->failed || !names->p ? -1 : 0;
 }
 
+/* The credential scope: day/region/service/aws4_request. */
+static void sb_scope(sbuf *b, const sigv4_request *r, const char *date8)
+{
+    sb_str(b, date8);
+    sb_str(b, "/");
+    sb_str(b, r->region);
+    sb_str(b, "/");
+    sb_str(b, r->service);
+    sb_str(b, "/aws4_request");
+}
+
 /* The string to sign, over the canonical request's hash. */
 static int string_to_sign(const sigv4_request *r, const char *date8,
                           const sbuf *canon, sbuf *sts)
@@ -186,12 +197,8 @@ static int string_to_sign(const sigv4_request *r, const char *date8,
     sb_str(sts, "AWS4-HMAC-SHA256\n");
     sb_str(sts, r->amz_date);
     sb_str(sts, "\n");
-    sb_str(sts, date8);
-    sb_str(sts, "/");
-    sb_str(sts, r->region);
-    sb_str(sts, "/");
-    sb_str(sts, r->service);
-    sb_str(sts, "/aws4_request\n");
+    sb_scope(sts, r, date8);
+    sb_str(sts, "\n");
     sb_str(sts, canon_hash);
     return sts->failed ? -1 : 0;
 }
@@ -230,12 +237,8 @@ static int authorization_value(const sigv4_request *r, const char *date8,
     sb_str(auth, "AWS4-HMAC-SHA256 Credential=");
     sb_str(auth, r->access_key);
     sb_str(auth, "/");
-    sb_str(auth, date8);
-    sb_str(auth, "/");
-    sb_str(auth, r->region);
-    sb_str(auth, "/");
-    sb_str(auth, r->service);
-    sb_str(auth, "/aws4_request, SignedHeaders=");
+    sb_scope(auth, r, date8);
+    sb_str(auth, ", SignedHeaders=");
     sb_str(auth, names);
     sb_str(auth, ", Signature=");
     sb_str(auth, sig);
