@@ -1805,6 +1805,54 @@ static int keep_old_file(ex_state *s, const char *name, mode_t type)
     return 1;
 }
 
+/* Reads past the current member's data. */
+static int skip_data(ex_state *s, sluice_error *err)
+{
+    return archive_read_data_skip(s->r) < ARCHIVE_WARN
+               ? read_fail(s, NULL, err)
+               : 0;
+}
+
+/* Refuses a name that climbs out or would replace the target directory,
+ * and lists the member for -v.  Returns 0, or 1 when skipped. */
+static int check_member(ex_state *s, const char *raw, char *name,
+                        const char *shown, const char *hl, mode_t type)
+{
+    if (clean_name(s, raw, name, 0) < 0) {
+        skip(s, raw, "refusing a member name with '..'");
+        return 1;
+    }
+    if (!*name && (type != AE_IFDIR || hl)) {
+        skip(s, raw, "refusing to replace the target directory");
+        return 1;
+    }
+    if (s->c->verbose) {
+        char esc[1024];
+        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
+        s->c->api->listing(s->c->host, esc);
+    }
+    return 0;
+}
+
+/* Creates the member by its type.  Returns 0, 1 when skipped, or a fatal
+ * status. */
+static int extract_by_type(ex_state *s, struct archive_entry *e,
+                           const char *name, const char *hl, mode_t type,
+                           int pfd, const char *base, sluice_error *err)
+{
+    if (hl)
+        return do_hardlink(s, e, name, hl, err);
+    if (type == AE_IFREG)
+        return do_regular(s, e, name, pfd, base, err);
+    if (type == AE_IFDIR)
+        return do_directory(s, e, name, pfd, base, err);
+    if (type == AE_IFLNK || type == AE_IFIFO || type == AE_IFCHR ||
+        type == AE_IFBLK)
+        return do_other(s, e, name, pfd, base);
+    skip(s, name, "unsupported file type; skipped");
+    return 1;
+}
+
 static int extract_one(ex_state *s, struct archive_entry *e,
                        sluice_error *err)
 {
@@ -1813,9 +1861,7 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         raw = archive_entry_pathname_utf8(e);
     if (!raw) {
         skip(s, "(unnamed member)", "name cannot be decoded; skipped");
-        return archive_read_data_skip(s->r) < ARCHIVE_WARN
-                   ? read_fail(s, NULL, err)
-                   : 0;
+        return skip_data(s, err);
     }
     const char *hl = archive_entry_hardlink(e), *shown = raw;
     if (s->c->strip) {
@@ -1824,28 +1870,13 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         if (hl)
             hl = strip_components(hl, s->c->strip);
         if (!raw || (archive_entry_hardlink(e) && !hl))
-            return archive_read_data_skip(s->r) < ARCHIVE_WARN
-                       ? read_fail(s, NULL, err)
-                       : 0;
+            return skip_data(s, err);
     }
     char *name = malloc(strlen(raw) + 2);
     if (!name)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    int rc = 0;
-    if (clean_name(s, raw, name, 0) < 0) {
-        skip(s, raw, "refusing a member name with '..'");
-        rc = 1;
-    }
     mode_t type = archive_entry_filetype(e);
-    if (rc == 0 && !*name && (type != AE_IFDIR || hl)) {
-        skip(s, raw, "refusing to replace the target directory");
-        rc = 1;
-    }
-    if (rc == 0 && s->c->verbose) {
-        char esc[1024];
-        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
-        s->c->api->listing(s->c->host, esc);
-    }
+    int rc = check_member(s, raw, name, shown, hl, type);
     s->seq++;
     if (rc == 0 && s->pool) {
         /* A hard link's target may be queued: everything settles. */
@@ -1873,21 +1904,8 @@ static int extract_one(ex_state *s, struct archive_entry *e,
     if (rc == 0 && !hl && type == AE_IFREG &&
         s->c->old_files == ARCH_OLD_REPLACE && pool_eligible(s, e))
         return pool_submit(s, e, name, base, err); /* takes name */
-    if (rc == 0) {
-        if (hl)
-            rc = do_hardlink(s, e, name, hl, err);
-        else if (type == AE_IFREG)
-            rc = do_regular(s, e, name, pfd, base, err);
-        else if (type == AE_IFDIR)
-            rc = do_directory(s, e, name, pfd, base, err);
-        else if (type == AE_IFLNK || type == AE_IFIFO || type == AE_IFCHR ||
-                 type == AE_IFBLK)
-            rc = do_other(s, e, name, pfd, base);
-        else {
-            skip(s, name, "unsupported file type; skipped");
-            rc = 1;
-        }
-    }
+    if (rc == 0)
+        rc = extract_by_type(s, e, name, hl, type, pfd, base, err);
     if (rc == 0) {
         free(s->last_done);
         s->last_done = name;
@@ -1897,13 +1915,58 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         tmp_discard(s);
     }
     free(name);
-    if (rc == 1) {
-        /* Skipped: its data (if any) must still be read past. */
-        if (archive_read_data_skip(s->r) < ARCHIVE_WARN)
+    /* Skipped: its data (if any) must still be read past. */
+    return rc == 1 ? skip_data(s, err) : rc;
+}
+
+/* Extracts the members one by one until the end, a failure or a cancel. */
+static int extract_members(ex_state *s, sluice_error *err)
+{
+    arch_ctx *c = s->c;
+    for (;;) {
+        if (c->api->cancelled(c->host))
+            return SLUICE_E_CANCELED;
+        struct archive_entry *e;
+        int r = arch_next_header(c, s->r, &e);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
             return read_fail(s, NULL, err);
-        rc = 0;
+        if (r == ARCHIVE_WARN) {
+            const char *pn = archive_entry_pathname(e);
+            char esc[1024];
+            arch_escape(pn ? pn : "?", esc, sizeof esc);
+            warn(s, "%s: %s", esc, archive_error_string(s->r));
+        }
+        const char *pn = archive_entry_pathname(e);
+        int rc = arch_selected(c, pn ? pn : "") ? extract_one(s, e, err)
+                                                : skip_data(s, err);
+        if (rc < 0)
+            return rc;
     }
-    return rc;
+}
+
+/* Frees what the extraction state holds. */
+static void ex_state_free(ex_state *s)
+{
+    archive_read_free(s->r);
+    cache_drop(s);
+    for (size_t i = 0; i < s->n_fix; i++) {
+        archive_entry_free(s->fix[i].e);
+        free(s->fix[i].path);
+    }
+    free(s->fix);
+    free(s->last_done);
+    free(s->made_path);
+    for (int g = 0; g < 2; g++) {
+        idcache *l = g ? s->groups : s->users;
+        while (l) {
+            idcache *next = l->next;
+            free(l->name);
+            free(l);
+            l = next;
+        }
+    }
 }
 
 int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
@@ -1921,7 +1984,6 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.same_owner = c->same_owner >= 0 ? c->same_owner : root;
     s.preserve = c->preserve_perms >= 0 ? c->preserve_perms : root;
 
-    int rc = 0;
     s.r = arch_reader_open(c, in, err);
     if (!s.r)
         return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
@@ -1930,37 +1992,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         c->before_read = pool_kick;
         c->before_read_arg = s.pool;
     }
-    for (;;) {
-        if (c->api->cancelled(c->host)) {
-            rc = SLUICE_E_CANCELED;
-            break;
-        }
-        struct archive_entry *e;
-        int r = arch_next_header(c, s.r, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            rc = read_fail(&s, NULL, err);
-            break;
-        }
-        if (r == ARCHIVE_WARN) {
-            const char *pn = archive_entry_pathname(e);
-            char esc[1024];
-            arch_escape(pn ? pn : "?", esc, sizeof esc);
-            warn(&s, "%s: %s", esc, archive_error_string(s.r));
-        }
-        const char *pn = archive_entry_pathname(e);
-        if (!arch_selected(c, pn ? pn : "")) {
-            if (archive_read_data_skip(s.r) < ARCHIVE_WARN) {
-                rc = read_fail(&s, NULL, err);
-                break;
-            }
-            continue;
-        }
-        rc = extract_one(&s, e, err);
-        if (rc < 0)
-            break;
-    }
+    int rc = extract_members(&s, err);
     /* Queued members are finished (or, once cancelled, dropped) before
      * anything else. */
     if (s.pool) {
@@ -1986,23 +2018,6 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         sluice_error_set(err, SLUICE_E_CANCELED, "extraction stopped %s",
                          where);
     }
-    archive_read_free(s.r);
-    cache_drop(&s);
-    for (size_t i = 0; i < s.n_fix; i++) {
-        archive_entry_free(s.fix[i].e);
-        free(s.fix[i].path);
-    }
-    free(s.fix);
-    free(s.last_done);
-    free(s.made_path);
-    for (int g = 0; g < 2; g++) {
-        idcache *l = g ? s.groups : s.users;
-        while (l) {
-            idcache *next = l->next;
-            free(l->name);
-            free(l);
-            l = next;
-        }
-    }
+    ex_state_free(&s);
     return rc;
 }
