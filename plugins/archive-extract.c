@@ -894,67 +894,56 @@ static int new_tmp_file(ex_state *s, int pfd)
 
 /* ---- concurrent writers ---------------------------------------------------- */
 
-/* The writer's half of a member: everything do_regular does, with the
- * owner and permissions worked out beforehand by the stage's thread. */
-static void job_run(xpool *p, xjob *j)
+/* Creates the job's file with the given mode.  In a directory this run
+ * made (mode 0700 until the end: no other user sees inside), under its
+ * own name at once, exclusively: the data is all here and goes in with
+ * one write, and a failure removes the file.  That saves the rename (and
+ * a name lookup) per file.  Anything in the way takes the temporary way.
+ * Returns the descriptor, *at the name it has, or -1 with errno set. */
+static int job_create(xpool *p, xjob *j, mode_t mode, const char **at)
 {
     int fd = -1;
-    if (p->api->cancelled(p->host)) {
-        j->step = JOB_CANCELLED;
-        return;
-    }
-    /* The final mode at once when creation gives it exactly (no set-id
-     * or sticky bit, nothing the umask would take away): no fchmod. */
-    mode_t m = j->perm & 07777;
-    if (!p->preserve)
-        m &= 0777 & ~p->umask;
-    int mode_at_create = !(m & 07000) && !(m & p->umask);
-    /* In a directory this run made (mode 0700 until the end: no other
-     * user sees inside), under its own name at once, exclusively: the
-     * data is all here and goes in with one write, and a failure removes
-     * the file.  That saves the rename (and a name lookup) per file.
-     * Anything in the way takes the temporary way below. */
-    const char *at = j->tmp;
+    *at = j->tmp;
     if (j->dir->made) {
         fd = openat(j->dir->fd, j->base,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode_at_create ? m : 0600);
+                    mode);
         if (fd >= 0)
-            at = j->base;
+            *at = j->base;
     }
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
         tmp_name_make(j->tmp, p->tmp_seed, &p->tmp_counter);
         fd = openat(j->dir->fd, j->tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode_at_create ? m : 0600);
+                    mode);
         if (fd >= 0 || errno != EEXIST)
             break;
     }
-    if (fd < 0) {
-        j->step = JOB_CREATE;
-        j->err = errno;
-        j->tmp[0] = '\0';
-        return;
-    }
-    const uint8_t *d = j->data;
-    size_t left = j->len;
+    return fd;
+}
+
+/* Writes all of d from offset 0.  Returns 0, or -1 with errno set. */
+static int write_all_at(int fd, const uint8_t *d, size_t left)
+{
     off_t off = 0;
     while (left > 0) {
         ssize_t n = pwrite(fd, d, left, off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            j->step = JOB_WRITE;
-            j->err = errno;
-            close(fd);
-            unlinkat(j->dir->fd, at, 0);
-            j->tmp[0] = '\0';
-            return;
-        }
+        if (n < 0)
+            return -1;
         d += n;
         left -= (size_t)n;
         off += n;
     }
+    return 0;
+}
+
+/* Owner, mode m (unless creation gave it) and times; failures are noted
+ * in the job for the stage's thread to report. */
+static void job_set_meta(xpool *p, xjob *j, int fd, mode_t m,
+                         int mode_at_create)
+{
     int chown_ok = 1;
     if (j->do_chown && fchown(fd, j->uid, j->gid) < 0) {
         chown_ok = 0;
@@ -966,6 +955,39 @@ static void job_run(xpool *p, xjob *j)
         j->err_mode = errno;
     if (futimens(fd, j->ts) < 0)
         j->err_times = errno;
+}
+
+/* The writer's half of a member: everything do_regular does, with the
+ * owner and permissions worked out beforehand by the stage's thread. */
+static void job_run(xpool *p, xjob *j)
+{
+    if (p->api->cancelled(p->host)) {
+        j->step = JOB_CANCELLED;
+        return;
+    }
+    /* The final mode at once when creation gives it exactly (no set-id
+     * or sticky bit, nothing the umask would take away): no fchmod. */
+    mode_t m = j->perm & 07777;
+    if (!p->preserve)
+        m &= 0777 & ~p->umask;
+    int mode_at_create = !(m & 07000) && !(m & p->umask);
+    const char *at;
+    int fd = job_create(p, j, mode_at_create ? m : 0600, &at);
+    if (fd < 0) {
+        j->step = JOB_CREATE;
+        j->err = errno;
+        j->tmp[0] = '\0';
+        return;
+    }
+    if (write_all_at(fd, j->data, j->len) < 0) {
+        j->step = JOB_WRITE;
+        j->err = errno;
+        close(fd);
+        unlinkat(j->dir->fd, at, 0);
+        j->tmp[0] = '\0';
+        return;
+    }
+    job_set_meta(p, j, fd, m, mode_at_create);
     if (at != j->base &&
         renameat(j->dir->fd, j->tmp, j->dir->fd, j->base) < 0) {
         /* Left for the stage's thread: a directory may be in the way. */
@@ -1525,6 +1547,56 @@ static int open_link_data(ex_state *s, int pfd, const char *name)
     return fd;
 }
 
+/* Skips the member, saying prefix, why, and errno en's text if any. */
+static void skip_because(ex_state *s, const char *name, const char *prefix,
+                         const char *why, int en)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s%s%s%s", prefix, why, en ? ": " : "",
+             en ? strerror(en) : "");
+    skip(s, name, msg);
+}
+
+/* Links tbase below tfd as a new temporary name below pfd.  Returns 0, or
+ * -1 with errno set. */
+static int link_as_tmp(ex_state *s, int tfd, const char *tbase, int pfd)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_new_name(s);
+        if (linkat(tfd, tbase, pfd, s->tmp_name, 0) == 0) {
+            s->tmp_dirfd = pfd;
+            return 0;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return -1;
+}
+
+/* Data on a link (cpio puts it on the last one), written through the
+ * temporary link.  Returns 0, 1 when skipped, or a fatal status. */
+static int link_data(ex_state *s, struct archive_entry *e, int pfd,
+                     const char *name, sluice_error *err)
+{
+    int fd = open_link_data(s, pfd, name);
+    if (fd < 0) {
+        tmp_discard(s);
+        return 1;
+    }
+    if (ftruncate(fd, 0) < 0) {
+        /* The link's data replaces the target's, tail included. */
+        skip_errno(s, name, "cannot write", errno);
+        close(fd);
+        tmp_discard(s);
+        return 1;
+    }
+    int rc = write_data(s, fd, e, name, err);
+    if (rc == 0)
+        set_meta_fd(s, fd, e, name);
+    close(fd);
+    return rc;
+}
+
 static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
                        const char *target, sluice_error *err)
 {
@@ -1549,10 +1621,7 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
         tfd = s->rootfd;
     }
     if (tfd < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "hard link target: %s%s%s", why,
-                 en ? ": " : "", en ? strerror(en) : "");
-        skip(s, name, msg);
+        skip_because(s, name, "hard link target: ", why, en);
         free(t);
         return 1;
     }
@@ -1560,45 +1629,14 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
     int pfd = parent_of(s, name, 1, &base, &why, &en);
     int rc = 0;
     if (pfd < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
-                 en ? strerror(en) : "");
-        skip(s, name, msg);
+        skip_because(s, name, "", why, en);
+        rc = 1;
+    } else if (link_as_tmp(s, tfd, tbase, pfd) < 0) {
+        skip_errno(s, name, "cannot hard link", errno);
         rc = 1;
     } else {
-        int ok = 0;
-        for (int tries = 0; tries < 100; tries++) {
-            tmp_new_name(s);
-            if (linkat(tfd, tbase, pfd, s->tmp_name, 0) == 0) {
-                ok = 1;
-                s->tmp_dirfd = pfd;
-                break;
-            }
-            if (errno != EEXIST)
-                break;
-        }
-        if (!ok) {
-            skip_errno(s, name, "cannot hard link", errno);
-            rc = 1;
-        } else if (archive_entry_size(e) > 0) {
-            /* Data on a link (cpio puts it on the last one). */
-            int fd = open_link_data(s, pfd, name);
-            if (fd < 0) {
-                tmp_discard(s);
-                rc = 1;
-            } else if (ftruncate(fd, 0) < 0) {
-                /* The link's data replaces the target's, tail included. */
-                skip_errno(s, name, "cannot write", errno);
-                close(fd);
-                tmp_discard(s);
-                rc = 1;
-            } else {
-                rc = write_data(s, fd, e, name, err);
-                if (rc == 0)
-                    set_meta_fd(s, fd, e, name);
-                close(fd);
-            }
-        }
+        if (archive_entry_size(e) > 0)
+            rc = link_data(s, e, pfd, name, err);
         if (rc == 0 && tmp_commit(s, pfd, base) < 0) {
             skip_errno(s, name, "cannot put in place", errno);
             tmp_discard(s);
@@ -1893,10 +1931,7 @@ static int extract_one(ex_state *s, struct archive_entry *e,
     if (rc == 0 && *name && !hl) {
         pfd = parent_of(s, name, 1, &base, &why, &en);
         if (pfd < 0) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
-                     en ? strerror(en) : "");
-            skip(s, name, msg);
+            skip_because(s, name, "", why, en);
             rc = 1;
         }
     }
