@@ -497,211 +497,257 @@ static int fatal_writer(cr_state *s, sluice_error *err)
                      "", err);
 }
 
-/* Adds the entry s->name, which is `dname` relative to directory pfd,
- * and, for a directory, what lies below it.  d_type and d_ino are what
- * readdir said of it (DT_UNKNOWN for an operand). */
-static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
-                     unsigned char d_type, ino_t d_ino, sluice_error *err)
+/* Warns "<name>: <what>" for the entry being added. */
+static void warn_entry(cr_state *s, const char *what)
 {
-    const sluice_api *api = s->c->api;
-    if (api->cancelled(s->c->host))
-        return SLUICE_E_CANCELED;
-    if (s->c->n_excludes && arch_excluded(s->c, s->name))
-        return 0;
+    char esc[1024];
+    arch_escape(s->name, esc, sizeof esc);
+    warn(s, "%s: %s", esc, what);
+}
 
-    struct stat st;
-    int fd = -1, has_flags = 1;
+/* Finds out what `dname` below pfd is, into *st, and opens it when it is
+ * a regular file or a directory.  Returns the descriptor, -1 to go on
+ * without one (a directory that cannot be opened is still archived), or
+ * -2 to skip the entry (already said why). */
+static int stat_and_open(cr_state *s, int pfd, const char *dname,
+                         unsigned char d_type, ino_t d_ino, struct stat *st,
+                         int *has_flags)
+{
+    int fd = -1;
     if (d_type == DT_REG)
-        fd = open_listed_file(pfd, dname, d_ino, s->scanned_ino, &st,
-                              &has_flags);
-    if (fd < 0) {
-        if (fstatat(pfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (s->scanned_ino) /* gone since the scan */
-                changed(s);
-            else
-                incomplete(s, "cannot stat", errno);
-            return 0;
-        }
-        /* readdir's type is the scan's record too; a scan's inode is
-         * stat's (readdir's may not be: overlayfs). */
-        if ((d_type != DT_UNKNOWN &&
-             (mode_t)DTTOIF(d_type) != (st.st_mode & S_IFMT)) ||
-            (s->scanned_ino && st.st_ino != d_ino)) {
+        fd = open_listed_file(pfd, dname, d_ino, s->scanned_ino, st,
+                              has_flags);
+    if (fd >= 0)
+        return fd;
+    if (fstatat(pfd, dname, st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (s->scanned_ino) /* gone since the scan */
             changed(s);
-            return 0;
-        }
-        if (S_ISSOCK(st.st_mode)) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
-            warn(s, "%s: socket ignored", esc);
-            return 0;
-        }
-        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-            fd = open_entry(s, pfd, dname, &st, &has_flags);
-            if (fd == -2 || (fd < 0 && S_ISREG(st.st_mode)))
-                return 0;
-            /* A directory that cannot be opened is still archived. */
-        }
+        else
+            incomplete(s, "cannot stat", errno);
+        return -2;
     }
-    if (is_root)
-        s->root_dev = st.st_dev;
-    if (S_ISREG(st.st_mode) && is_output(s, &st)) {
-        char esc[1024];
-        arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: file is the archive; not dumped", esc);
-        close(fd);
-        return 0;
+    /* readdir's type is the scan's record too; a scan's inode is
+     * stat's (readdir's may not be: overlayfs). */
+    if ((d_type != DT_UNKNOWN &&
+         (mode_t)DTTOIF(d_type) != (st->st_mode & S_IFMT)) ||
+        (s->scanned_ino && st->st_ino != d_ino)) {
+        changed(s);
+        return -2;
     }
+    if (S_ISSOCK(st->st_mode)) {
+        warn_entry(s, "socket ignored");
+        return -2;
+    }
+    if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
+        fd = open_entry(s, pfd, dname, st, has_flags);
+        if (fd == -2 || (fd < 0 && S_ISREG(st->st_mode)))
+            return -2;
+        /* A directory that cannot be opened is still archived. */
+    }
+    return fd;
+}
 
-    /* Path access for what libarchive does by name (readlink, xattrs of
-     * symlinks and devices): through the parent's descriptor, never the
-     * cwd; without /proc, the path joined from -C and the operand. */
+/* Path access for what libarchive does by name (readlink, xattrs of
+ * symlinks and devices): through the parent's descriptor, never the
+ * cwd; without /proc, the path joined from -C and the operand.  Uses
+ * src (128 bytes) when it fits, else *heap (the caller frees it).
+ * Returns NULL when out of memory. */
+static const char *source_path(cr_state *s, int pfd, const char *dname,
+                               char src[128], char **heap)
+{
+    if (pfd == AT_FDCWD)
+        return dname; /* an absolute operand */
+    if (!s->have_proc)
+        return s->dpath;
+    size_t need = strlen(dname) + 40;
+    char *p = need <= 128 ? src : (*heap = malloc(need));
+    if (!p)
+        return NULL;
+    snprintf(p, need, "/proc/self/fd/%d/%s", pfd, dname);
+    return p;
+}
+
+/* Fills s->entry from the entry's metadata (ACLs, xattrs, link target).
+ * Returns 0, 1 to skip the entry (already said why), or an error. */
+static int read_metadata(cr_state *s, int pfd, const char *dname, int fd,
+                         struct stat *st, int has_flags, sluice_error *err)
+{
     char src[128];
     char *heap = NULL;
-    const char *srcpath;
-    if (pfd == AT_FDCWD) {
-        srcpath = dname; /* an absolute operand */
-    } else if (s->have_proc) {
-        size_t need = strlen(dname) + 40;
-        char *p = need <= sizeof src ? src : (heap = malloc(need));
-        if (!p) {
-            if (fd >= 0)
-                close(fd);
-            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-        }
-        snprintf(p, need, "/proc/self/fd/%d/%s", pfd, dname);
-        srcpath = p;
-    } else {
-        srcpath = s->dpath;
-    }
+    const char *srcpath = source_path(s, pfd, dname, src, &heap);
+    if (!srcpath)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
 
     /* The plain reader when the entry has no ACLs or xattrs (listed by
      * listxattr on Linux, POSIX ACLs included) and cannot have holes
      * (fewer blocks than its size needs: GNU tar's test). */
     struct archive *disk = s->disk;
     if (fd >= 0 && !has_flags &&
-        !(S_ISREG(st.st_mode) &&
-          (int64_t)st.st_blocks * 512 < (int64_t)st.st_size) &&
+        !(S_ISREG(st->st_mode) &&
+          (int64_t)st->st_blocks * 512 < (int64_t)st->st_size) &&
         flistxattr(fd, NULL, 0) == 0)
         disk = s->disk_plain;
     struct archive_entry *e = s->entry;
     archive_entry_clear(e);
     archive_entry_copy_pathname(e, s->name);
     archive_entry_copy_sourcepath(e, srcpath);
-    int r = archive_read_disk_entry_from_file(disk, e, fd, &st);
+    int r = archive_read_disk_entry_from_file(disk, e, fd, st);
     free(heap);
     if (r < ARCHIVE_WARN) {
-        char esc[1024];
-        arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: %s", esc, archive_error_string(disk));
-        api->mark_incomplete(s->c->host);
-        if (fd >= 0)
-            close(fd);
-        return 0;
+        warn_entry(s, archive_error_string(disk));
+        s->c->api->mark_incomplete(s->c->host);
+        return 1;
     }
-    if (r == ARCHIVE_WARN) {
-        char esc[1024];
-        arch_escape(s->name, esc, sizeof esc);
-        warn(s, "%s: %s", esc, archive_error_string(disk));
-    }
-    if (S_ISLNK(st.st_mode) && !s->have_proc && pfd != AT_FDCWD &&
+    if (r == ARCHIVE_WARN)
+        warn_entry(s, archive_error_string(disk));
+    if (S_ISLNK(st->st_mode) && !s->have_proc && pfd != AT_FDCWD &&
         !link_is(pfd, dname, archive_entry_symlink(e))) {
         changed(s);
-        return 0;
+        return 1;
     }
     archive_entry_copy_sourcepath(e, NULL);
     archive_entry_unset_atime(e);
     archive_entry_unset_ctime(e);
     archive_entry_unset_birthtime(e);
+    return 0;
+}
 
-    /* Keep the data regions before the writer walks the sparse list. */
-    region *regs = NULL;
-    size_t n_regs = 0;
-    if (S_ISREG(st.st_mode)) {
-        int n = archive_entry_sparse_reset(e);
-        if (n > 0 && (regs = malloc((size_t)n * sizeof *regs))) {
-            la_int64_t off, len;
-            while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK &&
-                   n_regs < (size_t)n) {
-                regs[n_regs].off = off;
-                regs[n_regs].len = len;
-                n_regs++;
-            }
-        }
-        if (n > 0 && !regs) {
-            close(fd);
-            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+/* Keeps the data regions of e before the writer walks the sparse list.
+ * Returns 0, or -1 when out of memory. */
+static int keep_regions(struct archive_entry *e, region **regs,
+                        size_t *n_regs)
+{
+    int n = archive_entry_sparse_reset(e);
+    if (n > 0 && (*regs = malloc((size_t)n * sizeof **regs))) {
+        la_int64_t off, len;
+        while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK &&
+               *n_regs < (size_t)n) {
+            (*regs)[*n_regs].off = off;
+            (*regs)[*n_regs].len = len;
+            (*n_regs)++;
         }
     }
+    return n > 0 && !*regs ? -1 : 0;
+}
 
-    struct archive_entry *spare = NULL, *le = e;
+/* -v: the name as stored, and as -x/-t print it (GNU tar -cv too): "d/". */
+static void list_entry(cr_state *s, const struct stat *st)
+{
+    char esc[1024];
+    arch_escape(s->name, esc, sizeof esc - 1);
+    size_t el = strlen(esc);
+    if (S_ISDIR(st->st_mode) && el && esc[el - 1] != '/')
+        strcpy(esc + el, "/");
+    s->c->api->listing(s->c->host, esc);
+}
+
+/* Says why archive_write_header warned. */
+static void header_warned(cr_state *s, struct archive_entry *le)
+{
+    /* libarchive then stores the names as raw bytes (hdrcharset=BINARY):
+     * nothing is lost, say it plainly. */
+    if (!utf8_valid(s->name) || !utf8_valid(archive_entry_symlink(le)) ||
+        !utf8_valid(archive_entry_hardlink(le)))
+        warn_entry(s, "name is not valid UTF-8; stored as raw bytes");
+    else
+        warn_entry(s, archive_error_string(s->w));
+}
+
+/* Copies the file's data after its header, and warns when it changed
+ * while being read. */
+static int write_data(cr_state *s, int fd, const struct stat *st,
+                      struct archive_entry *le, region *regs, size_t n_regs,
+                      sluice_error *err)
+{
+    int cr = copy_data(s, fd, archive_entry_size(le), regs, n_regs);
+    if (cr == -2)
+        return SLUICE_E_CANCELED;
+    if (cr < 0)
+        return fatal_writer(s, err);
+    struct stat after;
+    if (fstat(fd, &after) == 0 &&
+        (after.st_size != st->st_size ||
+         after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)) {
+        warn_entry(s, "file changed as we read it");
+        s->c->api->mark_incomplete(s->c->host);
+    }
+    return 0;
+}
+
+/* Writes the header and data of the entry in s->entry, hard links
+ * resolved. */
+static int write_entry(cr_state *s, int fd, const struct stat *st,
+                       region *regs, size_t n_regs, sluice_error *err)
+{
+    struct archive_entry *spare = NULL, *le = s->entry;
     archive_entry_linkify(s->lr, &le, &spare);
     /* The tar strategy hands every entry straight back. */
     if (spare)
         archive_entry_free(spare);
-    int rc = 0;
-    if (le) {
-        if (s->c->verbose) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc - 1);
-            /* As stored, and as -x/-t print it (GNU tar -cv too): "d/". */
-            size_t el = strlen(esc);
-            if (S_ISDIR(st.st_mode) && el && esc[el - 1] != '/')
-                strcpy(esc + el, "/");
-            api->listing(s->c->host, esc);
-        }
-        r = archive_write_header(s->w, le);
-        if (r == ARCHIVE_WARN) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
-            /* libarchive then stores the names as raw bytes
-             * (hdrcharset=BINARY): nothing is lost, say it plainly. */
-            if (!utf8_valid(s->name) ||
-                !utf8_valid(archive_entry_symlink(le)) ||
-                !utf8_valid(archive_entry_hardlink(le)))
-                warn(s, "%s: name is not valid UTF-8; stored as raw bytes",
-                     esc);
-            else
-                warn(s, "%s: %s", esc, archive_error_string(s->w));
-        }
-        if (r == ARCHIVE_FATAL) {
-            rc = fatal_writer(s, err);
-        } else if (r == ARCHIVE_FAILED) {
-            char esc[1024];
-            arch_escape(s->name, esc, sizeof esc);
-            warn(s, "%s: %s", esc, archive_error_string(s->w));
-            api->mark_incomplete(s->c->host);
-        } else {
-            if (S_ISREG(st.st_mode) && !archive_entry_hardlink(le) &&
-                archive_entry_size(le) > 0) {
-                int cr = copy_data(s, fd, archive_entry_size(le), regs,
-                                   n_regs);
-                if (cr == -2)
-                    rc = SLUICE_E_CANCELED;
-                else if (cr < 0)
-                    rc = fatal_writer(s, err);
-                else {
-                    struct stat after;
-                    if (fstat(fd, &after) == 0 &&
-                        (after.st_size != st.st_size ||
-                         after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-                         after.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
-                        char esc[1024];
-                        arch_escape(s->name, esc, sizeof esc);
-                        warn(s, "%s: file changed as we read it", esc);
-                        api->mark_incomplete(s->c->host);
-                    }
-                }
-            }
-            if (rc == 0 && archive_write_finish_entry(s->w) < ARCHIVE_WARN)
-                rc = fatal_writer(s, err);
-        }
+    if (!le)
+        return 0;
+    if (s->c->verbose)
+        list_entry(s, st);
+    int r = archive_write_header(s->w, le);
+    if (r == ARCHIVE_WARN)
+        header_warned(s, le);
+    if (r == ARCHIVE_FATAL)
+        return fatal_writer(s, err);
+    if (r == ARCHIVE_FAILED) {
+        warn_entry(s, archive_error_string(s->w));
+        s->c->api->mark_incomplete(s->c->host);
+        return 0;
     }
-    free(regs);
+    int rc = 0;
+    if (S_ISREG(st->st_mode) && !archive_entry_hardlink(le) &&
+        archive_entry_size(le) > 0)
+        rc = write_data(s, fd, st, le, regs, n_regs, err);
+    if (rc == 0 && archive_write_finish_entry(s->w) < ARCHIVE_WARN)
+        rc = fatal_writer(s, err);
+    return rc;
+}
 
-    if (rc == 0 && S_ISDIR(st.st_mode) && fd >= 0 && !s->c->no_recursion &&
-        !(s->c->one_fs && st.st_dev != s->root_dev))
-        rc = walk_dir(s, fd, err);
+/* Adds the entry s->name, which is `dname` relative to directory pfd,
+ * and, for a directory, what lies below it.  d_type and d_ino are what
+ * readdir said of it (DT_UNKNOWN for an operand). */
+static int add_entry(cr_state *s, int pfd, const char *dname, int is_root,
+                     unsigned char d_type, ino_t d_ino, sluice_error *err)
+{
+    if (s->c->api->cancelled(s->c->host))
+        return SLUICE_E_CANCELED;
+    if (s->c->n_excludes && arch_excluded(s->c, s->name))
+        return 0;
+
+    struct stat st;
+    int has_flags = 1;
+    int fd = stat_and_open(s, pfd, dname, d_type, d_ino, &st, &has_flags);
+    if (fd == -2)
+        return 0;
+    if (is_root)
+        s->root_dev = st.st_dev;
+    if (S_ISREG(st.st_mode) && is_output(s, &st)) {
+        warn_entry(s, "file is the archive; not dumped");
+        close(fd);
+        return 0;
+    }
+
+    int rc = read_metadata(s, pfd, dname, fd, &st, has_flags, err);
+    region *regs = NULL;
+    size_t n_regs = 0;
+    if (rc == 0 && S_ISREG(st.st_mode) && keep_regions(s->entry, &regs,
+                                                       &n_regs) < 0)
+        rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    if (rc == 1) {
+        rc = 0; /* skipped */
+    } else if (rc == 0) {
+        rc = write_entry(s, fd, &st, regs, n_regs, err);
+        free(regs);
+        if (rc == 0 && S_ISDIR(st.st_mode) && fd >= 0 &&
+            !s->c->no_recursion &&
+            !(s->c->one_fs && st.st_dev != s->root_dev))
+            rc = walk_dir(s, fd, err);
+    }
     if (fd >= 0)
         close(fd);
     return rc;

@@ -894,67 +894,56 @@ static int new_tmp_file(ex_state *s, int pfd)
 
 /* ---- concurrent writers ---------------------------------------------------- */
 
-/* The writer's half of a member: everything do_regular does, with the
- * owner and permissions worked out beforehand by the stage's thread. */
-static void job_run(xpool *p, xjob *j)
+/* Creates the job's file with the given mode.  In a directory this run
+ * made (mode 0700 until the end: no other user sees inside), under its
+ * own name at once, exclusively: the data is all here and goes in with
+ * one write, and a failure removes the file.  That saves the rename (and
+ * a name lookup) per file.  Anything in the way takes the temporary way.
+ * Returns the descriptor, *at the name it has, or -1 with errno set. */
+static int job_create(xpool *p, xjob *j, mode_t mode, const char **at)
 {
     int fd = -1;
-    if (p->api->cancelled(p->host)) {
-        j->step = JOB_CANCELLED;
-        return;
-    }
-    /* The final mode at once when creation gives it exactly (no set-id
-     * or sticky bit, nothing the umask would take away): no fchmod. */
-    mode_t m = j->perm & 07777;
-    if (!p->preserve)
-        m &= 0777 & ~p->umask;
-    int mode_at_create = !(m & 07000) && !(m & p->umask);
-    /* In a directory this run made (mode 0700 until the end: no other
-     * user sees inside), under its own name at once, exclusively: the
-     * data is all here and goes in with one write, and a failure removes
-     * the file.  That saves the rename (and a name lookup) per file.
-     * Anything in the way takes the temporary way below. */
-    const char *at = j->tmp;
+    *at = j->tmp;
     if (j->dir->made) {
         fd = openat(j->dir->fd, j->base,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode_at_create ? m : 0600);
+                    mode);
         if (fd >= 0)
-            at = j->base;
+            *at = j->base;
     }
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
         tmp_name_make(j->tmp, p->tmp_seed, &p->tmp_counter);
         fd = openat(j->dir->fd, j->tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    mode_at_create ? m : 0600);
+                    mode);
         if (fd >= 0 || errno != EEXIST)
             break;
     }
-    if (fd < 0) {
-        j->step = JOB_CREATE;
-        j->err = errno;
-        j->tmp[0] = '\0';
-        return;
-    }
-    const uint8_t *d = j->data;
-    size_t left = j->len;
+    return fd;
+}
+
+/* Writes all of d from offset 0.  Returns 0, or -1 with errno set. */
+static int write_all_at(int fd, const uint8_t *d, size_t left)
+{
     off_t off = 0;
     while (left > 0) {
         ssize_t n = pwrite(fd, d, left, off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            j->step = JOB_WRITE;
-            j->err = errno;
-            close(fd);
-            unlinkat(j->dir->fd, at, 0);
-            j->tmp[0] = '\0';
-            return;
-        }
+        if (n < 0)
+            return -1;
         d += n;
         left -= (size_t)n;
         off += n;
     }
+    return 0;
+}
+
+/* Owner, mode m (unless creation gave it) and times; failures are noted
+ * in the job for the stage's thread to report. */
+static void job_set_meta(xpool *p, xjob *j, int fd, mode_t m,
+                         int mode_at_create)
+{
     int chown_ok = 1;
     if (j->do_chown && fchown(fd, j->uid, j->gid) < 0) {
         chown_ok = 0;
@@ -966,6 +955,39 @@ static void job_run(xpool *p, xjob *j)
         j->err_mode = errno;
     if (futimens(fd, j->ts) < 0)
         j->err_times = errno;
+}
+
+/* The writer's half of a member: everything do_regular does, with the
+ * owner and permissions worked out beforehand by the stage's thread. */
+static void job_run(xpool *p, xjob *j)
+{
+    if (p->api->cancelled(p->host)) {
+        j->step = JOB_CANCELLED;
+        return;
+    }
+    /* The final mode at once when creation gives it exactly (no set-id
+     * or sticky bit, nothing the umask would take away): no fchmod. */
+    mode_t m = j->perm & 07777;
+    if (!p->preserve)
+        m &= 0777 & ~p->umask;
+    int mode_at_create = !(m & 07000) && !(m & p->umask);
+    const char *at;
+    int fd = job_create(p, j, mode_at_create ? m : 0600, &at);
+    if (fd < 0) {
+        j->step = JOB_CREATE;
+        j->err = errno;
+        j->tmp[0] = '\0';
+        return;
+    }
+    if (write_all_at(fd, j->data, j->len) < 0) {
+        j->step = JOB_WRITE;
+        j->err = errno;
+        close(fd);
+        unlinkat(j->dir->fd, at, 0);
+        j->tmp[0] = '\0';
+        return;
+    }
+    job_set_meta(p, j, fd, m, mode_at_create);
     if (at != j->base &&
         renameat(j->dir->fd, j->tmp, j->dir->fd, j->base) < 0) {
         /* Left for the stage's thread: a directory may be in the way. */
@@ -1312,22 +1334,14 @@ static int pool_eligible(ex_state *s, struct archive_entry *e)
                                           ARCHIVE_ENTRY_ACL_TYPE_NFS4) == 0;
 }
 
-/* Reads the member's data and queues it for a writer.  Returns 0, or a
- * fatal status. */
-static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
-                       const char *base, sluice_error *err)
+/* Reads the member's data into *data (size bytes allocated, grown if
+ * libarchive gives more), holes as zeros; *len is its length.  On failure
+ * frees *data and returns a fatal status. */
+static int read_member_data(ex_state *s, const char *name, uint8_t **data,
+                            size_t size, size_t *len, sluice_error *err)
 {
-    xpool *p = s->pool;
-    size_t size = (size_t)archive_entry_size(e);
-    xjob *j = calloc(1, sizeof *j);
-    uint8_t *data = size ? malloc(size) : NULL;
-    if (!j || (size && !data)) {
-        free(j);
-        free(data);
-        free(name);
-        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    }
-    size_t cap = size, len = 0;
+    size_t cap = size;
+    *len = 0;
     for (;;) {
         const void *buf;
         size_t n;
@@ -1336,12 +1350,9 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN || s->c->api->cancelled(s->c->host) || off < 0) {
-            free(j);
-            free(data);
-            int rc = r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
-                                                   : read_fail(s, name, err);
-            free(name);
-            return rc;
+            free(*data);
+            return r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
+                                                 : read_fail(s, name, err);
         }
         if (n == 0)
             continue; /* buf may be NULL */
@@ -1349,54 +1360,42 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         if (off > (la_int64_t)JOB_MAX_SIZE || end > (size_t)JOB_MAX_SIZE) {
             /* libarchive gives no data past a plain member's size; a
              * reader that did would not get us to allocate for it. */
-            free(j);
-            free(data);
+            free(*data);
             char esc[1024];
             arch_escape(name, esc, sizeof esc);
-            free(name);
             return sluice_error_set(err, SLUICE_E_FORMAT,
                                     "%s: data past the member's size", esc);
         }
         if (end > cap) {
-            uint8_t *g = realloc(data, end);
+            uint8_t *g = realloc(*data, end);
             if (!g) {
-                free(j);
-                free(data);
-                free(name);
+                free(*data);
                 return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
             }
-            data = g;
+            *data = g;
             cap = end;
         }
-        if ((size_t)off > len)
-            memset(data + len, 0, (size_t)off - len);
-        memcpy(data + off, buf, n);
-        if (end > len)
-            len = end;
+        if ((size_t)off > *len)
+            memset(*data + *len, 0, (size_t)off - *len);
+        memcpy(*data + off, buf, n);
+        if (end > *len)
+            *len = end;
     }
-    if (len < size) {
-        memset(data + len, 0, size - len);
-        len = size;
+    if (*len < size) {
+        memset(*data + *len, 0, size - *len);
+        *len = size;
     }
-    j->seq = s->seq;
-    j->name = name;
-    j->base = base;
-    j->dir = s->cache_ref;
-    s->cache_ref->refs++;
-    j->data = data;
-    j->len = len;
-    /* fchown only when creating the file does not give the owner
-     * already (root restoring root's files, say). */
-    j->do_chown = s->same_owner;
-    if (s->same_owner) {
-        owner_of(s, e, &j->uid, &j->gid);
-        j->do_chown = !owner_is_default(s, s->cache_ref, j->uid, j->gid);
-    }
-    j->perm = archive_entry_perm(e);
-    entry_times(e, j->ts);
-    /* Room: at most JOBS_MAX members and JOB_BYTES_MAX bytes waiting;
-     * finished ones are collected when room is short or COLLECT_JOBS
-     * have piled up, a lock for them all. */
+    return 0;
+}
+
+/* Queues job j for a writer.  Room: at most JOBS_MAX members and
+ * JOB_BYTES_MAX bytes waiting; finished ones are collected when room is
+ * short or COLLECT_JOBS have piled up, a lock for them all.  On failure
+ * frees j and returns a fatal status. */
+static int pool_enqueue(ex_state *s, xjob *j, sluice_error *err)
+{
+    xpool *p = s->pool;
+    size_t len = j->len;
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -1437,6 +1436,46 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
         p->kick = 1;
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+/* Reads the member's data and queues it for a writer.  Returns 0, or a
+ * fatal status. */
+static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
+                       const char *base, sluice_error *err)
+{
+    size_t size = (size_t)archive_entry_size(e);
+    xjob *j = calloc(1, sizeof *j);
+    uint8_t *data = size ? malloc(size) : NULL;
+    if (!j || (size && !data)) {
+        free(j);
+        free(data);
+        free(name);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    size_t len;
+    int rc = read_member_data(s, name, &data, size, &len, err);
+    if (rc < 0) {
+        free(j);
+        free(name);
+        return rc;
+    }
+    j->seq = s->seq;
+    j->name = name;
+    j->base = base;
+    j->dir = s->cache_ref;
+    s->cache_ref->refs++;
+    j->data = data;
+    j->len = len;
+    /* fchown only when creating the file does not give the owner
+     * already (root restoring root's files, say). */
+    j->do_chown = s->same_owner;
+    if (s->same_owner) {
+        owner_of(s, e, &j->uid, &j->gid);
+        j->do_chown = !owner_is_default(s, s->cache_ref, j->uid, j->gid);
+    }
+    j->perm = archive_entry_perm(e);
+    entry_times(e, j->ts);
+    return pool_enqueue(s, j, err);
 }
 
 static int do_regular(ex_state *s, struct archive_entry *e, const char *name,
@@ -1508,6 +1547,56 @@ static int open_link_data(ex_state *s, int pfd, const char *name)
     return fd;
 }
 
+/* Skips the member, saying prefix, why, and errno en's text if any. */
+static void skip_because(ex_state *s, const char *name, const char *prefix,
+                         const char *why, int en)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s%s%s%s", prefix, why, en ? ": " : "",
+             en ? strerror(en) : "");
+    skip(s, name, msg);
+}
+
+/* Links tbase below tfd as a new temporary name below pfd.  Returns 0, or
+ * -1 with errno set. */
+static int link_as_tmp(ex_state *s, int tfd, const char *tbase, int pfd)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_new_name(s);
+        if (linkat(tfd, tbase, pfd, s->tmp_name, 0) == 0) {
+            s->tmp_dirfd = pfd;
+            return 0;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return -1;
+}
+
+/* Data on a link (cpio puts it on the last one), written through the
+ * temporary link.  Returns 0, 1 when skipped, or a fatal status. */
+static int link_data(ex_state *s, struct archive_entry *e, int pfd,
+                     const char *name, sluice_error *err)
+{
+    int fd = open_link_data(s, pfd, name);
+    if (fd < 0) {
+        tmp_discard(s);
+        return 1;
+    }
+    if (ftruncate(fd, 0) < 0) {
+        /* The link's data replaces the target's, tail included. */
+        skip_errno(s, name, "cannot write", errno);
+        close(fd);
+        tmp_discard(s);
+        return 1;
+    }
+    int rc = write_data(s, fd, e, name, err);
+    if (rc == 0)
+        set_meta_fd(s, fd, e, name);
+    close(fd);
+    return rc;
+}
+
 static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
                        const char *target, sluice_error *err)
 {
@@ -1532,10 +1621,7 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
         tfd = s->rootfd;
     }
     if (tfd < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "hard link target: %s%s%s", why,
-                 en ? ": " : "", en ? strerror(en) : "");
-        skip(s, name, msg);
+        skip_because(s, name, "hard link target: ", why, en);
         free(t);
         return 1;
     }
@@ -1543,45 +1629,14 @@ static int do_hardlink(ex_state *s, struct archive_entry *e, const char *name,
     int pfd = parent_of(s, name, 1, &base, &why, &en);
     int rc = 0;
     if (pfd < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
-                 en ? strerror(en) : "");
-        skip(s, name, msg);
+        skip_because(s, name, "", why, en);
+        rc = 1;
+    } else if (link_as_tmp(s, tfd, tbase, pfd) < 0) {
+        skip_errno(s, name, "cannot hard link", errno);
         rc = 1;
     } else {
-        int ok = 0;
-        for (int tries = 0; tries < 100; tries++) {
-            tmp_new_name(s);
-            if (linkat(tfd, tbase, pfd, s->tmp_name, 0) == 0) {
-                ok = 1;
-                s->tmp_dirfd = pfd;
-                break;
-            }
-            if (errno != EEXIST)
-                break;
-        }
-        if (!ok) {
-            skip_errno(s, name, "cannot hard link", errno);
-            rc = 1;
-        } else if (archive_entry_size(e) > 0) {
-            /* Data on a link (cpio puts it on the last one). */
-            int fd = open_link_data(s, pfd, name);
-            if (fd < 0) {
-                tmp_discard(s);
-                rc = 1;
-            } else if (ftruncate(fd, 0) < 0) {
-                /* The link's data replaces the target's, tail included. */
-                skip_errno(s, name, "cannot write", errno);
-                close(fd);
-                tmp_discard(s);
-                rc = 1;
-            } else {
-                rc = write_data(s, fd, e, name, err);
-                if (rc == 0)
-                    set_meta_fd(s, fd, e, name);
-                close(fd);
-            }
-        }
+        if (archive_entry_size(e) > 0)
+            rc = link_data(s, e, pfd, name, err);
         if (rc == 0 && tmp_commit(s, pfd, base) < 0) {
             skip_errno(s, name, "cannot put in place", errno);
             tmp_discard(s);
@@ -1788,6 +1843,54 @@ static int keep_old_file(ex_state *s, const char *name, mode_t type)
     return 1;
 }
 
+/* Reads past the current member's data. */
+static int skip_data(ex_state *s, sluice_error *err)
+{
+    return archive_read_data_skip(s->r) < ARCHIVE_WARN
+               ? read_fail(s, NULL, err)
+               : 0;
+}
+
+/* Refuses a name that climbs out or would replace the target directory,
+ * and lists the member for -v.  Returns 0, or 1 when skipped. */
+static int check_member(ex_state *s, const char *raw, char *name,
+                        const char *shown, const char *hl, mode_t type)
+{
+    if (clean_name(s, raw, name, 0) < 0) {
+        skip(s, raw, "refusing a member name with '..'");
+        return 1;
+    }
+    if (!*name && (type != AE_IFDIR || hl)) {
+        skip(s, raw, "refusing to replace the target directory");
+        return 1;
+    }
+    if (s->c->verbose) {
+        char esc[1024];
+        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
+        s->c->api->listing(s->c->host, esc);
+    }
+    return 0;
+}
+
+/* Creates the member by its type.  Returns 0, 1 when skipped, or a fatal
+ * status. */
+static int extract_by_type(ex_state *s, struct archive_entry *e,
+                           const char *name, const char *hl, mode_t type,
+                           int pfd, const char *base, sluice_error *err)
+{
+    if (hl)
+        return do_hardlink(s, e, name, hl, err);
+    if (type == AE_IFREG)
+        return do_regular(s, e, name, pfd, base, err);
+    if (type == AE_IFDIR)
+        return do_directory(s, e, name, pfd, base, err);
+    if (type == AE_IFLNK || type == AE_IFIFO || type == AE_IFCHR ||
+        type == AE_IFBLK)
+        return do_other(s, e, name, pfd, base);
+    skip(s, name, "unsupported file type; skipped");
+    return 1;
+}
+
 static int extract_one(ex_state *s, struct archive_entry *e,
                        sluice_error *err)
 {
@@ -1796,9 +1899,7 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         raw = archive_entry_pathname_utf8(e);
     if (!raw) {
         skip(s, "(unnamed member)", "name cannot be decoded; skipped");
-        return archive_read_data_skip(s->r) < ARCHIVE_WARN
-                   ? read_fail(s, NULL, err)
-                   : 0;
+        return skip_data(s, err);
     }
     const char *hl = archive_entry_hardlink(e), *shown = raw;
     if (s->c->strip) {
@@ -1807,28 +1908,13 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         if (hl)
             hl = strip_components(hl, s->c->strip);
         if (!raw || (archive_entry_hardlink(e) && !hl))
-            return archive_read_data_skip(s->r) < ARCHIVE_WARN
-                       ? read_fail(s, NULL, err)
-                       : 0;
+            return skip_data(s, err);
     }
     char *name = malloc(strlen(raw) + 2);
     if (!name)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    int rc = 0;
-    if (clean_name(s, raw, name, 0) < 0) {
-        skip(s, raw, "refusing a member name with '..'");
-        rc = 1;
-    }
     mode_t type = archive_entry_filetype(e);
-    if (rc == 0 && !*name && (type != AE_IFDIR || hl)) {
-        skip(s, raw, "refusing to replace the target directory");
-        rc = 1;
-    }
-    if (rc == 0 && s->c->verbose) {
-        char esc[1024];
-        arch_escape(shown, esc, sizeof esc); /* as stored, as tar -xv */
-        s->c->api->listing(s->c->host, esc);
-    }
+    int rc = check_member(s, raw, name, shown, hl, type);
     s->seq++;
     if (rc == 0 && s->pool) {
         /* A hard link's target may be queued: everything settles. */
@@ -1845,10 +1931,7 @@ static int extract_one(ex_state *s, struct archive_entry *e,
     if (rc == 0 && *name && !hl) {
         pfd = parent_of(s, name, 1, &base, &why, &en);
         if (pfd < 0) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s%s%s", why, en ? ": " : "",
-                     en ? strerror(en) : "");
-            skip(s, name, msg);
+            skip_because(s, name, "", why, en);
             rc = 1;
         }
     }
@@ -1856,21 +1939,8 @@ static int extract_one(ex_state *s, struct archive_entry *e,
     if (rc == 0 && !hl && type == AE_IFREG &&
         s->c->old_files == ARCH_OLD_REPLACE && pool_eligible(s, e))
         return pool_submit(s, e, name, base, err); /* takes name */
-    if (rc == 0) {
-        if (hl)
-            rc = do_hardlink(s, e, name, hl, err);
-        else if (type == AE_IFREG)
-            rc = do_regular(s, e, name, pfd, base, err);
-        else if (type == AE_IFDIR)
-            rc = do_directory(s, e, name, pfd, base, err);
-        else if (type == AE_IFLNK || type == AE_IFIFO || type == AE_IFCHR ||
-                 type == AE_IFBLK)
-            rc = do_other(s, e, name, pfd, base);
-        else {
-            skip(s, name, "unsupported file type; skipped");
-            rc = 1;
-        }
-    }
+    if (rc == 0)
+        rc = extract_by_type(s, e, name, hl, type, pfd, base, err);
     if (rc == 0) {
         free(s->last_done);
         s->last_done = name;
@@ -1880,13 +1950,58 @@ static int extract_one(ex_state *s, struct archive_entry *e,
         tmp_discard(s);
     }
     free(name);
-    if (rc == 1) {
-        /* Skipped: its data (if any) must still be read past. */
-        if (archive_read_data_skip(s->r) < ARCHIVE_WARN)
+    /* Skipped: its data (if any) must still be read past. */
+    return rc == 1 ? skip_data(s, err) : rc;
+}
+
+/* Extracts the members one by one until the end, a failure or a cancel. */
+static int extract_members(ex_state *s, sluice_error *err)
+{
+    arch_ctx *c = s->c;
+    for (;;) {
+        if (c->api->cancelled(c->host))
+            return SLUICE_E_CANCELED;
+        struct archive_entry *e;
+        int r = arch_next_header(c, s->r, &e);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
             return read_fail(s, NULL, err);
-        rc = 0;
+        if (r == ARCHIVE_WARN) {
+            const char *pn = archive_entry_pathname(e);
+            char esc[1024];
+            arch_escape(pn ? pn : "?", esc, sizeof esc);
+            warn(s, "%s: %s", esc, archive_error_string(s->r));
+        }
+        const char *pn = archive_entry_pathname(e);
+        int rc = arch_selected(c, pn ? pn : "") ? extract_one(s, e, err)
+                                                : skip_data(s, err);
+        if (rc < 0)
+            return rc;
     }
-    return rc;
+}
+
+/* Frees what the extraction state holds. */
+static void ex_state_free(ex_state *s)
+{
+    archive_read_free(s->r);
+    cache_drop(s);
+    for (size_t i = 0; i < s->n_fix; i++) {
+        archive_entry_free(s->fix[i].e);
+        free(s->fix[i].path);
+    }
+    free(s->fix);
+    free(s->last_done);
+    free(s->made_path);
+    for (int g = 0; g < 2; g++) {
+        idcache *l = g ? s->groups : s->users;
+        while (l) {
+            idcache *next = l->next;
+            free(l->name);
+            free(l);
+            l = next;
+        }
+    }
 }
 
 int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
@@ -1904,7 +2019,6 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.same_owner = c->same_owner >= 0 ? c->same_owner : root;
     s.preserve = c->preserve_perms >= 0 ? c->preserve_perms : root;
 
-    int rc = 0;
     s.r = arch_reader_open(c, in, err);
     if (!s.r)
         return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
@@ -1913,37 +2027,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         c->before_read = pool_kick;
         c->before_read_arg = s.pool;
     }
-    for (;;) {
-        if (c->api->cancelled(c->host)) {
-            rc = SLUICE_E_CANCELED;
-            break;
-        }
-        struct archive_entry *e;
-        int r = arch_next_header(c, s.r, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            rc = read_fail(&s, NULL, err);
-            break;
-        }
-        if (r == ARCHIVE_WARN) {
-            const char *pn = archive_entry_pathname(e);
-            char esc[1024];
-            arch_escape(pn ? pn : "?", esc, sizeof esc);
-            warn(&s, "%s: %s", esc, archive_error_string(s.r));
-        }
-        const char *pn = archive_entry_pathname(e);
-        if (!arch_selected(c, pn ? pn : "")) {
-            if (archive_read_data_skip(s.r) < ARCHIVE_WARN) {
-                rc = read_fail(&s, NULL, err);
-                break;
-            }
-            continue;
-        }
-        rc = extract_one(&s, e, err);
-        if (rc < 0)
-            break;
-    }
+    int rc = extract_members(&s, err);
     /* Queued members are finished (or, once cancelled, dropped) before
      * anything else. */
     if (s.pool) {
@@ -1969,23 +2053,6 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         sluice_error_set(err, SLUICE_E_CANCELED, "extraction stopped %s",
                          where);
     }
-    archive_read_free(s.r);
-    cache_drop(&s);
-    for (size_t i = 0; i < s.n_fix; i++) {
-        archive_entry_free(s.fix[i].e);
-        free(s.fix[i].path);
-    }
-    free(s.fix);
-    free(s.last_done);
-    free(s.made_path);
-    for (int g = 0; g < 2; g++) {
-        idcache *l = g ? s.groups : s.users;
-        while (l) {
-            idcache *next = l->next;
-            free(l->name);
-            free(l);
-            l = next;
-        }
-    }
+    ex_state_free(&s);
     return rc;
 }

@@ -173,6 +173,31 @@ static int data_to_output(arch_ctx *c, struct archive *a,
     return 0;
 }
 
+/* Writes the member's line: its name, and with -v its mode, owner, size,
+ * time and link target.  Returns 0 or an error. */
+static int list_member(ls_state *l, struct archive_entry *e, const char *name,
+                       sluice_output *out, sluice_error *err)
+{
+    arch_ctx *c = l->c;
+    size_t n = 0;
+    int bad = put_str(l, &n, "%s", "") < 0 ||
+              (c->verbose && long_fields(l, &n, e) < 0) ||
+              put_name(l, &n, name) < 0;
+    if (!bad && c->verbose) {
+        const char *hl = archive_entry_hardlink(e);
+        const char *sl = archive_entry_symlink(e);
+        if (hl)
+            bad = put_str(l, &n, " link to ") < 0 || put_name(l, &n, hl) < 0;
+        else if (sl)
+            bad = put_str(l, &n, " -> ") < 0 || put_name(l, &n, sl) < 0;
+    }
+    if (!bad)
+        bad = put_str(l, &n, "\n") < 0;
+    if (bad)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    return c->api->write(out, l->line, n);
+}
+
 int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
               sluice_error *err)
 {
@@ -216,27 +241,7 @@ int arch_list(arch_ctx *c, sluice_input *in, sluice_output *out,
                 (rc = data_to_output(c, a, e, name, err)) < 0)
                 break;
         } else if (arch_selected(c, name)) {
-            size_t n = 0;
-            int bad = put_str(&l, &n, "%s", "") < 0 ||
-                      (c->verbose && long_fields(&l, &n, e) < 0) ||
-                      put_name(&l, &n, name) < 0;
-            if (!bad && c->verbose) {
-                const char *hl = archive_entry_hardlink(e);
-                const char *sl = archive_entry_symlink(e);
-                if (hl)
-                    bad = put_str(&l, &n, " link to ") < 0 ||
-                          put_name(&l, &n, hl) < 0;
-                else if (sl)
-                    bad = put_str(&l, &n, " -> ") < 0 ||
-                          put_name(&l, &n, sl) < 0;
-            }
-            if (!bad)
-                bad = put_str(&l, &n, "\n") < 0;
-            if (bad) {
-                rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-                break;
-            }
-            int wr = c->api->write(out, l.line, n);
+            int wr = list_member(&l, e, name, out, err);
             if (wr < 0) {
                 rc = wr;
                 break;

@@ -120,50 +120,66 @@ static mode_t current_umask(void)
     return (mode_t)(m & 0777);
 }
 
-static int file_open(const sluice_stage_args *args, void **out,
-                     sluice_error *err)
+/* Reads offset=, length=, mode= and exclusive= into f. */
+static int parse_file_options(const sluice_stage_args *args, file_ctx *f,
+                              sluice_error *err)
 {
-    const char *path = sluice_kv_get(args->options, args->n_options, "path");
-    if (!path || !*path)
-        return sluice_error_set(err, SLUICE_E_USAGE, "no path given");
-    if (args->n_params)
-        return sluice_error_set(err, SLUICE_E_USAGE,
-                                "takes no parameters (got '%s')",
-                                args->params[0].key);
-    file_ctx *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = strdup(path))) {
-        free(f);
-        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    }
-    f->api = args->api;
-    f->host = args->host;
-    f->role = args->role;
-    f->fd = -1;
-    int rc = 0;
     uint64_t len = UINT64_MAX;
     int ro = range_opt(args, "offset", &f->offset),
         rl = range_opt(args, "length", &len);
-    if (ro < 0 || rl < 0 || ((ro || rl) && (!strcmp(path, "-") ||
-                                           f->offset > INT64_MAX))) {
-        free(f->path);
-        free(f);
+    if (ro < 0 || rl < 0 || ((ro || rl) && (!strcmp(f->path, "-") ||
+                                           f->offset > INT64_MAX)))
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "offset=/length= take a decimal number, "
                                 "and only for a file (not stdin/stdout)");
-    }
     const char *m = sluice_kv_get(args->options, args->n_options, "mode");
     char *m_end = NULL;
     f->new_mode = m ? (mode_t)strtoul(m, &m_end, 8) : 0666;
-    if (m && (!*m || *m_end || f->new_mode > 0777)) {
-        free(f->path);
-        free(f);
+    if (m && (!*m || *m_end || f->new_mode > 0777))
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "mode='%s' is not an octal mode", m);
-    }
     f->ranged = ro || rl;
     f->left = len;
     const char *ex = sluice_kv_get(args->options, args->n_options, "exclusive");
     f->exclusive = ex && strcmp(ex, "0") != 0 && args->role == SLUICE_ROLE_SINK;
+    return 0;
+}
+
+/* Creates the temporary file the sink writes, renamed over the target at
+ * the end. */
+static int open_temp(file_ctx *f, sluice_error *err)
+{
+    /* Same directory as the target, so the rename cannot cross file
+     * systems. */
+    const char *path = f->path; /* symlinks resolved */
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
+    const char *base = slash ? slash + 1 : path;
+    size_t n = dir_len + strlen(base) + 32;
+    f->tmp_path = malloc(n);
+    if (!f->tmp_path)
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    snprintf(f->tmp_path, n, "%.*s.%s.sluice-XXXXXX", (int)dir_len, path,
+             base);
+    f->fd = mkostemp(f->tmp_path, O_CLOEXEC);
+    if (f->fd < 0) {
+        int rc = sluice_error_set(err, SLUICE_E_IO,
+                                  "cannot create a file next to %s: %s",
+                                  path, strerror(errno));
+        free(f->tmp_path);
+        f->tmp_path = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+/* Opens f->fd: stdin/stdout, the file itself (a source, a ranged sink, a
+ * device), or a temporary file next to it. */
+static int open_file(file_ctx *f, const sluice_stage_args *args,
+                     sluice_error *err)
+{
+    const char *path = f->path;
+    int rc = 0;
     struct stat ex_st;
     if (f->exclusive && lstat(path, &ex_st) == 0) {
         rc = sluice_error_set(err, SLUICE_E_IO, "cannot create %s: %s", path,
@@ -184,54 +200,67 @@ static int file_open(const sluice_stage_args *args, void **out,
     } else if (open_special(f, path, &rc, err)) {
         /* a device, FIFO or socket: written in place (rc set) */
     } else {
-        /* Same directory as the target, so the rename cannot cross file
-         * systems. */
-        path = f->path; /* symlinks resolved */
-        const char *slash = strrchr(path, '/');
-        size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
-        const char *base = slash ? slash + 1 : path;
-        size_t n = dir_len + strlen(base) + 32;
-        f->tmp_path = malloc(n);
-        if (!f->tmp_path) {
-            rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-        } else {
-            snprintf(f->tmp_path, n, "%.*s.%s.sluice-XXXXXX", (int)dir_len,
-                     path, base);
-            f->fd = mkostemp(f->tmp_path, O_CLOEXEC);
-            if (f->fd < 0) {
-                rc = sluice_error_set(err, SLUICE_E_IO,
-                                      "cannot create a file next to %s: %s",
-                                      path, strerror(errno));
-                free(f->tmp_path);
-                f->tmp_path = NULL;
-            }
-        }
+        rc = open_temp(f, err);
     }
+    return rc;
+}
+
+/* Once open: pollable or not, the range's start, the size to expect. */
+static int prepare_fd(file_ctx *f, const sluice_stage_args *args,
+                      sluice_error *err)
+{
+    const char *path = f->path;
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISBLK(st.st_mode))
+        f->pollable = 1;
+    if (f->ranged && !S_ISREG(st.st_mode))
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "%s: offset=/length= need a regular file",
+                                path);
+    if (f->ranged && args->role == SLUICE_ROLE_SINK)
+        return 0; /* pwrite() at offset + bytes so far: nothing to seek */
+    if (f->ranged && lseek(f->fd, (off_t)f->offset, SEEK_SET) < 0)
+        return sluice_error_set(err, SLUICE_E_IO, "cannot seek in %s: %s",
+                                path, strerror(errno));
+    if (args->role == SLUICE_ROLE_SOURCE && S_ISREG(st.st_mode)) {
+        (void)posix_fadvise(f->fd, (off_t)f->offset, 0,
+                            POSIX_FADV_SEQUENTIAL);
+        uint64_t total = (uint64_t)st.st_size;
+        total = total > f->offset ? total - f->offset : 0;
+        args->api->progress_total(args->host, f->ranged && total > f->left
+                                                  ? f->left : total);
+    }
+    return 0;
+}
+
+static int file_open(const sluice_stage_args *args, void **out,
+                     sluice_error *err)
+{
+    const char *path = sluice_kv_get(args->options, args->n_options, "path");
+    if (!path || !*path)
+        return sluice_error_set(err, SLUICE_E_USAGE, "no path given");
+    if (args->n_params)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "takes no parameters (got '%s')",
+                                args->params[0].key);
+    file_ctx *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    f->api = args->api;
+    f->host = args->host;
+    f->role = args->role;
+    f->fd = -1;
+    int rc = parse_file_options(args, f, err);
     if (rc == 0) {
-        struct stat st;
-        if (fstat(f->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
-            !S_ISBLK(st.st_mode))
-            f->pollable = 1;
-        if (f->ranged && !S_ISREG(st.st_mode)) {
-            rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                  "%s: offset=/length= need a regular file",
-                                  path);
-        } else if (f->ranged && args->role == SLUICE_ROLE_SINK) {
-            /* pwrite() at offset + bytes so far: nothing to seek */
-        } else if (f->ranged && lseek(f->fd, (off_t)f->offset, SEEK_SET) < 0) {
-            rc = sluice_error_set(err, SLUICE_E_IO, "cannot seek in %s: %s",
-                                  path, strerror(errno));
-        } else if (args->role == SLUICE_ROLE_SOURCE && S_ISREG(st.st_mode)) {
-            (void)posix_fadvise(f->fd, (off_t)f->offset, 0,
-                                POSIX_FADV_SEQUENTIAL);
-            uint64_t total = (uint64_t)st.st_size;
-            total = total > f->offset ? total - f->offset : 0;
-            args->api->progress_total(args->host, f->ranged && total > f->left
-                                                      ? f->left : total);
-        }
+        rc = open_file(f, args, err);
+        if (rc == 0)
+            rc = prepare_fd(f, args, err);
+        if (rc < 0 && f->ranged && f->fd >= 0)
+            close(f->fd);
     }
-    if (rc < 0 && f->ranged && f->fd >= 0)
-        close(f->fd);
     if (rc < 0) {
         free(f->path);
         free(f);

@@ -140,67 +140,78 @@ static int hmac(const void *key, size_t key_len, const char *msg,
                : -1;
 }
 
-char *sigv4_authorization(const sigv4_request *r, char **canonical_out)
+/* The canonical request into canon, and the signed header names, sorted
+ * and joined by ';', into names.  Returns 0, or -1 when out of memory. */
+static int canonical_request(const sigv4_request *r, sbuf *canon,
+                             sbuf *names)
 {
     const sigv4_header **sorted = NULL;
-    sbuf canon = {0}, names = {0}, sts = {0}, auth = {0};
-    char *result = NULL;
-    if (canonical_out)
-        *canonical_out = NULL;
     if (r->n_headers) {
         sorted = malloc(r->n_headers * sizeof *sorted);
         if (!sorted)
-            return NULL;
+            return -1;
         for (size_t i = 0; i < r->n_headers; i++)
             sorted[i] = &r->headers[i];
         qsort(sorted, r->n_headers, sizeof *sorted, cmp_header);
     }
-
-    sb_str(&canon, r->method);
-    sb_str(&canon, "\n");
-    sb_str(&canon, r->canonical_uri);
-    sb_str(&canon, "\n");
-    sb_str(&canon, r->canonical_query ? r->canonical_query : "");
-    sb_str(&canon, "\n");
+    sb_str(canon, r->method);
+    sb_str(canon, "\n");
+    sb_str(canon, r->canonical_uri);
+    sb_str(canon, "\n");
+    sb_str(canon, r->canonical_query ? r->canonical_query : "");
+    sb_str(canon, "\n");
     for (size_t i = 0; i < r->n_headers; i++) {
-        sb_str(&canon, sorted[i]->name);
-        sb_str(&canon, ":");
-        sb_trimmed(&canon, sorted[i]->value);
-        sb_str(&canon, "\n");
+        sb_str(canon, sorted[i]->name);
+        sb_str(canon, ":");
+        sb_trimmed(canon, sorted[i]->value);
+        sb_str(canon, "\n");
         if (i)
-            sb_str(&names, ";");
-        sb_str(&names, sorted[i]->name);
+            sb_str(names, ";");
+        sb_str(names, sorted[i]->name);
     }
-    sb_str(&canon, "\n");
-    sb_str(&canon, names.p ? names.p : "");
-    sb_str(&canon, "\n");
-    sb_str(&canon, r->payload_hash);
-    if (canon.failed || names.failed || !names.p)
-        goto out;
+    free(sorted);
+    sb_str(canon, "\n");
+    sb_str(canon, names->p ? names->p : "");
+    sb_str(canon, "\n");
+    sb_str(canon, r->payload_hash);
+    return canon->failed || names->failed || !names->p ? -1 : 0;
+}
 
-    char date8[9];
-    memcpy(date8, r->amz_date, 8);
-    date8[8] = '\0';
+/* The credential scope: day/region/service/aws4_request. */
+static void sb_scope(sbuf *b, const sigv4_request *r, const char *date8)
+{
+    sb_str(b, date8);
+    sb_str(b, "/");
+    sb_str(b, r->region);
+    sb_str(b, "/");
+    sb_str(b, r->service);
+    sb_str(b, "/aws4_request");
+}
+
+/* The string to sign, over the canonical request's hash. */
+static int string_to_sign(const sigv4_request *r, const char *date8,
+                          const sbuf *canon, sbuf *sts)
+{
     char canon_hash[SIGV4_HEX_LEN + 1];
-    sigv4_sha256_hex(canon.p, canon.len, canon_hash);
-    sb_str(&sts, "AWS4-HMAC-SHA256\n");
-    sb_str(&sts, r->amz_date);
-    sb_str(&sts, "\n");
-    sb_str(&sts, date8);
-    sb_str(&sts, "/");
-    sb_str(&sts, r->region);
-    sb_str(&sts, "/");
-    sb_str(&sts, r->service);
-    sb_str(&sts, "/aws4_request\n");
-    sb_str(&sts, canon_hash);
-    if (sts.failed)
-        goto out;
+    sigv4_sha256_hex(canon->p, canon->len, canon_hash);
+    sb_str(sts, "AWS4-HMAC-SHA256\n");
+    sb_str(sts, r->amz_date);
+    sb_str(sts, "\n");
+    sb_scope(sts, r, date8);
+    sb_str(sts, "\n");
+    sb_str(sts, canon_hash);
+    return sts->failed ? -1 : 0;
+}
 
-    /* The signing key. */
+/* The signature of sts in hex, with the signing key derived from the
+ * secret key for the day, region and service (wiped after). */
+static int signature(const sigv4_request *r, const char *date8,
+                     const char *sts, char sig[SIGV4_HEX_LEN + 1])
+{
     size_t slen = strlen(r->secret_key);
     char *k0 = malloc(slen + 5);
     if (!k0)
-        goto out;
+        return -1;
     memcpy(k0, "AWS4", 4);
     memcpy(k0 + 4, r->secret_key, slen + 1);
     uint8_t k[SHA256_DIGEST_LENGTH], k2[SHA256_DIGEST_LENGTH];
@@ -208,29 +219,46 @@ char *sigv4_authorization(const sigv4_request *r, char **canonical_out)
               hmac(k, sizeof k, r->region, k2) < 0 ||
               hmac(k2, sizeof k2, r->service, k) < 0 ||
               hmac(k, sizeof k, "aws4_request", k2) < 0 ||
-              hmac(k2, sizeof k2, sts.p, k) < 0;
+              hmac(k2, sizeof k2, sts, k) < 0;
     OPENSSL_cleanse(k0, slen + 4);
     free(k0);
     OPENSSL_cleanse(k2, sizeof k2);
-    if (bad)
-        goto out;
-    char sig[SIGV4_HEX_LEN + 1];
-    hex(k, sizeof k, sig);
+    if (!bad)
+        hex(k, sizeof k, sig);
     OPENSSL_cleanse(k, sizeof k);
+    return bad ? -1 : 0;
+}
 
-    sb_str(&auth, "AWS4-HMAC-SHA256 Credential=");
-    sb_str(&auth, r->access_key);
-    sb_str(&auth, "/");
-    sb_str(&auth, date8);
-    sb_str(&auth, "/");
-    sb_str(&auth, r->region);
-    sb_str(&auth, "/");
-    sb_str(&auth, r->service);
-    sb_str(&auth, "/aws4_request, SignedHeaders=");
-    sb_str(&auth, names.p);
-    sb_str(&auth, ", Signature=");
-    sb_str(&auth, sig);
-    if (!auth.failed) {
+/* The Authorization header's value. */
+static int authorization_value(const sigv4_request *r, const char *date8,
+                               const char *names, const char *sig,
+                               sbuf *auth)
+{
+    sb_str(auth, "AWS4-HMAC-SHA256 Credential=");
+    sb_str(auth, r->access_key);
+    sb_str(auth, "/");
+    sb_scope(auth, r, date8);
+    sb_str(auth, ", SignedHeaders=");
+    sb_str(auth, names);
+    sb_str(auth, ", Signature=");
+    sb_str(auth, sig);
+    return auth->failed ? -1 : 0;
+}
+
+char *sigv4_authorization(const sigv4_request *r, char **canonical_out)
+{
+    sbuf canon = {0}, names = {0}, sts = {0}, auth = {0};
+    char *result = NULL;
+    if (canonical_out)
+        *canonical_out = NULL;
+    char date8[9];
+    memcpy(date8, r->amz_date, 8);
+    date8[8] = '\0';
+    char sig[SIGV4_HEX_LEN + 1];
+    if (canonical_request(r, &canon, &names) == 0 &&
+        string_to_sign(r, date8, &canon, &sts) == 0 &&
+        signature(r, date8, sts.p, sig) == 0 &&
+        authorization_value(r, date8, names.p, sig, &auth) == 0) {
         result = auth.p;
         auth.p = NULL;
         if (canonical_out) {
@@ -238,8 +266,6 @@ char *sigv4_authorization(const sigv4_request *r, char **canonical_out)
             canon.p = NULL;
         }
     }
-out:
-    free(sorted);
     free(canon.p);
     free(names.p);
     free(sts.p);

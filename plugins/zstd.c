@@ -145,50 +145,88 @@ static int setup_failed(zstd_ctx *z, const char *what, sluice_error *err)
     return code;
 }
 
+/* Reads level= (a parameter) and threads= (an option).  A bad level read
+ * back on restore is a format error, a usage error when backing up. */
+static int parse_zstd_args(const sluice_stage_args *args, long *level,
+                           long *threads, sluice_error *err)
+{
+    int code = args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
+                                                 : SLUICE_E_FORMAT;
+    for (size_t i = 0; i < args->n_params; i++) {
+        const char *k = args->params[i].key;
+        if (strcmp(k, "level") != 0)
+            return sluice_error_set(err, code, "unknown parameter '%.64s'%s",
+                                    k, args->direction == SLUICE_FORWARD
+                                           ? ": zstd takes level=N"
+                                           : "");
+        /* On restore the level is informational: any level zstd knows,
+         * this build's writing limit aside. */
+        long max = args->direction == SLUICE_FORWARD ? LEVEL_MAX
+                                                     : ZSTD_maxCLevel();
+        int bad = parse_int(args->params[i].value, ZSTD_minCLevel(), max,
+                            level);
+        if (bad == -1)
+            return sluice_error_set(err, code,
+                                    "level '%.32s' is not a plain integer "
+                                    "(write it as 3 or -5)",
+                                    args->params[i].value);
+        if (bad < 0 || *level == 0)
+            return sluice_error_set(err, code,
+                                    "level '%.32s' out of range: 1..%ld, or "
+                                    "negative for fast levels",
+                                    args->params[i].value, max);
+    }
+    const char *t = sluice_kv_get(args->options, args->n_options, "threads");
+    if (t) {
+        if (parse_int(t, 0, 256, threads) < 0)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "threads '%.32s' out of range: 0..256, "
+                                    "0 for all cores", t);
+        if (*threads == 0)
+            *threads = online_cores();
+    }
+    return 0;
+}
+
+/* Records the level and sets up the compressor. */
+static int setup_compressor(zstd_ctx *z, const sluice_stage_args *args,
+                            ZSTD_customMem mem, sluice_error *err)
+{
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", z->level);
+    int rc = args->api->record(args->host, "level", buf);
+    z->cctx = ZSTD_createCCtx_advanced(mem);
+    if (rc < 0 || !z->cctx ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel,
+                                            z->level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
+        ZSTD_freeCCtx(z->cctx);
+        return setup_failed(z, "cannot set up the compressor", err);
+    }
+    /* One thread means no workers: compress on the stage's thread.
+     * A libzstd built without threads refuses nbWorkers; that is
+     * fine, it just compresses on one core. */
+    if (z->threads > 1 &&
+        !ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers,
+                                             z->threads)) &&
+        z->level >= 3 && z->level <= 8) {
+        /* Levels 3 to 8 have a 2 MiB window, and libzstd cuts jobs of
+         * four windows.  Jobs of two (4 MiB) halve its buffers (the
+         * input ring, an output buffer per job): about 30 MiB less
+         * peak memory, for well under 0.1% of ratio, and the first
+         * job starts - and the last ends - sooner. */
+        (void)ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, 4 << 20);
+    }
+    return 0;
+}
+
 static int zstd_open(const sluice_stage_args *args, void **out,
                      sluice_error *err)
 {
     long level = LEVEL_DEFAULT, threads = online_cores();
-    for (size_t i = 0; i < args->n_params; i++) {
-        const char *k = args->params[i].key;
-        if (strcmp(k, "level") == 0) {
-            /* On restore the level is informational: any level zstd
-             * knows, this build's writing limit aside. */
-            long max = args->direction == SLUICE_FORWARD ? LEVEL_MAX
-                                                         : ZSTD_maxCLevel();
-            int bad = parse_int(args->params[i].value, ZSTD_minCLevel(),
-                                max, &level);
-            if (bad == -1)
-                return sluice_error_set(
-                    err, args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
-                                                           : SLUICE_E_FORMAT,
-                    "level '%.32s' is not a plain integer (write it as "
-                    "3 or -5)", args->params[i].value);
-            if (bad < 0 || level == 0)
-                return sluice_error_set(
-                    err, args->direction == SLUICE_FORWARD ? SLUICE_E_USAGE
-                                                           : SLUICE_E_FORMAT,
-                    "level '%.32s' out of range: 1..%ld, or negative for "
-                    "fast levels", args->params[i].value, max);
-        } else {
-            return sluice_error_set(err, args->direction == SLUICE_FORWARD
-                                             ? SLUICE_E_USAGE
-                                             : SLUICE_E_FORMAT,
-                                    "unknown parameter '%.64s'%s", k,
-                                    args->direction == SLUICE_FORWARD
-                                        ? ": zstd takes level=N"
-                                        : "");
-        }
-    }
-    const char *t = sluice_kv_get(args->options, args->n_options, "threads");
-    if (t) {
-        if (parse_int(t, 0, 256, &threads) < 0)
-            return sluice_error_set(err, SLUICE_E_USAGE,
-                                    "threads '%.32s' out of range: 0..256, "
-                                    "0 for all cores", t);
-        if (threads == 0)
-            threads = online_cores();
-    }
+    int rc = parse_zstd_args(args, &level, &threads, err);
+    if (rc < 0)
+        return rc;
     zstd_ctx *z = calloc(1, sizeof *z);
     if (!z)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
@@ -203,33 +241,9 @@ static int zstd_open(const sluice_stage_args *args, void **out,
     pthread_mutex_init(&z->lock, NULL);
     ZSTD_customMem mem = {budget_alloc, budget_free, z};
     if (z->direction == SLUICE_FORWARD) {
-        char buf[16];
-        snprintf(buf, sizeof buf, "%d", z->level);
-        int rc = args->api->record(args->host, "level", buf);
-        z->cctx = ZSTD_createCCtx_advanced(mem);
-        if (rc < 0 || !z->cctx ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx,
-                                                ZSTD_c_compressionLevel,
-                                                z->level)) ||
-            ZSTD_isError(
-                ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
-            ZSTD_freeCCtx(z->cctx);
-            return setup_failed(z, "cannot set up the compressor", err);
-        }
-        /* One thread means no workers: compress on the stage's thread.
-         * A libzstd built without threads refuses nbWorkers; that is
-         * fine, it just compresses on one core. */
-        if (z->threads > 1 &&
-            !ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers,
-                                                 z->threads)) &&
-            z->level >= 3 && z->level <= 8) {
-            /* Levels 3 to 8 have a 2 MiB window, and libzstd cuts jobs of
-             * four windows.  Jobs of two (4 MiB) halve its buffers (the
-             * input ring, an output buffer per job): about 30 MiB less
-             * peak memory, for well under 0.1% of ratio, and the first
-             * job starts - and the last ends - sooner. */
-            (void)ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, 4 << 20);
-        }
+        rc = setup_compressor(z, args, mem, err);
+        if (rc < 0)
+            return rc;
     } else {
         z->dctx = ZSTD_createDCtx_advanced(mem);
         if (!z->dctx || ZSTD_isError(ZSTD_DCtx_setParameter(
