@@ -1098,96 +1098,114 @@ static int complete(s3_ctx *s, sluice_error *err)
     return rc;
 }
 
-static int run_sink(s3_ctx *s, sluice_input *in, sluice_error *err)
+/* Gives a slot back to the pool (its part is not going up). */
+static void release_slot(s3_ctx *s, slot *sl)
 {
-    int rc = setup_slots(s, err);
-    uint64_t total = 0;
-    int eof = 0;
-    while (rc == 0 && !eof) {
-        int number = s->n_parts + 1;
-        if (number > S3_MAX_PARTS) {
-            char max[32];
-            cc_format_size(total, max, sizeof max);
-            rc = sluice_error_set(err, SLUICE_E_IO,
-                                  "%s: the stream is larger than one S3 "
-                                  "object of %d parts can hold (%s; raise "
-                                  "SLUICE_S3_PART_SIZE)",
-                                  s->display, S3_MAX_PARTS, max);
-            break;
-        }
-        int idx = get_free_slot(s);
-        if (idx < 0)
-            break; /* a part failed */
-        slot *sl = &s->slots[idx];
-        size_t want = (size_t)part_size(s, number);
-        if (sl->cap < want) {
-            free(sl->buf);
-            sl->buf = malloc(want);
-            sl->cap = sl->buf ? want : 0;
-            if (!sl->buf) {
-                sl->number = 0;
-                rc = sluice_error_set(err, SLUICE_E_NOMEM,
-                                      "out of memory for a part of %zu bytes",
-                                      want);
-                break;
-            }
-        }
-        ptrdiff_t n = s->api->read(in, sl->buf, want);
-        if (n < 0) {
-            pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->mu);
+    sl->number = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int too_many_parts(s3_ctx *s, uint64_t total, sluice_error *err)
+{
+    char max[32];
+    cc_format_size(total, max, sizeof max);
+    return sluice_error_set(err, SLUICE_E_IO,
+                            "%s: the stream is larger than one S3 object of "
+                            "%d parts can hold (%s; raise "
+                            "SLUICE_S3_PART_SIZE)",
+                            s->display, S3_MAX_PARTS, max);
+}
+
+/* Reads up to want bytes of the stream into slot sl, growing its buffer
+ * first.  Returns the count (short: the end of the stream) or a status;
+ * on a status the slot is given back. */
+static ptrdiff_t fill_slot(s3_ctx *s, slot *sl, size_t want,
+                           sluice_input *in, sluice_error *err)
+{
+    if (sl->cap < want) {
+        free(sl->buf);
+        sl->buf = malloc(want);
+        sl->cap = sl->buf ? want : 0;
+        if (!sl->buf) {
             sl->number = 0;
-            pthread_mutex_unlock(&s->mu);
-            rc = (int)n;
-            break;
+            return sluice_error_set(err, SLUICE_E_NOMEM,
+                                    "out of memory for a part of %zu bytes",
+                                    want);
         }
-        sl->len = (size_t)n;
-        eof = (size_t)n < want;
-        if (number == 1 && eof) {
-            /* Short stream: one PUT. */
-            rc = put_single(s, sl->buf, sl->len, err);
-            pthread_mutex_lock(&s->mu);
-            sl->number = 0;
-            pthread_mutex_unlock(&s->mu);
+    }
+    ptrdiff_t n = s->api->read(in, sl->buf, want);
+    if (n < 0)
+        release_slot(s, sl);
+    return n;
+}
+
+/* The first part is full: the stream needs a multipart upload. */
+static int begin_multipart(s3_ctx *s, size_t want, sluice_error *err)
+{
+    if (s->exclusive)
+        return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
+                                "%s: exclusive=1 (create only) is "
+                                "supported for objects of one part only",
+                                s->display);
+    char ps[32];
+    cc_format_size(want, ps, sizeof ps);
+    s->api->log(s->host, SLUICE_LOG_INFO,
+                "multipart upload of %s to %s%s: parts from %s, %d in "
+                "parallel",
+                s->display, s->base_url, s->object_uri, ps, s->concurrency);
+    int rc = initiate(s, err);
+    return rc == 0 ? start_workers(s, err) : rc;
+}
+
+/* Reads the next part and hands it to the workers.  Returns 1 to go on,
+ * 0 at the end of the stream (or when a part failed: said after the
+ * loop), or a status.  A stream shorter than one part goes up in one PUT
+ * here: *single is then set and the return is the PUT's status. */
+static int next_part(s3_ctx *s, sluice_input *in, uint64_t *total,
+                     int *single, sluice_error *err)
+{
+    int number = s->n_parts + 1;
+    if (number > S3_MAX_PARTS)
+        return too_many_parts(s, *total, err);
+    int idx = get_free_slot(s);
+    if (idx < 0)
+        return 0; /* a part failed */
+    slot *sl = &s->slots[idx];
+    size_t want = (size_t)part_size(s, number);
+    ptrdiff_t n = fill_slot(s, sl, want, in, err);
+    if (n < 0)
+        return (int)n;
+    sl->len = (size_t)n;
+    int eof = (size_t)n < want;
+    if (number == 1 && eof) {
+        *single = 1;
+        int rc = put_single(s, sl->buf, sl->len, err);
+        release_slot(s, sl);
+        return rc;
+    }
+    if (n == 0) {
+        release_slot(s, sl);
+        return 0;
+    }
+    if (number == 1) {
+        int rc = begin_multipart(s, want, err);
+        if (rc < 0) {
+            release_slot(s, sl);
             return rc;
         }
-        if (n == 0) {
-            pthread_mutex_lock(&s->mu);
-            sl->number = 0;
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        if (number == 1 && s->exclusive) {
-            pthread_mutex_lock(&s->mu);
-            sl->number = 0;
-            pthread_mutex_unlock(&s->mu);
-            rc = sluice_error_set(err, SLUICE_E_UNSUPPORTED,
-                                  "%s: exclusive=1 (create only) is "
-                                  "supported for objects of one part only",
-                                  s->display);
-            break;
-        }
-        if (number == 1) {
-            char ps[32];
-            cc_format_size(want, ps, sizeof ps);
-            s->api->log(s->host, SLUICE_LOG_INFO,
-                        "multipart upload of %s to %s%s: parts from %s, "
-                        "%d in parallel",
-                        s->display, s->base_url, s->object_uri, ps,
-                        s->concurrency);
-            rc = initiate(s, err);
-            if (rc == 0)
-                rc = start_workers(s, err);
-            if (rc < 0) {
-                pthread_mutex_lock(&s->mu);
-                sl->number = 0;
-                pthread_mutex_unlock(&s->mu);
-                break;
-            }
-        }
-        s->n_parts = number;
-        total += (uint64_t)n;
-        enqueue(s, idx, number);
     }
+    s->n_parts = number;
+    *total += (uint64_t)n;
+    enqueue(s, idx, number);
+    return eof ? 0 : 1;
+}
+
+/* Waits for the parts in flight, then completes the upload unless
+ * something failed (rc, a part, a cancel). */
+static int finish_upload(s3_ctx *s, int rc, uint64_t total,
+                         sluice_error *err)
+{
     if (s->mu_init)
         wait_idle(s);
     stop_workers(s);
@@ -1209,29 +1227,50 @@ static int run_sink(s3_ctx *s, sluice_input *in, sluice_error *err)
                         s->n_parts);
         }
     }
-    if (rc < 0 && s->upload_open) {
-        char why[400];
-        int arc = abort_upload(s, why, sizeof why);
-        if (arc == 1 && s->completing)
-            s->api->log(s->host, SLUICE_LOG_WARNING,
-                        "%s was completed just before the interruption: "
-                        "the object is there", s->display);
-        if (arc < 0) {
-            if (rc == SLUICE_E_CANCELED) {
-                s->api->log(s->host, SLUICE_LOG_WARNING,
-                            "could not abort the multipart upload of %s "
-                            "(%s): remove it with aws s3api "
-                            "abort-multipart-upload --upload-id %s",
-                            s->display, why, s->upload_id);
-            } else {
-                size_t len = strlen(err->message);
-                snprintf(err->message + len, sizeof err->message - len,
-                         "; the multipart upload could not be aborted "
-                         "either (upload id %s)", s->upload_id);
-            }
-            s->upload_open = 0; /* reported; close() must not retry */
-        }
+    return rc;
+}
+
+/* The upload failed (rc): aborts it, and says so where that failed. */
+static void abort_failed_upload(s3_ctx *s, int rc, sluice_error *err)
+{
+    char why[400];
+    int arc = abort_upload(s, why, sizeof why);
+    if (arc == 1 && s->completing)
+        s->api->log(s->host, SLUICE_LOG_WARNING,
+                    "%s was completed just before the interruption: the "
+                    "object is there", s->display);
+    if (arc >= 0)
+        return;
+    if (rc == SLUICE_E_CANCELED) {
+        s->api->log(s->host, SLUICE_LOG_WARNING,
+                    "could not abort the multipart upload of %s (%s): "
+                    "remove it with aws s3api abort-multipart-upload "
+                    "--upload-id %s",
+                    s->display, why, s->upload_id);
+    } else {
+        size_t len = strlen(err->message);
+        snprintf(err->message + len, sizeof err->message - len,
+                 "; the multipart upload could not be aborted either "
+                 "(upload id %s)", s->upload_id);
     }
+    s->upload_open = 0; /* reported; close() must not retry */
+}
+
+static int run_sink(s3_ctx *s, sluice_input *in, sluice_error *err)
+{
+    int rc = setup_slots(s, err);
+    uint64_t total = 0;
+    for (int more = 1; rc == 0 && more == 1;) {
+        int single = 0;
+        more = next_part(s, in, &total, &single, err);
+        if (single)
+            return more;
+        if (more < 0)
+            rc = more;
+    }
+    rc = finish_upload(s, rc, total, err);
+    if (rc < 0 && s->upload_open)
+        abort_failed_upload(s, rc, err);
     return rc;
 }
 
