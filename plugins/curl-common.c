@@ -572,6 +572,103 @@ static int s3_code_retryable(const char *resp)
            !strcmp(code, "ServiceUnavailable");
 }
 
+/* Clears what one attempt of r fills in. */
+static void req_reset(cc_req *r)
+{
+    r->status = 0;
+    r->reason[0] = '\0';
+    r->cres = CURLE_OK;
+    r->etag[0] = r->content_range[0] = r->last_modified[0] = '\0';
+    r->bucket_region[0] = r->failure[0] = r->errbuf_[0] = '\0';
+    r->content_length = -1;
+    r->resp_len = 0;
+    if (r->resp)
+        r->resp[0] = '\0';
+    r->received = r->sent = 0;
+    r->body_off_ = 0;
+    r->data_status_ = r->stalled_ = r->cancelled_ = 0;
+    r->last_dl_ = r->last_ul_ = 0;
+    r->last_progress_ = cc_now();
+}
+
+/* One attempt of r.  Returns 0 (a 2xx answer), a status to give up
+ * with at once (cancelled, the body callback's, prepare's), or 1: it
+ * failed, and whether to retry is the caller's to judge. */
+static int attempt(cc_conn *c, cc_req *r, double start)
+{
+    cc_client *cl = c->cl;
+    if (!r->ignore_cancel && cl->api->cancelled(cl->host))
+        return SLUICE_E_CANCELED;
+    r->headers = NULL;
+    int rc = r->prepare ? r->prepare(r) : 0;
+    if (rc < 0) {
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        return rc;
+    }
+    set_options(c, r);
+    r->cres = curl_easy_perform(c->easy);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_off_t cl_len = -1;
+    curl_easy_getinfo(c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl_len);
+    r->content_length = cl_len;
+    r->seconds = cc_now() - start;
+    if (r->status > 0)
+        __atomic_store_n(&cl->reached_, 1, __ATOMIC_RELEASE);
+    if (cl->verbose >= 2)
+        cl->api->log(cl->host, SLUICE_LOG_DEBUG, "%s %s: HTTP %ld, %s, %.3f s",
+                     r->method, r->what ? r->what : "", r->status,
+                     r->cres == CURLE_OK ? "ok" : curl_easy_strerror(r->cres),
+                     r->seconds);
+    if (r->cancelled_ || (!r->ignore_cancel && cl->api->cancelled(cl->host)))
+        return SLUICE_E_CANCELED;
+    if (r->data_status_ < 0)
+        return r->data_status_;
+    if (r->cres == CURLE_OK && r->status >= 200 && r->status < 300)
+        return 0;
+    return 1;
+}
+
+static int failure_retryable(const cc_req *r)
+{
+    if (r->cres != CURLE_OK)
+        return r->stalled_ || transport_retryable(r->cres);
+    return cc_status_retryable(r->status) ||
+           (r->status == 400 && s3_code_retryable(r->resp));
+}
+
+/* The wait before attempt streak_attempts + 1: exponential with jitter,
+ * or the server's Retry-After (at most 30 s). */
+static double backoff(cc_conn *c, int streak_attempts)
+{
+    double delay = CC_BACKOFF_BASE;
+    for (int i = 1; i < streak_attempts && delay < CC_BACKOFF_MAX; i++)
+        delay *= 2;
+    if (delay > CC_BACKOFF_MAX)
+        delay = CC_BACKOFF_MAX;
+    delay = delay / 2 +
+            (delay / 2) * ((double)rand_r(&c->seed) / (double)RAND_MAX);
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    if (retry_after > 0)
+        delay = retry_after > 30 ? 30.0 : (double)retry_after;
+    return delay;
+}
+
+/* An endpoint never reached gets 3 attempts: likely a wrong one. */
+static int attempts_allowed(const cc_client *cl, const cc_req *r)
+{
+    if (!__atomic_load_n(&cl->reached_, __ATOMIC_ACQUIRE) &&
+        (r->cres == CURLE_COULDNT_CONNECT ||
+         r->cres == CURLE_COULDNT_RESOLVE_HOST) &&
+        cl->max_attempts > 3)
+        return 3;
+    return cl->max_attempts;
+}
+
 int cc_perform(cc_conn *c, cc_req *r)
 {
     cc_client *cl = c->cl;
@@ -583,89 +680,21 @@ int cc_perform(cc_conn *c, cc_req *r)
     for (;;) {
         r->attempts++;
         streak_attempts++;
-        r->status = 0;
-        r->reason[0] = '\0';
-        r->cres = CURLE_OK;
-        r->etag[0] = r->content_range[0] = r->last_modified[0] = '\0';
-        r->bucket_region[0] = r->failure[0] = r->errbuf_[0] = '\0';
-        r->content_length = -1;
-        r->resp_len = 0;
-        if (r->resp)
-            r->resp[0] = '\0';
-        r->received = r->sent = 0;
-        r->body_off_ = 0;
-        r->data_status_ = r->stalled_ = r->cancelled_ = 0;
-        r->last_dl_ = r->last_ul_ = 0;
-        r->last_progress_ = cc_now();
-        if (!r->ignore_cancel && cl->api->cancelled(cl->host))
-            return SLUICE_E_CANCELED;
-        r->headers = NULL;
-        if (r->prepare) {
-            int rc = r->prepare(r);
-            if (rc < 0) {
-                curl_slist_free_all(r->headers);
-                r->headers = NULL;
-                return rc;
-            }
-        }
-        set_options(c, r);
-        r->cres = curl_easy_perform(c->easy);
-        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
-        curl_slist_free_all(r->headers);
-        r->headers = NULL;
-        curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->status);
-        curl_off_t cl_len = -1;
-        curl_easy_getinfo(c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-                          &cl_len);
-        r->content_length = cl_len;
-        r->seconds = cc_now() - start;
-        if (r->status > 0)
-            __atomic_store_n(&cl->reached_, 1, __ATOMIC_RELEASE);
-        if (cl->verbose >= 2)
-            cl->api->log(cl->host, SLUICE_LOG_DEBUG,
-                         "%s %s: HTTP %ld, %s, %.3f s", r->method,
-                         r->what ? r->what : "", r->status,
-                         r->cres == CURLE_OK ? "ok" : curl_easy_strerror(r->cres),
-                         r->seconds);
-        if (r->cancelled_ ||
-            (!r->ignore_cancel && cl->api->cancelled(cl->host)))
-            return SLUICE_E_CANCELED;
-        if (r->data_status_ < 0)
-            return r->data_status_;
-        if (r->cres == CURLE_OK && r->status >= 200 && r->status < 300)
-            return 0;
-
+        req_reset(r);
+        int rc = attempt(c, r, start);
+        if (rc <= 0)
+            return rc;
         describe(r);
-        int retry;
-        if (r->cres != CURLE_OK)
-            retry = r->stalled_ || transport_retryable(r->cres);
-        else
-            retry = cc_status_retryable(r->status) ||
-                    (r->status == 400 && s3_code_retryable(r->resp));
+        int retry = failure_retryable(r);
         if (r->received > 0) {
             /* Progress was made (a download can resume): the budget
              * starts again. */
             streak = cc_now();
             streak_attempts = 1;
         }
-        double delay = CC_BACKOFF_BASE;
-        for (int i = 1; i < streak_attempts && delay < CC_BACKOFF_MAX; i++)
-            delay *= 2;
-        if (delay > CC_BACKOFF_MAX)
-            delay = CC_BACKOFF_MAX;
-        delay = delay / 2 + (delay / 2) * ((double)rand_r(&c->seed) /
-                                           (double)RAND_MAX);
-        curl_off_t retry_after = 0;
-        curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after);
-        if (retry_after > 0)
-            delay = retry_after > 30 ? 30.0 : (double)retry_after;
+        double delay = backoff(c, streak_attempts);
         double spent = cc_now() - streak;
-        int max_attempts = cl->max_attempts;
-        if (!__atomic_load_n(&cl->reached_, __ATOMIC_ACQUIRE) &&
-            (r->cres == CURLE_COULDNT_CONNECT ||
-             r->cres == CURLE_COULDNT_RESOLVE_HOST) &&
-            max_attempts > 3)
-            max_attempts = 3; /* never reached: likely a wrong endpoint */
+        int max_attempts = attempts_allowed(cl, r);
         if (retry && streak_attempts < max_attempts &&
             spent + delay <= cl->retry_seconds &&
             (!r->can_retry || r->can_retry(r))) {

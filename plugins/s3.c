@@ -177,6 +177,94 @@ static void config_free(s3_config *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Keys from the environment (both or neither).  Returns 1 when they are
+ * there, 0 when neither is set, or a status. */
+static int keys_from_env(s3_config *c, sluice_error *err)
+{
+    const char *ak = env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    if (!ak && !sk)
+        return 0;
+    if (!ak || !sk)
+        return sluice_error_set(err, SLUICE_E_USAGE, "%s is set but %s is not",
+                                ak ? "AWS_ACCESS_KEY_ID"
+                                   : "AWS_SECRET_ACCESS_KEY",
+                                ak ? "AWS_SECRET_ACCESS_KEY"
+                                   : "AWS_ACCESS_KEY_ID");
+    c->access_key = strdup(ak);
+    c->secret_key = strdup(sk);
+    c->session_token = xstrdup(env_nonempty("AWS_SESSION_TOKEN"));
+    c->key_source = "AWS_ACCESS_KEY_ID";
+    c->secret_source = "AWS_SECRET_ACCESS_KEY";
+    return 1;
+}
+
+/* Keys from [section] of file, recording where they came from. */
+static void keys_from_file(s3_config *c, const char *file, const char *section)
+{
+    char *a = NULL, *s = NULL, *t = NULL;
+    ini_get(file, section, "aws_access_key_id", &a);
+    ini_get(file, section, "aws_secret_access_key", &s);
+    ini_get(file, section, "aws_session_token", &t);
+    if (!a || !s) {
+        free(a);
+        free(s);
+        free(t);
+        return;
+    }
+    c->access_key = a;
+    c->secret_key = s;
+    c->session_token = t;
+    snprintf(c->where_buf[0], sizeof c->where_buf[0],
+             "aws_access_key_id of [%s] in %s", section, file);
+    snprintf(c->where_buf[1], sizeof c->where_buf[1],
+             "aws_secret_access_key of [%s] in %s", section, file);
+    c->key_source = c->where_buf[0];
+    c->secret_source = c->where_buf[1];
+}
+
+/* Why no keys were found: the profile named is nowhere, or it has none. */
+static int no_keys(const char *profile, int explicit_profile,
+                   const char *cred_file, const char *conf_file,
+                   const char *conf_section, sluice_error *err)
+{
+    if (explicit_profile && !ini_has_section(cred_file, profile) &&
+        !ini_has_section(conf_file, conf_section))
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "AWS profile '%s' not found in %s or %s",
+                                profile, cred_file ? cred_file : "?",
+                                conf_file ? conf_file : "?");
+    return sluice_error_set(
+        err, SLUICE_E_USAGE,
+        "no credentials: set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or give profile '%s' keys in %s",
+        profile, cred_file ? cred_file : "~/.aws/credentials");
+}
+
+/* Region and endpoint: the option, then the environment, then the
+ * profile's section of the config file. */
+static void region_and_endpoint(s3_config *c, const char *endpoint_opt,
+                                const char *conf_file,
+                                const char *conf_section)
+{
+    const char *region = env_nonempty("AWS_REGION");
+    if (!region)
+        region = env_nonempty("AWS_DEFAULT_REGION");
+    if (region)
+        c->region = strdup(region);
+    else if (!ini_get(conf_file, conf_section, "region", &c->region))
+        c->region = strdup("us-east-1");
+    const char *ep = endpoint_opt && *endpoint_opt ? endpoint_opt : NULL;
+    if (!ep)
+        ep = env_nonempty("AWS_ENDPOINT_URL_S3");
+    if (!ep)
+        ep = env_nonempty("AWS_ENDPOINT_URL");
+    if (ep)
+        c->endpoint = strdup(ep);
+    else
+        ini_get(conf_file, conf_section, "endpoint_url", &c->endpoint);
+}
+
 /* Credentials: the environment first, then the profile's entry in the
  * shared credentials file, then in the config file. */
 static int config_load(s3_config *c, const char *endpoint_opt,
@@ -197,91 +285,25 @@ static int config_load(s3_config *c, const char *endpoint_opt,
         snprintf(conf_section, sizeof conf_section, "default");
     else
         snprintf(conf_section, sizeof conf_section, "profile %s", profile);
-    int rc = 0;
-
-    const char *ak = env_nonempty("AWS_ACCESS_KEY_ID");
-    const char *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    if (ak || sk) {
-        if (!ak || !sk) {
-            rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                  "%s is set but %s is not",
-                                  ak ? "AWS_ACCESS_KEY_ID"
-                                     : "AWS_SECRET_ACCESS_KEY",
-                                  ak ? "AWS_SECRET_ACCESS_KEY"
-                                     : "AWS_ACCESS_KEY_ID");
-            goto out;
-        }
-        c->access_key = strdup(ak);
-        c->secret_key = strdup(sk);
-        c->session_token = xstrdup(env_nonempty("AWS_SESSION_TOKEN"));
-        c->key_source = "AWS_ACCESS_KEY_ID";
-        c->secret_source = "AWS_SECRET_ACCESS_KEY";
-    } else {
-        const char *files[2] = {cred_file, conf_file};
-        const char *sections[2] = {profile, conf_section};
-        for (int i = 0; i < 2 && !c->access_key; i++) {
-            char *a = NULL, *s = NULL, *t = NULL;
-            ini_get(files[i], sections[i], "aws_access_key_id", &a);
-            ini_get(files[i], sections[i], "aws_secret_access_key", &s);
-            ini_get(files[i], sections[i], "aws_session_token", &t);
-            if (a && s) {
-                c->access_key = a;
-                c->secret_key = s;
-                c->session_token = t;
-                snprintf(c->where_buf[0], sizeof c->where_buf[0],
-                         "aws_access_key_id of [%s] in %s", sections[i],
-                         files[i]);
-                snprintf(c->where_buf[1], sizeof c->where_buf[1],
-                         "aws_secret_access_key of [%s] in %s", sections[i],
-                         files[i]);
-                c->key_source = c->where_buf[0];
-                c->secret_source = c->where_buf[1];
-            } else {
-                free(a);
-                free(s);
-                free(t);
-            }
-        }
-        if (!c->access_key) {
-            if (explicit_profile && !ini_has_section(cred_file, profile) &&
-                !ini_has_section(conf_file, conf_section))
-                rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                      "AWS profile '%s' not found in %s or "
-                                      "%s",
-                                      profile, cred_file ? cred_file : "?",
-                                      conf_file ? conf_file : "?");
-            else
-                rc = sluice_error_set(
-                    err, SLUICE_E_USAGE,
-                    "no credentials: set AWS_ACCESS_KEY_ID and "
-                    "AWS_SECRET_ACCESS_KEY, or give profile '%s' keys in %s",
-                    profile, cred_file ? cred_file : "~/.aws/credentials");
-            goto out;
-        }
+    int rc = keys_from_env(c, err);
+    if (rc == 0) {
+        keys_from_file(c, cred_file, profile);
+        if (!c->access_key)
+            keys_from_file(c, conf_file, conf_section);
+        rc = c->access_key ? 0
+                           : no_keys(profile, explicit_profile, cred_file,
+                                     conf_file, conf_section, err);
     }
-
-    const char *region = env_nonempty("AWS_REGION");
-    if (!region)
-        region = env_nonempty("AWS_DEFAULT_REGION");
-    if (region)
-        c->region = strdup(region);
-    else if (!ini_get(conf_file, conf_section, "region", &c->region))
-        c->region = strdup("us-east-1");
-
-    const char *ep = endpoint_opt && *endpoint_opt ? endpoint_opt : NULL;
-    if (!ep)
-        ep = env_nonempty("AWS_ENDPOINT_URL_S3");
-    if (!ep)
-        ep = env_nonempty("AWS_ENDPOINT_URL");
-    if (ep)
-        c->endpoint = strdup(ep);
-    else
-        ini_get(conf_file, conf_section, "endpoint_url", &c->endpoint);
-
-    if (!c->access_key || !c->secret_key || !c->region ||
-        (ep && !c->endpoint))
-        rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-out:
+    if (rc >= 0) {
+        rc = 0;
+        region_and_endpoint(c, endpoint_opt, conf_file, conf_section);
+        int ep_given = (endpoint_opt && *endpoint_opt) ||
+                       env_nonempty("AWS_ENDPOINT_URL_S3") ||
+                       env_nonempty("AWS_ENDPOINT_URL");
+        if (!c->access_key || !c->secret_key || !c->region ||
+            (ep_given && !c->endpoint))
+            rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
     free(cred_file);
     free(conf_file);
     if (rc < 0)
