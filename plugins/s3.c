@@ -632,28 +632,25 @@ out:
     return rc;
 }
 
-static int s3_open(const sluice_stage_args *args, void **out,
-                   sluice_error *err)
+/* The url option, s3://BUCKET/KEY: *b and *blen the bucket, *key the
+ * key.  Returns 0 or a usage status naming what is wrong. */
+static int parse_s3_url(const char *url, const char **b, size_t *blen,
+                        const char **key, sluice_error *err)
 {
-    const char *url = sluice_kv_get(args->options, args->n_options, "url");
     if (!url || !*url)
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "no URL given (expected s3://BUCKET/KEY)");
-    if (args->n_params)
-        return sluice_error_set(err, SLUICE_E_USAGE,
-                                "takes no parameters (got '%s')",
-                                args->params[0].key);
     if (strncasecmp(url, "s3://", 5) != 0)
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "'%s': expected s3://BUCKET/KEY", url);
-    const char *b = url + 5;
-    const char *slash = strchr(b, '/');
-    size_t blen = slash ? (size_t)(slash - b) : strlen(b);
-    if (!valid_bucket(b, blen))
+    *b = url + 5;
+    const char *slash = strchr(*b, '/');
+    *blen = slash ? (size_t)(slash - *b) : strlen(*b);
+    if (!valid_bucket(*b, *blen))
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "'%s': bucket name '%.*s' must have 3 to 63 "
                                 "characters among a-z 0-9 . -",
-                                url, (int)blen, b);
+                                url, (int)*blen, *b);
     if (!slash || !slash[1])
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "'%s': no object key (expected "
@@ -662,7 +659,48 @@ static int s3_open(const sluice_stage_args *args, void **out,
         return sluice_error_set(err, SLUICE_E_USAGE,
                                 "'%s': object keys are at most 1024 bytes",
                                 url);
+    *key = slash + 1;
+    return 0;
+}
 
+/* SLUICE_S3_PART_SIZE and SLUICE_S3_CONCURRENCY, checked. */
+static int tuning_from_env(s3_ctx *s, sluice_error *err)
+{
+    s->base_part = S3_DEFAULT_PART;
+    const char *v = env_nonempty("SLUICE_S3_PART_SIZE");
+    if (v && (cc_parse_size(v, &s->base_part) < 0 ||
+              s->base_part < S3_MIN_PART || s->base_part > S3_MAX_PART))
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "SLUICE_S3_PART_SIZE=%s: expected a size "
+                                "from 5M to 5G",
+                                v);
+    s->concurrency = S3_DEFAULT_CONCURRENCY;
+    v = env_nonempty("SLUICE_S3_CONCURRENCY");
+    if (v) {
+        char *end;
+        long c = strtol(v, &end, 10);
+        if (*end || c < 1 || c > S3_MAX_CONCURRENCY)
+            return sluice_error_set(err, SLUICE_E_USAGE,
+                                    "SLUICE_S3_CONCURRENCY=%s: expected "
+                                    "1 to %d", v, S3_MAX_CONCURRENCY);
+        s->concurrency = (int)c;
+    }
+    return 0;
+}
+
+static int s3_open(const sluice_stage_args *args, void **out,
+                   sluice_error *err)
+{
+    const char *url = sluice_kv_get(args->options, args->n_options, "url");
+    if (args->n_params)
+        return sluice_error_set(err, SLUICE_E_USAGE,
+                                "takes no parameters (got '%s')",
+                                args->params[0].key);
+    const char *b = NULL, *key = NULL;
+    size_t blen = 0;
+    int rc = parse_s3_url(url, &b, &blen, &key, err);
+    if (rc < 0)
+        return rc;
     s3_ctx *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
@@ -670,9 +708,8 @@ static int s3_open(const sluice_stage_args *args, void **out,
     s->host = args->host;
     s->role = args->role;
     s->bucket = strndup(b, blen);
-    s->key = strdup(slash + 1);
+    s->key = strdup(key);
     s->display = strdup(url);
-    int rc = 0;
     if (!s->bucket || !s->key || !s->display)
         rc = sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     if (rc == 0)
@@ -687,25 +724,7 @@ static int s3_open(const sluice_stage_args *args, void **out,
                             args->n_options, err);
     if (rc == 0) {
         s->cl.ca_file = env_nonempty("AWS_CA_BUNDLE");
-        s->base_part = S3_DEFAULT_PART;
-        const char *v = env_nonempty("SLUICE_S3_PART_SIZE");
-        if (v && (cc_parse_size(v, &s->base_part) < 0 ||
-                  s->base_part < S3_MIN_PART || s->base_part > S3_MAX_PART))
-            rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                  "SLUICE_S3_PART_SIZE=%s: expected a size "
-                                  "from 5M to 5G",
-                                  v);
-        s->concurrency = S3_DEFAULT_CONCURRENCY;
-        v = env_nonempty("SLUICE_S3_CONCURRENCY");
-        if (rc == 0 && v) {
-            char *end;
-            long c = strtol(v, &end, 10);
-            if (*end || c < 1 || c > S3_MAX_CONCURRENCY)
-                rc = sluice_error_set(err, SLUICE_E_USAGE,
-                                      "SLUICE_S3_CONCURRENCY=%s: expected "
-                                      "1 to %d", v, S3_MAX_CONCURRENCY);
-            s->concurrency = (int)c;
-        }
+        rc = tuning_from_env(s, err);
     }
     const char *ex = sluice_kv_get(args->options, args->n_options,
                                    "exclusive");
