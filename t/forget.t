@@ -26,26 +26,6 @@ export SLUICE_PASSPHRASE
 C=$T_TMP/coll
 S=$T_TMP/src
 
-# listing DIR: path type mode size mtime sha (files), path d mode (dirs).
-listing() {
-    python3 - "$1" <<'PY'
-import hashlib, os, stat, sys
-root = sys.argv[1]
-out = []
-for dp, dns, fns in os.walk(root):
-    for n in dns + fns:
-        p = os.path.join(dp, n)
-        rel = os.path.relpath(p, root)
-        st = os.lstat(p)
-        mode = "%04o" % stat.S_IMODE(st.st_mode)
-        if stat.S_ISREG(st.st_mode):
-            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
-            out.append("%s f %s %d %d %s" % (rel, mode, st.st_size, st.st_mtime_ns, h))
-        else:
-            out.append("%s d %s" % (rel, mode))
-print("\n".join(sorted(out)))
-PY
-}
 
 # stored DIR: the bytes of every object under DIR/backups.
 stored() {
@@ -68,7 +48,7 @@ while [ $i -le 30 ]; do
         diag_file "$ERR" stderr
         break
     fi
-    listing "$S" >"$T_TMP/day$i.list"
+    tree_listing "$S" >"$T_TMP/day$i.list"
     if [ $i = 1 ]; then
         # ids start with the backup's UTC time: is the test clock in?
         case $(ls "$C/backups") in
@@ -132,7 +112,7 @@ for d in 01 11 18 24 25 26 27 28 29 30; do
     mkdir "$T_TMP/r"
     mkdir -p "$T_TMP/r"
     run "$SLUICE" restore --from "$C" --as-of "$(id_of 2026-10-$d)" -C "$T_TMP/r"
-    listing "$T_TMP/r" >"$T_TMP/r.list"
+    tree_listing "$T_TMP/r" >"$T_TMP/r.list"
     if [ "$RC" = 0 ] && cmp -s "$T_TMP/r.list" "$T_TMP/day$n.list"; then
         pass "the backup of Oct $d restores exactly"
     else
@@ -173,7 +153,7 @@ ok "it left orphan objects" test -n "$(comm -13 "$T_TMP/dirs.before" "$T_TMP/dir
 run "$SLUICE" prune --from "$C" -v
 is "$RC" 0 "prune after the killed backup"
 ok "the stale LOCK is broken with a warning" grep -q "LOCK .* gone: breaking it" "$ERR"
-ok "prune names what it removed" grep -q '^removed .*/backups/.*/data-1 ' "$OUT"
+ok "prune names what it removed" grep -q '^removed .*/backups/.*/data-[0-9]* ' "$OUT"
 ok "the LOCK is gone" test ! -e "$C/LOCK"
 ls "$C/backups" | sort >"$T_TMP/dirs.after"
 ok "no backup directory the INDEX does not list" cmp -s "$T_TMP/dirs.before" "$T_TMP/dirs.after"

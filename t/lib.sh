@@ -381,3 +381,25 @@ host_abi() {
 
 [ -x "$SLUICE" ] || bail_out "no sluice binary at $SLUICE (build first)"
 mkdir -p "$HOME"
+
+# tree_listing DIR: one sorted line an entry below DIR, to compare trees:
+# "path f mode size mtime_ns sha256" for files, "path d mode" otherwise.
+tree_listing() {
+    python3 - "$1" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+out = []
+for dp, dns, fns in os.walk(root):
+    for n in dns + fns:
+        p = os.path.join(dp, n)
+        rel = os.path.relpath(p, root)
+        st = os.lstat(p)
+        mode = "%04o" % stat.S_IMODE(st.st_mode)
+        if stat.S_ISREG(st.st_mode):
+            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
+            out.append("%s f %s %d %d %s" % (rel, mode, st.st_size, st.st_mtime_ns, h))
+        else:
+            out.append("%s d %s" % (rel, mode))
+print("\n".join(sorted(out)))
+PY
+}

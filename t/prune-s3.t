@@ -25,62 +25,12 @@
 # compiler (the 1.2 plugin), and the s3 stage; else skipped (CI: fails).
 . "$(dirname "$0")/lib.sh"
 
-need="ceph-mon ceph-osd radosgw ceph-common awscli python3"
-AWS=$(command -v aws || :)
-for c in ceph-mon ceph-osd radosgw radosgw-admin python3; do
-    if ! command -v "$c" >/dev/null 2>&1 || [ -z "$AWS" ]; then
-        [ "${CI:-}" = true ] && bail_out "not installed: $need"
-        skip_all "needs $need"
-    fi
-done
-"$SLUICE" stages 2>/dev/null | grep -q '^s3 ' || {
-    [ "${CI:-}" = true ] && bail_out "the s3 stage is not built"
-    skip_all "the s3 stage is not built"
-}
-plan_no_plan
-
-RGW=$T_TMP/rgw
-trap 'bash "$T_DIR/rgw.sh" stop "$RGW" >/dev/null 2>&1; t_cleanup' EXIT
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
-export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
-mkdir -p "$HOME"
-if ! bash "$T_DIR/rgw.sh" start "$RGW" $$ 2>"$T_TMP/rgw.err"; then
-    fail "RGW starts"
-    diag_file "$T_TMP/rgw.err" rgw
-    done_testing
-fi
-pass "RGW starts"
-. "$RGW/env"
-export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$RGW_ENDPOINT
-s3() { "$AWS" --endpoint-url "$RGW_ENDPOINT" s3 "$@"; }
-s3api() { "$AWS" --endpoint-url "$RGW_ENDPOINT" s3api "$@"; }
+. "$T_DIR/rgw-test.sh"
 for b in prune-main prune-eu; do s3 mb "s3://$b" >/dev/null; done
 
 SLUICE_PASSPHRASE=correct-horse
 export SLUICE_PASSPHRASE
 
-listing() {
-    python3 - "$1" <<'PY'
-import hashlib, os, stat, sys
-root = sys.argv[1]
-out = []
-for dp, dns, fns in os.walk(root):
-    for n in dns + fns:
-        p = os.path.join(dp, n)
-        rel = os.path.relpath(p, root)
-        st = os.lstat(p)
-        mode = "%04o" % stat.S_IMODE(st.st_mode)
-        if stat.S_ISREG(st.st_mode):
-            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
-            out.append("%s f %s %d %d %s" % (rel, mode, st.st_size, st.st_mtime_ns, h))
-        else:
-            out.append("%s d %s" % (rel, mode))
-print("\n".join(sorted(out)))
-PY
-}
 # keys BUCKET PREFIX: every key under PREFIX, one a line, sorted.
 keys() {
     s3api list-objects-v2 --bucket "$1" --prefix "$2" --query 'Contents[].Key' \
@@ -111,7 +61,7 @@ while [ $i -le 6 ]; do
         -z -e --object-size 64K -C "$S" .
     [ "$RC" = 0 ] || { fail "backup of day $i"; diag_file "$ERR" stderr; }
     cat "$OUT" >>"$T_TMP/ids"
-    listing "$S" >"$T_TMP/day$i.list"
+    tree_listing "$S" >"$T_TMP/day$i.list"
     i=$((i + 1))
 done
 is "$(wc -l <"$T_TMP/ids")" 6 "six daily backups to S3"
@@ -161,7 +111,7 @@ for d in 1 4 5 6; do
     rm -rf "$T_TMP/r$d"
     mkdir "$T_TMP/r$d"
     run "$SLUICE" restore --from "$C" --as-of "$(id $d)" -C "$T_TMP/r$d"
-    listing "$T_TMP/r$d" >"$T_TMP/r$d.list"
+    tree_listing "$T_TMP/r$d" >"$T_TMP/r$d.list"
     ok "the backup of day $d restores exactly" [ "$RC" = 0 ] &&
         cmp -s "$T_TMP/day$d.list" "$T_TMP/r$d.list"
 done
@@ -184,7 +134,7 @@ while [ $j -le 3 ]; do
     echo "$(cat "$OUT")" >>"$T_TMP/loc.ids"
     j=$((j + 1))
 done
-listing "$T_TMP/ha" >"$T_TMP/ha.list"
+tree_listing "$T_TMP/ha" >"$T_TMP/ha.list"
 # Another collection's backup directory at the same destination prefix.
 echo stranger | s3 cp - s3://prune-eu/loc/backups/20200101T000000Z-x-0000/data-1 >/dev/null
 ok "the other bucket holds the data" [ "$(keys prune-eu loc/backups/ | grep -c /data-)" -ge 3 ]
@@ -204,7 +154,7 @@ ok "... the stranger's object is left alone" \
 rm -rf "$T_TMP/ra"
 mkdir "$T_TMP/ra"
 run "$SLUICE" restore --from s3://prune-main/loc --host alpha -C "$T_TMP/ra"
-listing "$T_TMP/ra" >"$T_TMP/ra.list"
+tree_listing "$T_TMP/ra" >"$T_TMP/ra.list"
 ok "the survivor restores exactly" [ "$RC" = 0 ] && cmp -s "$T_TMP/ha.list" "$T_TMP/ra.list"
 
 # ---- a backup killed with SIGKILL in a multipart upload, then prune ---------------
