@@ -33,6 +33,7 @@
  * threads share that.
  */
 #include "archive-stage.h"
+#include "archive-madeset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,7 +179,7 @@ typedef struct ex_state {
     char *last_done;   /* last member restored completely */
     uint64_t seq, last_done_seq; /* members seen; last_done's position */
     dirref *cache_ref; /* the cache's reference on cache_fd          */
-    char *made_path;   /* the directory do_directory made last       */
+    madeset *made;     /* the directories do_directory made          */
     uid_t euid;
     gid_t egid;
     uint64_t tmp_seed, tmp_counter; /* temporary names               */
@@ -406,8 +407,7 @@ static int cache_descend(ex_state *s, size_t dlen, int create,
             return -1;
         }
         d->refs = 1;
-        d->made = s->made_path && strlen(s->made_path) == end &&
-                  !memcmp(s->made_path, s->cache_path, end);
+        d->made = madeset_has(s->made, s->cache_path, end);
         /* Deeper than LEVELS_MAX, the deepest level moves down instead
          * (a 3000-level member must not hold 3000 descriptors). */
         if (s->depth == LEVELS_MAX)
@@ -1695,11 +1695,8 @@ static int do_directory(ex_state *s, struct archive_entry *e,
 {
     if (*name) {
         if (mkdirat(pfd, base, 0700) == 0) {
-            char *made = strdup(name);
-            if (made) {
-                free(s->made_path);
-                s->made_path = made;
-            }
+            /* Out of memory here only costs its files a rename. */
+            (void)madeset_add(s->made, name, strlen(name));
         } else {
             struct stat st;
             if (errno != EEXIST ||
@@ -1992,7 +1989,7 @@ static void ex_state_free(ex_state *s)
     }
     free(s->fix);
     free(s->last_done);
-    free(s->made_path);
+    madeset_free(s->made);
     for (int g = 0; g < 2; g++) {
         idcache *l = g ? s->groups : s->users;
         while (l) {
@@ -2019,9 +2016,13 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.same_owner = c->same_owner >= 0 ? c->same_owner : root;
     s.preserve = c->preserve_perms >= 0 ? c->preserve_perms : root;
 
+    if (!(s.made = madeset_new()))
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     s.r = arch_reader_open(c, in, err);
-    if (!s.r)
+    if (!s.r) {
+        madeset_free(s.made);
         return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
+    }
     s.pool = pool_start(&s);
     if (s.pool) {
         c->before_read = pool_kick;
