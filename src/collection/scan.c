@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,8 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
+typedef struct dirstack dirstack;
+
 typedef struct walk {
     const char *dir;
     int checksum;
@@ -131,7 +134,103 @@ typedef struct walk {
     char *err;
     size_t cap;
     int *changed; /* an entry changed under the walk: left out */
+    dirstack *ds; /* directories to share out, or NULL: walk alone */
 } walk;
+
+/* ---- walking on every core ----------------------------------------------
+ * The walk is system calls (an fstatat an entry, getdents a directory),
+ * and it runs before anything can be planned, while the other cores have
+ * nothing to do.  So the directories it finds go on a stack that one
+ * walker a core takes from, each listing into a list of its own (merged
+ * and sorted at the end).  At most QDIR_MAX directories wait, each with
+ * its descriptor open; past that a walker walks the directory itself. */
+#define SCAN_WALKERS_MAX 4
+#define QDIR_MAX 64
+
+typedef struct qdir {
+    int fd;
+    char *name, *disk;
+} qdir;
+
+struct dirstack {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    qdir q[QDIR_MAX];
+    size_t n;
+    unsigned busy; /* walkers walking (the first: its operands too) */
+    int failed;    /* out of memory in a walker: all stop          */
+};
+
+static int walk_dir(walk *w, int dfd, const char *name, const char *disk);
+
+/* Leaves directory fd (taken over) to whichever walker is free; -1 when
+ * the stack is full (the caller walks it). */
+static int dirstack_push(dirstack *ds, int fd, const char *name,
+                         const char *disk)
+{
+    int rc = -1;
+    pthread_mutex_lock(&ds->mu);
+    if (ds->n < QDIR_MAX && !ds->failed) {
+        qdir *d = &ds->q[ds->n];
+        d->name = strdup(name);
+        d->disk = strdup(disk);
+        d->fd = fd;
+        if (d->name && d->disk) {
+            ds->n++;
+            rc = 0;
+            pthread_cond_signal(&ds->cv);
+        } else {
+            free(d->name);
+            free(d->disk);
+        }
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return rc;
+}
+
+/* A walker: takes directories until none is left and none is being
+ * walked (which could find more). */
+static void dirstack_work(walk *w)
+{
+    dirstack *ds = w->ds;
+    pthread_mutex_lock(&ds->mu);
+    for (;;) {
+        while (!ds->n && ds->busy && !ds->failed)
+            pthread_cond_wait(&ds->cv, &ds->mu);
+        if (!ds->n || ds->failed)
+            break;
+        qdir d = ds->q[--ds->n];
+        ds->busy++;
+        pthread_mutex_unlock(&ds->mu);
+        int rc = walk_dir(w, d.fd, d.name, d.disk);
+        free(d.name);
+        free(d.disk);
+        pthread_mutex_lock(&ds->mu);
+        ds->busy--;
+        ds->failed |= rc < 0;
+        if ((!ds->n && !ds->busy) || ds->failed)
+            pthread_cond_broadcast(&ds->cv);
+    }
+    pthread_mutex_unlock(&ds->mu);
+}
+
+/* The first walker is done with its operands: it walks as the others. */
+static void dirstack_operands_done(walk *w, int rc)
+{
+    dirstack *ds = w->ds;
+    pthread_mutex_lock(&ds->mu);
+    ds->busy--;
+    ds->failed |= rc < 0;
+    pthread_cond_broadcast(&ds->cv);
+    pthread_mutex_unlock(&ds->mu);
+    dirstack_work(w);
+}
+
+static void *walker_main(void *arg)
+{
+    dirstack_work(arg);
+    return NULL;
+}
 
 /* The path of disk as the process names it (relative to -C unless
  * absolute): for messages only, nothing is opened by it. */
@@ -212,8 +311,6 @@ static int open_checked(walk *w, int pfd, const char *dname,
     return -1;
 }
 
-static int walk_dir(walk *w, int dfd, const char *name, const char *disk);
-
 /* One entry, dname below directory pfd (an operand: below -C's
  * descriptor, or the cwd for an absolute one): fstatat, the manifest
  * fields, then the recursion into a directory through a descriptor
@@ -266,6 +363,8 @@ static int visit(walk *w, int pfd, const char *dname, const char *name,
                     "%s", disk, strerror(errno));
         return 0;
     }
+    if (w->ds && dirstack_push(w->ds, fd, name, disk) == 0)
+        return 0;
     return walk_dir(w, fd, name, disk);
 }
 
@@ -340,15 +439,86 @@ static char *canon_operand(const char *arg)
     return xstrndup(p, l);
 }
 
+/* The walkers beside the caller's, each with a list of its own. */
+typedef struct walkers {
+    dirstack ds;
+    unsigned n; /* started */
+    pthread_t th[SCAN_WALKERS_MAX - 1];
+    walk w[SCAN_WALKERS_MAX - 1];
+    mlist out[SCAN_WALKERS_MAX - 1];
+    int changed[SCAN_WALKERS_MAX - 1];
+} walkers;
+
+/* Starts a walker a core beside w0 (none on one core: w0 walks alone). */
+static void walkers_start(walkers *ws, walk *w0)
+{
+    unsigned want = coll_cores();
+    memset(ws, 0, sizeof *ws);
+    if (want < 2)
+        return;
+    want = want < SCAN_WALKERS_MAX ? want : SCAN_WALKERS_MAX;
+    pthread_mutex_init(&ws->ds.mu, NULL);
+    pthread_cond_init(&ws->ds.cv, NULL);
+    ws->ds.busy = 1; /* w0, until its operands are visited */
+    w0->ds = &ws->ds;
+    for (unsigned i = 0; i + 1 < want; i++) {
+        ws->w[i] = *w0; /* err: written for an operand only, by w0 */
+        ws->w[i].out = &ws->out[i];
+        ws->w[i].changed = &ws->changed[i];
+        if (pthread_create(&ws->th[i], NULL, walker_main, &ws->w[i]))
+            break;
+        ws->n++;
+    }
+}
+
+/* Waits for the walkers and merges their lists into w0's; -1 if one
+ * failed (out of memory) or the merge does. */
+static int walkers_finish(walkers *ws, walk *w0, int rc)
+{
+    if (!w0->ds)
+        return rc;
+    dirstack_operands_done(w0, rc);
+    for (unsigned i = 0; i < ws->n; i++)
+        pthread_join(ws->th[i], NULL);
+    rc = ws->ds.failed ? -1 : rc;
+    for (size_t i = 0; i < ws->ds.n; i++) { /* left by a failure */
+        close(ws->ds.q[i].fd);
+        free(ws->ds.q[i].name);
+        free(ws->ds.q[i].disk);
+    }
+    for (unsigned i = 0; i < ws->n; i++) {
+        mlist *l = &ws->out[i];
+        *w0->changed |= ws->changed[i];
+        for (size_t j = 0; j < l->n; j++) {
+            mentry *e = rc == 0 ? mlist_push(w0->out) : NULL;
+            if (e) {
+                *e = l->e[j];
+                continue;
+            }
+            rc = -1;
+            free(l->e[j].path);
+            free(l->e[j].disk);
+            free(l->e[j].link);
+        }
+        free(l->e);
+    }
+    pthread_cond_destroy(&ws->ds.cv);
+    pthread_mutex_destroy(&ws->ds.mu);
+    w0->ds = NULL;
+    return rc;
+}
+
 int scan_tree(const char *dir, char **operands, int n, int checksum,
               mlist *out, int *changed, char *err, size_t cap)
 {
-    walk w = {dir, checksum, out, err, cap, changed};
+    walk w = {dir, checksum, out, err, cap, changed, NULL};
     int cfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
     if (cfd < 0 && cfd != AT_FDCWD) {
         snprintf(err, cap, "%s: %s", dir, strerror(errno));
         return -1;
     }
+    walkers ws;
+    walkers_start(&ws, &w);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         char *name = canon_operand(operands[i]);
@@ -360,6 +530,7 @@ int scan_tree(const char *dir, char **operands, int n, int checksum,
                    name, operands[i], 1);
         free(name);
     }
+    rc = walkers_finish(&ws, &w, rc);
     if (cfd >= 0)
         close(cfd);
     if (rc < 0) {
