@@ -63,7 +63,7 @@ static void full_backup_packs_in_path_order(void)
     plan p;
     char err[200];
     /* 2048 bytes a tar object: "." (512) + a (1512) fill the first. */
-    int rc = plan_make(&cur, &prev, "ID", 2048, 0, &p, err, sizeof err);
+    int rc = plan_make(&cur, &prev, "ID", 2048, 0, 0, &p, err, sizeof err);
     is_int(rc, 0, "a full backup plans");
     is_int((long long)p.n_obj, 3, "  into 3 tar objects of <= 2048 bytes");
     is_int((long long)p.files, 4, "  storing all 4 entries");
@@ -91,7 +91,7 @@ static void unchanged_keeps_parent_and_deleted_listed(void)
     find(&cur, "b")->mtime_ns = 2000; /* b changed */
     plan p;
     char err[200];
-    int rc = plan_make(&cur, &prev, "ID", 1 << 20, 0, &p, err, sizeof err);
+    int rc = plan_make(&cur, &prev, "ID", 1 << 20, 0, 0, &p, err, sizeof err);
     is_int(rc, 0, "an incremental plans");
     is_str(find(&cur, "a")->bid, "P", "  an unchanged entry keeps the parent's");
     is_str(find(&cur, "b")->bid, "ID", "  a changed entry is stored again");
@@ -116,7 +116,7 @@ static void hard_links_travel_together(void)
     plan p;
     char err[200];
     /* object size 1000: the 4000-byte linked file stays whole */
-    int rc = plan_make(&cur, &prev, "ID", 1000, 0, &p, err, sizeof err);
+    int rc = plan_make(&cur, &prev, "ID", 1000, 0, 0, &p, err, sizeof err);
     is_int(rc, 0, "hard links plan");
     is_str(find(&cur, "x1")->bid, "ID", "  the unchanged link is stored too");
     is_int(find(&cur, "x1")->obj, find(&cur, "z2")->obj,
@@ -140,7 +140,7 @@ static void big_files_split(void)
     mlist_sort(&cur);
     plan p;
     char err[200];
-    int rc = plan_make(&cur, &prev, "ID", 1000, 0, &p, err, sizeof err);
+    int rc = plan_make(&cur, &prev, "ID", 1000, 0, 0, &p, err, sizeof err);
     is_int(rc, 0, "a big file plans");
     const mentry *b = find(&cur, "big");
     is_int(b->obj, 2, "  its chunks follow object 1");
@@ -161,7 +161,7 @@ static void big_files_split(void)
         (void)e;
     }
     mlist_sort(&next);
-    rc = plan_make(&next, &cur, "ID2", 1000, 0, &p, err, sizeof err);
+    rc = plan_make(&next, &cur, "ID2", 1000, 0, 0, &p, err, sizeof err);
     is_int(rc, 0, "the next backup plans");
     is_int((long long)p.n_obj, 0, "  storing nothing");
     is_int(find(&next, "big")->nchunks, 3, "  the split file keeps 3 chunks");
@@ -181,11 +181,61 @@ static void checksum_compares_contents(void)
     e->mtime_ns = 99; /* times differ, contents do not */
     plan p;
     char err[200];
-    plan_make(&cur, &prev, "ID", 1000, 1, &p, err, sizeof err);
+    plan_make(&cur, &prev, "ID", 1000, 0, 1, &p, err, sizeof err);
     is_str(find(&cur, "a")->bid, "P", "--checksum: same SHA-256, unchanged");
     plan_free(&p);
     mlist_free(&cur);
     mlist_free(&prev);
+}
+
+/* spread: 64 files of 1 MiB over 4 objects of equal size, each under
+ * the object size; a small backup is not cut below the floor; a big file
+ * still splits by the object size, not by the spread's target. */
+static void spread_cuts_equal_objects(void)
+{
+    mlist cur = {0}, prev = {0};
+    char name[32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(name, sizeof name, "f%02d", i);
+        add(&cur, name, 'f', 1u << 20, (uint64_t)i + 10, 1);
+    }
+    mlist_sort(&cur);
+    plan p;
+    char err[200];
+    /* 64 MiB over 4 would be 16 MiB: at the floor, so 4 objects. */
+    int rc = plan_make(&cur, &prev, "ID", 256u << 20, 4, 0, &p, err,
+                       sizeof err);
+    is_int(rc, 0, "spread: plans");
+    is_int((long long)p.n_obj, 4, "  64 MiB over 4 objects");
+    size_t most = 0, least = (size_t)-1;
+    for (size_t i = 0; i < p.n_obj; i++) {
+        most = p.obj[i].n_members > most ? p.obj[i].n_members : most;
+        least = p.obj[i].n_members < least ? p.obj[i].n_members : least;
+    }
+    ok(most - least <= 1, "  of equal size (%zu..%zu members)", least, most);
+    plan_free(&p);
+    /* Over 8 the target would be 8 MiB: the floor (16 MiB, 15 members
+     * of 1 MiB + 512) holds: 15, 15, 15, 15, 4. */
+    rc = plan_make(&cur, &prev, "ID", 256u << 20, 8, 0, &p, err, sizeof err);
+    is_int((long long)p.n_obj, 5, "  not cut below 16 MiB an object");
+    is_int(p.n_obj ? (long long)p.obj[0].n_members : 0, 15,
+           "  (15 members of 1 MiB in the first)");
+    plan_free(&p);
+    /* The object size still bounds every object. */
+    rc = plan_make(&cur, &prev, "ID", 10u << 20, 2, 0, &p, err, sizeof err);
+    is_int((long long)p.n_obj, 8, "  nor above the object size (10 MiB: 9 "
+           "members each)");
+    plan_free(&p);
+    mlist_free(&cur);
+    /* One file bigger than the target but within the object size: whole. */
+    add(&cur, "big", 'f', 40u << 20, 1, 1);
+    add(&cur, "small", 'f', 1u << 20, 2, 1);
+    mlist_sort(&cur);
+    rc = plan_make(&cur, &prev, "ID", 64u << 20, 4, 0, &p, err, sizeof err);
+    is_int((long long)p.n_obj, 2, "  a file over the target is one object");
+    ok(p.n_obj == 2 && !p.obj[0].chunk && !p.obj[1].chunk, "  not split");
+    plan_free(&p);
+    mlist_free(&cur);
 }
 
 int main(void)
@@ -195,5 +245,6 @@ int main(void)
     hard_links_travel_together();
     big_files_split();
     checksum_compares_contents();
+    spread_cuts_equal_objects();
     return done();
 }

@@ -369,6 +369,24 @@ static int put_object(void *arg, size_t i)
     return fail_os(k, rc, &e);
 }
 
+/* Stores the data objects, coll_width() at once.  When that many or
+ * more are to go, each compresses on its share of the cores: a run's
+ * own compression workers would only take turns with the other runs'
+ * (and copy every byte once more into their jobs). */
+static int put_objects(bk *b)
+{
+    unsigned width = coll_width(), cores = coll_cores();
+    char threads[16];
+    if (b->p.n_obj >= width) {
+        snprintf(threads, sizeof threads, "%u",
+                 cores / width ? cores / width : 1);
+        b->k->o.threads = threads;
+    }
+    int ex = pool_run(b->p.n_obj, width, 1, put_object, b);
+    b->k->o.threads = NULL;
+    return ex;
+}
+
 /* Removes the objects of a failed backup (best effort: a stage that
  * cannot delete, or a signal, leaves them; they are unreferenced, and
  * the next backup gets another id). */
@@ -519,8 +537,10 @@ static int scan_and_plan(bk *b)
     if (ex || (ex = select_filter(k, &b->cur.entries)))
         return ex;
     make_id(b);
+    /* Tar objects of equal weight, two rounds of coll_width() at once. */
     if (plan_make(&b->cur.entries, &b->prev.entries, b->id, c->object_size,
-                  c->checksum, &b->p, err, sizeof err) < 0) {
+                  2 * coll_width(), c->checksum, &b->p, err,
+                  sizeof err) < 0) {
         say("backup: %s", err);
         return strstr(err, "2^32") ? EXIT_USAGE : EXIT_INTERNAL;
     }
@@ -704,7 +724,7 @@ static int backup_locked(bk *b, int absent, dest *d)
     atomic_store(&k->count.bytes_total, b->p.bytes_in);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
-    ex = pool_run(b->p.n_obj, COLL_JOBS, 1, put_object, b);
+    ex = put_objects(b);
     int wrote_manifest = 0, committing = 0;
     if (!ex)
         drop_skipped(b);

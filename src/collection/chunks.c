@@ -107,7 +107,7 @@ static int fetch_all(coll *k, const mentry *e, int fd,
     if (fd < 0 && e->sha[0])
         f.sha = &sc;
     int one = f.sha || consume;
-    int ex = pool_run(e->nchunks, one ? 1 : COLL_JOBS, one, fetch_chunk, &f);
+    int ex = pool_run(e->nchunks, one ? 1 : coll_width(), one, fetch_chunk, &f);
     if (!ex)
         feedback_done(k, 1, 0);
     if (ex || !e->sha[0])

@@ -11,8 +11,8 @@
 #include "objstore.h"
 
 #define DESCRIPTOR "SLUICE-COLLECTION"
-/* Data objects moving at once (each one engine run: about 1.5 MiB per
- * link plus the stages' own state, so memory stays bounded). */
+/* Data objects moving at once at most (each one engine run: about 1.5
+ * MiB per link plus the stages' own state, so memory stays bounded). */
 #define COLL_JOBS 4
 
 typedef struct coll {
@@ -32,6 +32,14 @@ typedef struct coll {
     progress_count count; /* feedback.c: what the line shows         */
     progress *pg;         /* the line, while shown                   */
 } coll;
+
+/* The online cores (at least 1). */
+unsigned coll_cores(void);
+/* Data objects to encode or decode at once: one a core, 2..COLL_JOBS.
+ * More runs than cores only take turns on them, and each run's working
+ * set (zstd's tables) then falls out of the caches: on 2 cores, 4 runs
+ * cost a third more CPU than 2 (doc/PERFORMANCE.md). */
+unsigned coll_width(void);
 
 /* "sluice: ..." on stderr, one line (host_print_line); returns 0. */
 int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -34,6 +34,19 @@ int say(const char *fmt, ...)
 
 int worse(int a, int b) { return a ? a : b; }
 
+unsigned coll_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4096 ? 4096 : (unsigned)n;
+}
+
+unsigned coll_width(void)
+{
+    unsigned n = coll_cores();
+    /* Two at least: one's network waits are the other's turn. */
+    return n < 2 ? 2 : n < COLL_JOBS ? n : COLL_JOBS;
+}
+
 int object_exit(int rc)
 {
     /* A stored object that does not hold the members its manifest gives

@@ -91,9 +91,15 @@ static int run(objstore *o, engine_job *job, const char *url,
                const char *name, os_err *err)
 {
     engine_error fail = {0};
+    sluice_kv threads = {"threads", o->threads};
     job->isolated = 1;
     job->moved = o->moved;
     job->moved_arg = o->moved_arg;
+    if (o->threads && job->direction == SLUICE_FORWARD &&
+        !job->n_transform_options) {
+        job->transform_options = &threads;
+        job->n_transform_options = 1;
+    }
     int rc = engine_run(o->s, o->l, job, &fail);
     if (rc < 0)
         describe(err, url, name, &fail);
@@ -319,10 +325,13 @@ int os_extract(objstore *o, const char *root, const char *name,
         return set_err(err, SLUICE_E_NOMEM, "out of memory");
     size_t k = 0;
     kv[k++] = (sluice_kv){"no-recursion", "1"};
-    if (list_only)
+    if (list_only) {
         kv[k++] = (sluice_kv){"list", "1"};
-    else
+    } else {
         kv[k++] = (sluice_kv){"directory", dir};
+        /* The owners the manifest records: numbers, as scanned. */
+        kv[k++] = (sluice_kv){"numeric-owner", "1"};
+    }
     for (size_t i = 0; i < n; i++)
         kv[k++] = (sluice_kv){"arg", members[i]};
     engine_job job = {0};

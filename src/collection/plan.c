@@ -132,18 +132,49 @@ static int plan_split(plan *p, size_t *cap, mentry *e, size_t i,
     return 0;
 }
 
+/* What a member weighs when a backup is spread: its bytes and, for
+ * the file it is, the bytes that cost as much to store or restore (an
+ * open, a few calls, a create: about 16 KiB of compression or copying).
+ * A tree of many small files then spreads as evenly as one of big ones. */
+static uint64_t weight(const mentry *e)
+{
+    return e->size + (16u << 10);
+}
+
+/* The weight at which a spread tar object is closed: the weight of what
+ * is stored in tar objects over `spread`, at least
+ * PLAN_MIN_SPREAD_OBJECT; UINT64_MAX without spread.  Objects of equal
+ * weight stored side by side end together: none is left to run alone. */
+static uint64_t pack_target(const mlist *E, const char *store,
+                            const size_t *group, uint64_t osz,
+                            unsigned spread)
+{
+    if (spread <= 1)
+        return UINT64_MAX;
+    uint64_t total = 0;
+    for (size_t i = 0; i < E->n; i++) {
+        const mentry *e = &E->e[i];
+        if (store[i] && group[i] == i &&
+            !(e->type == 'f' && e->nlink <= 1 && e->size > osz))
+            total += weight(e);
+    }
+    uint64_t t = total / spread + 1;
+    return t < PLAN_MIN_SPREAD_OBJECT ? PLAN_MIN_SPREAD_OBJECT : t;
+}
+
 /* Packs the stored entries into objects in path order: tar objects of
- * at most object_size (counting 512 bytes of header a member), a
+ * at most object_size (counting 512 bytes of header a member) and of a
+ * weight of at most `target` (pack_target), a
  * hard-link group as one unit in the object of its first link (one
  * larger than object_size if the file is); a regular file of one link
  * larger than that is split, and the tar object after it starts anew.
  * One pass with a few cases side by side: kept whole for the order. */
 static int pack(mlist *E, const char *store, const size_t *group,
-                const char *id, uint64_t osz, plan *p, char *err,
-                size_t ecap)
+                const char *id, uint64_t osz, uint64_t target, plan *p,
+                char *err, size_t ecap)
 {
     size_t cap = 0, nm = 0;
-    uint64_t fill = 0;
+    uint64_t fill = 0, wfill = 0;
     plan_obj *tar = NULL; /* the tar object being filled */
     for (size_t i = 0; i < E->n; i++) {
         mentry *e = &E->e[i];
@@ -163,13 +194,15 @@ static int pack(mlist *E, const char *store, const size_t *group,
             p->files++;
             continue;
         }
-        uint64_t usize = e->size + 512;
-        if (!tar || (fill > 0 && fill + usize > osz)) {
+        uint64_t usize = e->size + 512, w = weight(e);
+        if (!tar || (fill > 0 && (fill + usize > osz ||
+                                  wfill + w > target))) {
             if (!(tar = new_obj(p, &cap)))
                 return -1;
-            fill = 0;
+            fill = wfill = 0;
         }
         fill += usize;
+        wfill += w;
         if (!(e->bid = strdup(id)))
             return -1;
         e->obj = tar->n;
@@ -226,8 +259,8 @@ static int list_deleted(const mlist *E, const mlist *prev, plan *p)
 }
 
 int plan_make(mlist *cur, const mlist *prev, const char *id,
-              uint64_t object_size, int checksum, plan *out, char *err,
-              size_t cap)
+              uint64_t object_size, unsigned spread, int checksum,
+              plan *out, char *err, size_t cap)
 {
     memset(out, 0, sizeof *out);
     snprintf(err, cap, "out of memory");
@@ -238,7 +271,9 @@ int plan_make(mlist *cur, const mlist *prev, const char *id,
     if (rc == 0)
         rc = mark_changed(cur, prev, checksum, store, group);
     if (rc == 0)
-        rc = pack(cur, store, group, id, object_size, out, err, cap);
+        rc = pack(cur, store, group, id, object_size,
+                  pack_target(cur, store, group, object_size, spread), out,
+                  err, cap);
     if (rc == 0) {
         size_t nm = 0;
         for (size_t i = 0; i < cur->n; i++)

@@ -33,14 +33,22 @@ typedef struct plan {
     uint64_t files, bytes_in; /* entries stored, their contents */
 } plan;
 
+/* Tar objects are never cut smaller than this to spread a backup. */
+#define PLAN_MIN_SPREAD_OBJECT (16u << 20)
+
 /* Plans backup `id`.  cur: the scan (sorted by path); its entries get
  * their bid/obj/nchunks/chunk fields (unchanged ones: the parent's).
- * prev: the parent's entries (empty for a full backup).  checksum:
- * compare regular files by size and SHA-256.  Returns 0, or -1 with a
- * message in err (out of memory, too many objects). */
+ * prev: the parent's entries (empty for a full backup).  spread: cut
+ * the tar objects smaller than object_size, so that what is stored
+ * spreads over about `spread` objects of equal weight (bytes, and 16
+ * KiB a member for its file's own cost; each at least
+ * PLAN_MIN_SPREAD_OBJECT) to be stored and restored side by side; 0 or
+ * 1: fill each to object_size.  checksum: compare regular files by size and SHA-256.
+ * Returns 0, or -1 with a message in err (out of memory, too many
+ * objects). */
 int plan_make(mlist *cur, const mlist *prev, const char *id,
-              uint64_t object_size, int checksum, plan *out, char *err,
-              size_t cap);
+              uint64_t object_size, unsigned spread, int checksum,
+              plan *out, char *err, size_t cap);
 void plan_free(plan *p);
 
 #endif

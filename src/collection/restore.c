@@ -337,7 +337,7 @@ int extract_groups(coll *k, mentry **v, size_t n, const char *dir,
             v[i]->obj != v[i - 1]->obj)
             G.start[ng++] = i;
     G.start[ng] = n;
-    int ex = pool_run(ng, COLL_JOBS, 0, extract_group, &G);
+    int ex = pool_run(ng, coll_width(), 0, extract_group, &G);
     free(G.start);
     return ex;
 }
@@ -495,6 +495,16 @@ static void order_by_index(coll *k, mentry **v, size_t n)
     }
 }
 
+/* Whether e's metadata is the tar member's, as extracted: a regular
+ * file of one link in a tar object whose bytes were checked against the
+ * manifest's record of it (so the member is the one the backup stored,
+ * with the mode, owner and times it archived).  A manifest without
+ * object records gets every entry checked. */
+static int meta_from_member(const manifest *m, const mentry *e)
+{
+    return m->n_objs > 0 && e->type == 'f' && !e->nchunks && e->nlink <= 1;
+}
+
 /* Metadata as of the backup, deepest first: extracting later objects
  * changed the times of the directories earlier ones made.  After an
  * object already failed (failed != 0, said once), its entries are
@@ -506,7 +516,8 @@ static int apply_all_meta(coll *k, int dfd, const manifest *m, int failed)
     dircache dc = {0};
     for (size_t i = m->entries.n; i-- > 0;) {
         const mentry *e = &m->entries.e[i];
-        if (!under(e->path, k->c->args, k->c->n_args))
+        if (meta_from_member(m, e) || !under(e->path, k->c->args,
+                                             k->c->n_args))
             continue;
         if (apply_meta(dfd, &dc, e, is_root) < 0 && !failed) {
             say("restore: %s/%s: not what the manifest says (another "
