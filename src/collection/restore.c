@@ -479,20 +479,48 @@ static int check_selection(const coll *k, const manifest *m, const char *id)
     return ex;
 }
 
+/* A backup's run of entries in v, for order_by_index. */
+typedef struct run {
+    size_t pos, start, len; /* pos: the backup's place in INDEX */
+} run;
+
+static int cmp_run(const void *a, const void *b)
+{
+    const run *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
 /* Oldest objects first (INDEX order), so the parents of later ones
- * exist; within a backup by object, then path. */
-static void order_by_index(coll *k, mentry **v, size_t n)
+ * exist; within a backup by object, then path.  A backup's place is
+ * looked up once for its run of entries (a lookup per comparison, and an
+ * insertion sort, grew with entries times backups: years of daily
+ * incrementals). */
+static int order_by_index(coll *k, mentry **v, size_t n)
 {
     qsort_r(v, n, sizeof *v, cmp_group, NULL);
-    for (size_t i = 1; i < n; i++) { /* stable insertion by INDEX order */
-        mentry *x = v[i];
-        size_t j = i, px = backup_pos(k, x->bid);
-        while (j > 0 && backup_pos(k, v[j - 1]->bid) > px) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++)
+        nr += i == 0 || strcmp(v[i]->bid, v[i - 1]->bid) != 0;
+    run *r = malloc((nr + 1) * sizeof *r);
+    mentry **out = malloc((n + 1) * sizeof *out);
+    if (!r || !out) {
+        free(r);
+        free(out);
+        return say("restore: out of memory"), EXIT_INTERNAL;
     }
+    nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(v[i]->bid, v[i - 1]->bid) != 0)
+            r[nr++] = (run){backup_pos(k, v[i]->bid), i, 0};
+        r[nr - 1].len++;
+    }
+    qsort(r, nr, sizeof *r, cmp_run);
+    for (size_t i = 0, at = 0; i < nr; at += r[i].len, i++)
+        memcpy(out + at, v + r[i].start, r[i].len * sizeof *out);
+    memcpy(v, out, n * sizeof *v);
+    free(out);
+    free(r);
+    return 0;
 }
 
 /* Whether e's metadata is the tar member's, as extracted: a regular
@@ -600,8 +628,9 @@ int cmd_restore(coll *k)
         say("restore: no such path in backup %s", b->id);
         ex = EXIT_USAGE;
     }
+    if (!ex)
+        ex = order_by_index(k, p.v, p.n);
     if (!ex) {
-        order_by_index(k, p.v, p.n);
         feedback_start(k, "files");
         feedback_expect(k, p.v, p.n);
         feedback_expect(k, p.sp, p.nsp);
