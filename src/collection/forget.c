@@ -67,8 +67,15 @@ static int keep_needed(coll *k, ret_decision *d)
         if ((ex = load_manifest(k, k->ix.e[i].id, &m)))
             break;
         feedback_done(k, 1, 0);
+        /* Entries come in runs of one backup's: its INDEX place is
+         * looked up once a run, not once an entry. */
+        const char *last = NULL;
+        size_t p = (size_t)-1;
         for (size_t j = 0; j < m.entries.n; j++) {
-            size_t p = backup_pos(k, m.entries.e[j].bid);
+            const char *bid = m.entries.e[j].bid;
+            if (!last || strcmp(last, bid))
+                p = backup_pos(k, bid);
+            last = bid;
             if (p == (size_t)-1 || d[p].verdict != RET_FORGET)
                 continue;
             d[p].verdict = RET_KEEP;
