@@ -19,6 +19,7 @@
 #include "../status.h"
 #include "../util.h"
 #include "plan.h"
+#include "premanifest.h"
 #include "pool.h"
 #include "scan.h"
 
@@ -52,6 +53,7 @@ typedef struct bk {
     int scan_started, scan_ex, scan_changed;
     mlist scanned;
     char scan_err[512];
+    premanifest *pre; /* the MANIFEST's head, written meanwhile */
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -256,11 +258,18 @@ static int put_chunk(bk *b, objstore *os, const plan_obj *o,
     return rc;
 }
 
-/* Entries left out (changed since the scan) leave the manifest. */
+/* Entries left out (changed since the scan) leave the manifest (and
+ * the head written early goes: it lists them). */
 static void drop_skipped(bk *b)
 {
     mlist *l = &b->cur.entries;
-    size_t k = 0;
+    size_t k = 0, any = 0;
+    for (size_t i = 0; i < l->n; i++)
+        any |= b->skip[i];
+    if (!any)
+        return;
+    premanifest_free(b->pre);
+    b->pre = NULL;
     for (size_t i = 0; i < l->n; i++) {
         if (b->skip[i]) {
             free(l->e[i].path);
@@ -556,6 +565,24 @@ static int scan_and_plan(bk *b)
     return b->written && b->stored && b->skip && b->sums ? 0 : EXIT_INTERNAL;
 }
 
+/* Stores MANIFEST: the head written early and the object records, or
+ * all of it now. */
+static int put_manifest(bk *b, const char *name, uint64_t *sz, os_err *e)
+{
+    coll *k = b->k;
+    char *buf = NULL;
+    size_t len = 0;
+    premanifest *pre = b->pre;
+    b->pre = NULL;
+    if (!pre || premanifest_finish(pre, &b->cur, &buf, &len) < 0)
+        return put_record(k, name,
+                          (int (*)(FILE *, const void *))manifest_write,
+                          &b->cur, sz, e);
+    int rc = os_put_mem(&k->o, k->root, name, buf, len, 0, 0, sz, e);
+    free(buf);
+    return rc;
+}
+
 /* The manifest's object records: this backup's objects as measured while
  * stored, and the older objects its entries reference as the parent's
  * manifest recorded them (none when it predates the records). */
@@ -628,8 +655,7 @@ static int commit(bk *b, int *wrote_manifest, int *committing)
     snprintf(name, sizeof name, "backups/%s/MANIFEST", b->id);
     if (record_objects(b) < 0)
         return say("backup: out of memory"), EXIT_INTERNAL;
-    int rc = put_record(k, name, (int (*)(FILE *, const void *))manifest_write,
-                        &b->cur, &sz, &e);
+    int rc = put_manifest(b, name, &sz, &e);
     if (rc < 0)
         return fail_os(k, rc, &e);
     *wrote_manifest = 1;
@@ -722,6 +748,7 @@ static int backup_locked(bk *b, int absent, dest *d)
         return dry_run_report(b);
     atomic_store(&k->count.items_total, b->p.files);
     atomic_store(&k->count.bytes_total, b->p.bytes_in);
+    b->pre = premanifest_start(&b->cur);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
     ex = put_objects(b);
@@ -763,6 +790,7 @@ int cmd_backup(coll *k)
     }
     if (b.scan_started) /* the backup failed before it needed the scan */
         pthread_join(b.scan_th, NULL);
+    premanifest_free(b.pre); /* a failed backup's */
     mlist_free(&b.scanned);
     if (ex && made && os_is_local(k->root))
         (void)rmdir(k->root); /* only if nothing else is in it */

@@ -162,7 +162,9 @@ int put_record(coll *k, const char *name,
         snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);
         return SLUICE_E_NOMEM;
     }
+    flockfile(f); /* one lock for the record's many small writes */
     int w = writer(f, arg);
+    funlockfile(f);
     if (fclose(f) != 0 || w < 0) {
         free(buf);
         snprintf(err->msg, sizeof err->msg, "%s: out of memory", name);

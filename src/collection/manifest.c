@@ -227,7 +227,7 @@ int esc_decode(char *s)
     return 0;
 }
 
-int manifest_write(FILE *f, const manifest *m)
+int manifest_write_head(FILE *f, const manifest *m)
 {
     fprintf(f, "sluice-manifest/3\nid %s\nhost ", m->id);
     esc_write(f, m->host);
@@ -256,6 +256,11 @@ int manifest_write(FILE *f, const manifest *m)
         esc_write(f, m->deleted[i]);
         fputc('\n', f);
     }
+    return ferror(f) ? -1 : 0;
+}
+
+int manifest_write_tail(FILE *f, const manifest *m)
+{
     for (size_t i = 0; i < m->n_objs; i++) {
         const mobj *o = &m->objs[i];
         fprintf(f, "O %s %u %" PRIu64 " ", o->bid, o->n, o->size);
@@ -265,6 +270,12 @@ int manifest_write(FILE *f, const manifest *m)
     }
     fputs("end\n", f);
     return ferror(f) ? -1 : 0;
+}
+
+int manifest_write(FILE *f, const manifest *m)
+{
+    int rc = manifest_write_head(f, m);
+    return manifest_write_tail(f, m) < 0 ? -1 : rc;
 }
 
 /* Splits line into at most max space-separated fields. */
@@ -473,8 +484,8 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
      * copy of a few MiB.  Each becomes an entry or fails the parse, so
      * no more is touched than the entries need. */
     size_t lines = 1;
-    for (const char *c = text; (c = strstr(c, "\nE ")); c++)
-        lines++;
+    for (const char *c = text; (c = strchr(c, '\n')); c++)
+        lines += c[1] == 'E' && c[2] == ' ';
     if (!(m->entries.e = malloc(lines * sizeof *m->entries.e))) {
         snprintf(err, cap, "out of memory");
         return -1;

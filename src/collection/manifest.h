@@ -90,6 +90,10 @@ int manifest_id_ok(const char *id);
 /* Writes sluice-manifest/3 (split files: object field "N:C:S"; "O"
  * lines: the objects, sorted). */
 int manifest_write(FILE *f, const manifest *m);
+/* manifest_write in two: the head (up to the entries and deletions) and
+ * the tail (the object records, "end"). */
+int manifest_write_head(FILE *f, const manifest *m);
+int manifest_write_tail(FILE *f, const manifest *m);
 /* Parses a whole MANIFEST (sluice-manifest/1, /2 or /3); returns 0 or -1 with
  * a message in err (and m freed).  Refuses repeated or missing
  * id/host/time/parent lines, entry paths that manifest_path_ok() refuses,
