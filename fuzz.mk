@@ -15,6 +15,8 @@
 #   fuzz-extract   the archive stage extracting (plugins/archive*.c)
 #   fuzz-manifest  the collection records: MANIFEST, INDEX, LOCALITIES
 #                  (src/collection/manifest.c)
+#   fuzz-s3xml     the s3 stage's listing reader: ListObjectsV2 and
+#                  ListMultipartUploads answers (plugins/s3-xml.c)
 #
 # Nothing here is built by `make`, `make check` or `make distcheck`: only the
 # `fuzz` target depends on it, and it uses its own compiler, $(FUZZ_CC)
@@ -67,7 +69,8 @@ FUZZ_EXTRACT_WRAP = -Wl,--wrap=openat -Wl,--wrap=mkdirat \
 
 FUZZ_TARGETS = t/fuzz/fuzz-header$(EXEEXT) t/fuzz/fuzz-aesgcm$(EXEEXT) \
 	t/fuzz/fuzz-zstd$(EXEEXT) t/fuzz/fuzz-restore$(EXEEXT) \
-	t/fuzz/fuzz-extract$(EXEEXT) t/fuzz/fuzz-manifest$(EXEEXT)
+	t/fuzz/fuzz-extract$(EXEEXT) t/fuzz/fuzz-manifest$(EXEEXT) \
+	t/fuzz/fuzz-s3xml$(EXEEXT)
 FUZZ_PLUGINS = t/fuzz/plugins/file.so t/fuzz/plugins/zstd.so \
 	t/fuzz/plugins/aes-256-gcm.so t/fuzz/plugins/archive.so
 
@@ -131,6 +134,12 @@ t/fuzz/fuzz-manifest$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-manifest.c \
 	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/t/fuzz/fuzz-manifest.c \
 		$(top_srcdir)/src/collection/manifest.c
 
+t/fuzz/fuzz-s3xml$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-s3xml.c \
+		$(top_srcdir)/plugins/s3-xml.c $(top_srcdir)/plugins/s3-xml.h
+	@$(MKDIR_P) t/fuzz
+	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/t/fuzz/fuzz-s3xml.c \
+		$(top_srcdir)/plugins/s3-xml.c
+
 t/fuzz/plugins/file.so: $(top_srcdir)/plugins/file.c
 	@$(MKDIR_P) t/fuzz/plugins
 	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/plugins/file.c
@@ -160,8 +169,9 @@ fuzz-clean:
 # t/fuzz as a whole: in an in-tree build it also holds what `make fuzz`
 # and t/fuzz/run write).
 EXTRA_DIST += fuzz.mk t/fuzz/run t/fuzz/make-corpus t/fuzz/sluice.dict \
+	t/fuzz/s3xml.dict \
 	t/fuzz/ubsan.supp t/fuzz/lsan.supp t/fuzz/known \
 	t/fuzz/minihost.c t/fuzz/minihost.h t/fuzz/fuzz-header.c \
 	t/fuzz/fuzz-aesgcm.c t/fuzz/fuzz-zstd.c t/fuzz/fuzz-restore.c \
-	t/fuzz/fuzz-extract.c t/fuzz/fuzz-manifest.c \
+	t/fuzz/fuzz-extract.c t/fuzz/fuzz-manifest.c t/fuzz/fuzz-s3xml.c \
 	t/fuzz/corpus t/fuzz/findings

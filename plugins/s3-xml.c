@@ -33,6 +33,11 @@ static int bad(px *x, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(x->why, x->cap, fmt, ap);
     va_end(ap);
+    /* Messages quote the answer's text (a bad size or time, decoded):
+     * keep the network's control characters out of the one line. */
+    for (char *c = x->why; x->cap && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 

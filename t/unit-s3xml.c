@@ -149,6 +149,25 @@ int main(void)
            "refused: %.50s... (%s)", bad[i].xml, why);
     }
 
+    /* The message quotes the answer's text: never its control characters
+     * (a newline or an escape sequence from the network). */
+    static const char *ctl[] = {
+        ROOT_O "<IsTruncated>false</IsTruncated><Contents><Key>k</Key>"
+               "<Size>1&#10;2</Size><LastModified>2026-12-03T17:44:11Z"
+               "</LastModified></Contents></ListBucketResult>",
+        ROOT_O "<IsTruncated>false</IsTruncated><Contents><Key>k</Key>"
+               "<Size>1</Size><LastModified>2026-12-0\x1b[2JT00:00:00Z"
+               "</LastModified></Contents></ListBucketResult>",
+        ROOT_O "<IsTruncated>tr\rue</IsTruncated></ListBucketResult>",
+    };
+    for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++) {
+        int rc = objects(ctl[i], &g, &pg, why), clean = 1;
+        for (const char *c = why; *c; c++)
+            clean &= (unsigned char)*c >= 0x20 && *c != 0x7f;
+        ok(rc == -1 && why[0] && clean,
+           "refused with a message without control characters: %s", why);
+    }
+
     /* Nesting deeper than the bound; a key longer than S3X_FIELD_MAX. */
     char deep[4096] = ROOT_O "<IsTruncated>false</IsTruncated><X>";
     for (int i = 0; i < 40; i++)

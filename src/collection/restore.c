@@ -286,6 +286,9 @@ typedef struct groups {
     size_t *start; /* group g: v[start[g]] .. v[start[g + 1] - 1] */
     const char *dir, *verb;
     int list_only;
+    /* Extracted only to give an orphaned hard link its data (into a
+     * scratch directory): not a file restored, so not counted done. */
+    const mentry *aside;
 } groups;
 
 /* Task g: one tar object, its members. */
@@ -310,8 +313,11 @@ static int extract_group(void *arg, size_t g)
                         members, b - a, G->list_only,
                         object_sum(G->v[a], G->v[a]->obj, &want), &e);
     free(members);
+    size_t aside = 0;
+    for (size_t j = a; j < b && G->aside; j++)
+        aside += G->v[j] == G->aside;
     if (rc == 0)
-        feedback_done(k, b - a, 0);
+        feedback_done(k, b - a - aside, 0);
     if (rc < 0 && interrupted(k))
         return EXIT_INCOMPLETE;
     if (rc < 0) {
@@ -323,23 +329,29 @@ static int extract_group(void *arg, size_t g)
 
 /* A pool task result: the worst, in task order (pool_run gives the
  * first); every failure was said by its task. */
+static int run_groups(groups *G, size_t n)
+{
+    mentry **v = G->v;
+    G->start = malloc((n + 2) * sizeof *G->start);
+    if (!G->start)
+        return say("%s: out of memory", G->verb), EXIT_INTERNAL;
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(v[i]->bid, v[i - 1]->bid) ||
+            v[i]->obj != v[i - 1]->obj)
+            G->start[ng++] = i;
+    G->start[ng] = n;
+    int ex = pool_run(ng, coll_width(), 0, extract_group, G);
+    free(G->start);
+    return ex;
+}
+
 int extract_groups(coll *k, mentry **v, size_t n, const char *dir,
                    int list_only, const char *verb)
 {
     groups G = {.k = k, .v = v, .dir = dir, .verb = verb,
                 .list_only = list_only};
-    G.start = malloc((n + 2) * sizeof *G.start);
-    if (!G.start)
-        return say("%s: out of memory", verb), EXIT_INTERNAL;
-    size_t ng = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(v[i]->bid, v[i - 1]->bid) ||
-            v[i]->obj != v[i - 1]->obj)
-            G.start[ng++] = i;
-    G.start[ng] = n;
-    int ex = pool_run(ng, coll_width(), 0, extract_group, &G);
-    free(G.start);
-    return ex;
+    return run_groups(&G, n);
 }
 
 /* The data holder of hard-linked entry e: the first link in path order
@@ -394,7 +406,9 @@ static int restore_orphan_link(coll *k, int dfd, const manifest *m,
     }
     const char *tbase = strrchr(tdir, '/') + 1;
     mentry *pair[2] = {(mentry *)link_holder(m, e), e};
-    ex = extract_groups(k, pair, 2, tdir, 0, "restore");
+    groups G = {.k = k, .v = pair, .dir = tdir, .verb = "restore",
+                .aside = pair[0]};
+    ex = run_groups(&G, 2);
     int tfd = openat(dfd, tbase, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char *p = strdup(e->path), *q = strdup(e->path);
     const char *tlast;
@@ -634,6 +648,10 @@ int cmd_restore(coll *k)
         feedback_start(k, "files");
         feedback_expect(k, p.v, p.n);
         feedback_expect(k, p.sp, p.nsp);
+        /* An orphaned link fetches its data holder's object once more,
+         * by itself (restore_orphan_link): one file, that object's bytes. */
+        for (size_t i = 0; i < p.nlk; i++)
+            feedback_expect(k, &p.lk[i], 1);
         ex = extract_groups(k, p.v, p.n, dir, 0, "restore");
         if (!interrupted(k))
             ex = worse(ex, restore_rest(k, &m, &p, ex));
