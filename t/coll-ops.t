@@ -97,11 +97,11 @@ is "$(ls -A "$T_TMP/r3")" "" "  nothing restored"
 expect_fail 2 "a leading directory is not the path" \
     "$SLUICE" restore --from "$C" -C "$T_TMP/r3" etc/conf/x
 run "$SLUICE" restore --from "$C" -C "$T_TMP/r3" ./etc/ etc/conf
-ok "  ./etc/ and etc/conf are found" [ "$RC" = 0 ] && [ -f "$T_TMP/r3/etc/more" ]
+ok "  ./etc/ and etc/conf are found" eval '[ "$RC" = 0 ] && [ -f "$T_TMP/r3/etc/more" ]'
 run "$SLUICE" restore --from "$C?locality=default" -C "$T_TMP/r3" etc/conf
 ok "--from takes the tagged URL given to --to" [ "$RC" = 0 ]
 run "$SLUICE" backups -q --from "$C?locality=default"
-ok "  backups too" [ "$RC" = 0 ] && [ -s "$OUT" ]
+ok "  backups too" eval '[ "$RC" = 0 ] && [ -s "$OUT" ]'
 is "$(ls -R "$C")" "$before" "  the collection unchanged by all that"
 
 # ---- selection ----------------------------------------------------------------
@@ -137,7 +137,7 @@ like "$(cat "$OUT")" "*A a/keep/h*" "  lists the new file"
 like "$(cat "$ERR")" "*dry run*nothing written*" "  and says nothing was written"
 is "$("$SLUICE" backups -q --from "$WC" | wc -l | tr -d ' ')" 1 "  no backup recorded"
 run "$SLUICE" backup --dry-run --to "$T_TMP/never" -C "$W" a
-ok "--dry-run into a new collection" [ "$RC" = 0 ] && [ ! -e "$T_TMP/never" ]
+ok "--dry-run into a new collection" eval '[ "$RC" = 0 ] && [ ! -e "$T_TMP/never" ]'
 like "$(cat "$OUT")" "*A a/keep/f.o*" "  lists what the first backup would store"
 printf 'a/keep/f\nb\n' >"$T_TMP/list"
 run "$SLUICE" backup -q --to "$T_TMP/fl" --files-from "$T_TMP/list" -C "$W"
@@ -184,7 +184,7 @@ is "$(line_count "$OUT")" 1 "  stdout: the id alone"
 like "$(cat "$ERR")" "*backup $(cat "$OUT"): files: 1 new, 2 changed, 3 unchanged, 1 deleted; read 17 B, stored * in * s*" \
     "  stderr: the summary line"
 run "$SLUICE" backup -q --to "$PS" -C "$S" etc home
-ok "backup -q: nothing on stderr" [ "$RC" = 0 ] && [ ! -s "$ERR" ]
+ok "backup -q: nothing on stderr" eval '[ "$RC" = 0 ] && [ ! -s "$ERR" ]'
 echo more >>"$S/etc/new"
 run "$SLUICE" backup --json --to "$PS" -C "$S" etc home
 like "$(cat "$OUT")" '{"id":"*","new":0,"changed":1,"unchanged":5,"deleted":0,"bytes_read":9,"bytes_stored":*,"seconds":*}' \

@@ -54,7 +54,7 @@ ok "a backup from cron (no terminal, no -v)" [ "$RC" = 0 ]
 is "$(line_count "$OUT")" 1 "  stdout: the id alone"
 ok "  stderr: nothing (cron-quiet, like tar)" [ ! -s "$ERR" ]
 run "$SLUICE" backup -q -v --to "$C" -C "$S" d
-ok "backup -q: nothing at all" [ "$RC" = 0 ] && [ ! -s "$ERR" ] && [ ! -s "$OUT" ]
+ok "backup -q: nothing at all" eval '[ "$RC" = 0 ] && [ ! -s "$ERR" ] && [ ! -s "$OUT" ]'
 
 # ---- --progress to a file: plain lines ----------------------------------------
 P=$T_TMP/pcoll
@@ -66,7 +66,7 @@ like "$(tail -n 1 "$ERR")" "sluice: backup: 4/4 files, 37 B of 37 B  */s  0:0?  
 nok "  no \\r nor escape off a terminal" grep -q "$(printf '\r\033')" "$ERR"
 mkdir -p "$T_TMP/r" "$T_TMP/r2" "$T_TMP/r3"
 run "$SLUICE" restore --progress --from "$P" -C "$T_TMP/r"
-ok "restore --progress" [ "$RC" = 0 ] && [ ! -s "$OUT" ]
+ok "restore --progress" eval '[ "$RC" = 0 ] && [ ! -s "$OUT" ]'
 like "$(tail -n 1 "$ERR")" "sluice: restore: 4/4 files, * of *  */s  0:0?  100.0%" \
     "  the last line: every file and stored byte fetched"
 done_of() { # "X of Y" of the last line: "X Y" (is "$r" "X X": all)
@@ -120,7 +120,7 @@ for cmd in backup restore verify; do
     verify) set -- verify --from "$P" ;;
     esac
     run "$SLUICE" "$@" -q --progress
-    ok "$cmd -q --progress: nothing on stderr" [ "$RC" = 0 ] && [ ! -s "$ERR" ]
+    ok "$cmd -q --progress: nothing on stderr" eval '[ "$RC" = 0 ] && [ ! -s "$ERR" ]'
 done
 expect_fail 2 "backups --progress: not a backups option" \
     "$SLUICE" backups --progress --from "$P"

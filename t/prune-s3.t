@@ -99,7 +99,7 @@ would=$(sed -n 's/^prune: would remove [0-9]* objects, \([0-9]*\) bytes would be
 run "$SLUICE" prune --from "$C"
 is "$RC" 0 "prune on S3"
 freed=$(sed -n 's/^prune: removed [0-9]* objects, \([0-9]*\) bytes freed$/\1/p' "$OUT")
-ok "... says the bytes it freed ($freed)" [ -n "$freed" ] && [ "$freed" -gt 0 ]
+ok "... says the bytes it freed ($freed)" eval '[ -n "$freed" ] && [ "$freed" -gt 0 ]'
 is "$would" "$freed" "... as many as the dry run said"
 after=$(stored prune-main coll/backups/)
 is "$after" "$((before - freed))" "the stored bytes shrink by exactly that ($before -> $after)"
