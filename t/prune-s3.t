@@ -155,7 +155,7 @@ rm -rf "$T_TMP/ra"
 mkdir "$T_TMP/ra"
 run "$SLUICE" restore --from s3://prune-main/loc --host alpha -C "$T_TMP/ra"
 tree_listing "$T_TMP/ra" >"$T_TMP/ra.list"
-ok "the survivor restores exactly" [ "$RC" = 0 ] && cmp -s "$T_TMP/ha.list" "$T_TMP/ra.list"
+ok "the survivor restores exactly" eval '[ "$RC" = 0 ] && cmp -s "$T_TMP/ha.list" "$T_TMP/ra.list"'
 
 # ---- a backup killed with SIGKILL in a multipart upload, then prune ---------------
 # A proxy to the gateway that forwards at most LIMIT bytes upstream, then
