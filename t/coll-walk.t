@@ -1,0 +1,82 @@
+#!/bin/sh
+# coll-walk.t - the backup's scan on every core (src/collection/scan.c):
+# directories shared out from a stack of at most 64 (past that a walker
+# walks one itself), lists merged and sorted; and a backup spread over
+# objects of equal weight (plan_make's spread).  Whatever the walkers'
+# order, the backup lists exactly what find lists, and restores it.
+. "$(dirname "$0")/lib.sh"
+plan_no_plan
+
+S=$T_TMP/src
+mkdir -p "$S"
+# 300 directories side by side (more than the stack holds), each with
+# two files; a chain 40 deep; names that sort around "/" ("a", "a-b",
+# "a.b", "a/x"); symbolic links and an empty directory.
+python3 - "$S" <<'PY'
+import os, sys
+root = sys.argv[1]
+for i in range(300):
+    d = os.path.join(root, "wide", "d%03d" % i)
+    os.makedirs(d)
+    for j in range(2):
+        with open(os.path.join(d, "f%d" % j), "w") as f:
+            f.write("%d-%d\n" % (i, j) * (i % 7 + 1))
+deep = os.path.join(root, "deep", *["l%02d" % i for i in range(40)])
+os.makedirs(deep)
+with open(os.path.join(deep, "bottom"), "w") as f:
+    f.write("bottom\n")
+for n in ("a", "a-b", "a.b"):
+    os.makedirs(os.path.join(root, "sort", n))
+    with open(os.path.join(root, "sort", n, "x"), "w") as f:
+        f.write(n + "\n")
+os.symlink("wide/d000/f0", os.path.join(root, "link"))
+os.symlink("nowhere", os.path.join(root, "dangling"))
+os.makedirs(os.path.join(root, "empty"))
+PY
+N=$(cd "$S" && find . | wc -l)
+
+run "$SLUICE" backup --to "$T_TMP/c" --dry-run -C "$S" .
+is "$RC" 0 "a dry run of a wide and deep tree"
+is "$(grep -c '^A ' "$OUT")" "$N" "  lists every entry find lists ($N)"
+(cd "$S" && find . | sed 's|^\./||; s|^\.$|.|' | LC_ALL=C sort) >"$T_TMP/want"
+sed 's/^A //' "$OUT" | LC_ALL=C sort >"$T_TMP/got"
+ok "  the same names" cmp -s "$T_TMP/want" "$T_TMP/got"
+sed 's/^A //' "$OUT" >"$T_TMP/order"
+ok "  in path order" eval 'LC_ALL=C sort -c "$T_TMP/order" 2>/dev/null'
+
+expect_ok "the backup" "$SLUICE" backup -q --to "$T_TMP/c" -C "$S" .
+run "$SLUICE" ls --from "$T_TMP/c"
+is "$(wc -l <"$OUT")" "$N" "  ls lists every entry"
+mkdir "$T_TMP/r"
+expect_ok "the restore" "$SLUICE" restore --from "$T_TMP/c" -C "$T_TMP/r"
+is "$(tree_listing "$T_TMP/r")" "$(tree_listing "$S")" \
+    "  equals the source (names, types, modes, sizes, times, contents)"
+
+# ---- spread: a tree of 40 MiB in objects of about equal weight ----------
+B=$T_TMP/big
+mkdir -p "$B"
+python3 - "$B" <<'PY'
+import os, sys
+root = sys.argv[1]
+for i in range(40):
+    with open(os.path.join(root, "f%02d" % i), "wb") as f:
+        f.write(os.urandom(1 << 20))
+PY
+expect_ok "a backup of 40 MiB" "$SLUICE" backup --to "$T_TMP/s" -C "$B" .
+ID=$(cat "$OUT")
+n=$(ls "$T_TMP/s/backups/$ID" | grep -c '^data-')
+ok "  is spread over 2 objects or more (not one of --object-size 256M): $n" \
+    [ "$n" -ge 2 ]
+sizes=$(ls -l "$T_TMP/s/backups/$ID"/data-* | awk '{print $5}' | sort -n)
+least=$(echo "$sizes" | head -1)
+most=$(echo "$sizes" | tail -1)
+ok "  none over the spread's floor and a file ($most bytes)" \
+    [ "$most" -le $((17 << 20)) ]
+ok "  none under half another ($least..$most bytes)" \
+    [ "$least" -ge $((most / 2)) ]
+mkdir "$T_TMP/rb"
+expect_ok "  which restore" "$SLUICE" restore --from "$T_TMP/s" -C "$T_TMP/rb"
+ok "  to the source" diff -r "$B" "$T_TMP/rb"
+expect_ok "  and verify" "$SLUICE" verify -q --from "$T_TMP/s"
+
+done_testing
