@@ -79,4 +79,29 @@ expect_ok "  which restore" "$SLUICE" restore --from "$T_TMP/s" -C "$T_TMP/rb"
 ok "  to the source" diff -r "$B" "$T_TMP/rb"
 expect_ok "  and verify" "$SLUICE" verify -q --from "$T_TMP/s"
 
+# ---- a restore by a user other than root: modes exact, whatever the umask
+# (regular files take theirs from the tar member, not a final pass)
+as_nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+    chmod a+rx "$T_TMP" && $as_nobody test -x "$SLUICE" 2>/dev/null &&
+    $as_nobody test -r "$SLUICE_PLUGIN_PATH" 2>/dev/null; then
+    M=$T_TMP/modes
+    mkdir -p "$M/d750"
+    for m in 600 640 644 666 700 755; do
+        echo "$m" >"$M/f$m"
+        chmod "$m" "$M/f$m"
+    done
+    chmod 750 "$M/d750"
+    expect_ok "modes: a backup" "$SLUICE" backup -q --to "$T_TMP/cm" -C "$M" .
+    chmod -R a+rX "$T_TMP/cm"
+    mkdir "$T_TMP/rm" && chown 65534:65534 "$T_TMP/rm"
+    run $as_nobody env HOME="$T_TMP/rm" sh -c \
+        "umask 077; exec '$SLUICE' restore --from '$T_TMP/cm' -C '$T_TMP/rm'"
+    is "$RC" 0 "modes: a restore by nobody under umask 077"
+    is "$(cd "$T_TMP/rm" && stat -c '%n %a' d750 f*)" \
+        "$(cd "$M" && stat -c '%n %a' d750 f*)" "  gives every mode exactly"
+else
+    skip 3 "not root, no setpriv, or the build is out of nobody's reach"
+fi
+
 done_testing

@@ -320,7 +320,7 @@ int os_extract(objstore *o, const char *root, const char *name,
                const char *dir, char **members, size_t n, int list_only,
                const os_sum *want, os_err *err)
 {
-    sluice_kv *kv = malloc((n + 4) * sizeof *kv);
+    sluice_kv *kv = malloc((n + 5) * sizeof *kv);
     if (!kv)
         return set_err(err, SLUICE_E_NOMEM, "out of memory");
     size_t k = 0;
@@ -329,8 +329,10 @@ int os_extract(objstore *o, const char *root, const char *name,
         kv[k++] = (sluice_kv){"list", "1"};
     } else {
         kv[k++] = (sluice_kv){"directory", dir};
-        /* The owners the manifest records: numbers, as scanned. */
+        /* The modes and owners the manifest records: exact (no umask,
+         * also for a user other than root), numbers as scanned. */
         kv[k++] = (sluice_kv){"numeric-owner", "1"};
+        kv[k++] = (sluice_kv){"preserve-permissions", "1"};
     }
     for (size_t i = 0; i < n; i++)
         kv[k++] = (sluice_kv){"arg", members[i]};

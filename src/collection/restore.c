@@ -511,6 +511,8 @@ static int cmp_run(const void *a, const void *b)
  * incrementals). */
 static int order_by_index(coll *k, mentry **v, size_t n)
 {
+    if (n == 0) /* v may be NULL: qsort and memcpy must not see it */
+        return 0;
     qsort_r(v, n, sizeof *v, cmp_group, NULL);
     size_t nr = 0;
     for (size_t i = 0; i < n; i++)
