@@ -188,6 +188,16 @@ static void checksum_compares_contents(void)
     mlist_free(&prev);
 }
 
+/* Forgets what a plan wrote into the entries, to plan them again. */
+static void unplan(mlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->e[i].bid);
+        l->e[i].bid = NULL;
+        l->e[i].obj = 0;
+    }
+}
+
 /* spread: 64 files of 1 MiB over 4 objects of equal size, each under
  * the object size; a small backup is not cut below the floor; a big file
  * still splits by the object size, not by the spread's target. */
@@ -214,6 +224,7 @@ static void spread_cuts_equal_objects(void)
     }
     ok(most - least <= 1, "  of equal size (%zu..%zu members)", least, most);
     plan_free(&p);
+    unplan(&cur);
     /* Over 8 the target would be 8 MiB: the floor (16 MiB, 15 members
      * of 1 MiB + 512) holds: 15, 15, 15, 15, 4. */
     rc = plan_make(&cur, &prev, "ID", 256u << 20, 8, 0, &p, err, sizeof err);
@@ -221,6 +232,7 @@ static void spread_cuts_equal_objects(void)
     is_int(p.n_obj ? (long long)p.obj[0].n_members : 0, 15,
            "  (15 members of 1 MiB in the first)");
     plan_free(&p);
+    unplan(&cur);
     /* The object size still bounds every object. */
     rc = plan_make(&cur, &prev, "ID", 10u << 20, 2, 0, &p, err, sizeof err);
     is_int((long long)p.n_obj, 8, "  nor above the object size (10 MiB: 9 "
