@@ -501,6 +501,7 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
             } else if (!strcmp(line, "sluice-manifest/3")) {
                 version = 3;
             } else if (strcmp(line, "sluice-manifest/1") != 0) {
+                manifest_free(m);
                 snprintf(err, cap, "not a sluice-manifest/1, /2 or /3 (or "
                                    "a newer format version)");
                 return -1;
