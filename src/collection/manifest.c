@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../memstage.h"
+
 mentry *mlist_push(mlist *l)
 {
     if (l->n == l->cap) {
@@ -469,106 +471,203 @@ static const char *parse_entry(mentry *e, char **f, size_t n, int version)
     return NULL;
 }
 
-/* One loop over the line kinds of the record, each a few lines, side by
- * side with the checks of doc/FORMAT.md 5.3 in their order: longer than
- * a screen, kept whole so the format reads in one place. */
-int manifest_parse(char *text, manifest *m, char *err, size_t cap)
+/* The streaming parser's state: the manifest so far and what the
+ * checks of doc/FORMAT.md 5.3 have seen. */
+struct mparse {
+    manifest *m;
+    int version, ended, seen_id, seen_host, seen_time, seen_parent;
+    size_t lineno, total;
+    int failed, stopped; /* stopped: a NUL (the text ends there)     */
+    char *line;          /* the line being put together              */
+    size_t len, cap;
+    char err[256];
+};
+
+/* The first line: the format version. */
+static int parse_version(mparse *p, const char *line)
 {
-    int version = 1;
-    memset(m, 0, sizeof *m);
-    size_t lineno = 0;
-    int ended = 0, seen_id = 0, seen_host = 0, seen_time = 0,
-        seen_parent = 0;
-    char *save = NULL;
-    /* Room for every "E" line at once: one allocation, not a doubling
-     * copy of a few MiB.  Each becomes an entry or fails the parse, so
-     * no more is touched than the entries need. */
-    size_t lines = 1;
-    for (const char *c = text; (c = strchr(c, '\n')); c++)
-        lines += c[1] == 'E' && c[2] == ' ';
-    if (!(m->entries.e = malloc(lines * sizeof *m->entries.e))) {
-        snprintf(err, cap, "out of memory");
+    if (!strcmp(line, "sluice-manifest/2")) {
+        p->version = 2;
+    } else if (!strcmp(line, "sluice-manifest/3")) {
+        p->version = 3;
+    } else if (strcmp(line, "sluice-manifest/1") != 0) {
+        manifest_free(p->m);
+        snprintf(p->err, sizeof p->err, "not a sluice-manifest/1, /2 or /3 "
+                 "(or a newer format version)");
         return -1;
     }
-    m->entries.cap = lines;
-    for (char *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
-        char *f[20];
-        if (lineno == 1) {
-            if (!strcmp(line, "sluice-manifest/2")) {
-                version = 2;
-            } else if (!strcmp(line, "sluice-manifest/3")) {
-                version = 3;
-            } else if (strcmp(line, "sluice-manifest/1") != 0) {
-                manifest_free(m);
-                snprintf(err, cap, "not a sluice-manifest/1, /2 or /3 (or "
-                                   "a newer format version)");
-                return -1;
-            }
-            continue;
-        }
-        size_t n = split(line, f, 20);
-        if (n == 0)
-            continue;
-        if (ended)
-            return merr(m, err, cap, "manifest", "text after \"end\"",
+    return 0;
+}
+
+/* The header lines: id, host, time, parent, paths.  1: not one. */
+static int parse_header(mparse *p, char **f, size_t n)
+{
+    manifest *m = p->m;
+    char *err = p->err;
+    size_t cap = sizeof p->err, lineno = p->lineno;
+    if (!strcmp(f[0], "id") && n == 2) {
+        if (!manifest_id_ok(f[1]))
+            return merr(m, err, cap, "id", "not a backup id", lineno);
+        if (once(&m->id, &p->seen_id, f[1]) < 0)
+            return merr(m, err, cap, "manifest", "a second \"id\" line",
                         lineno);
-        if (!strcmp(f[0], "id") && n == 2) {
-            if (!manifest_id_ok(f[1]))
-                return merr(m, err, cap, "id", "not a backup id", lineno);
-            if (once(&m->id, &seen_id, f[1]) < 0)
-                return merr(m, err, cap, "manifest", "a second \"id\" line",
-                            lineno);
-        } else if (!strcmp(f[0], "host") && n == 2) {
-            if (esc_decode(f[1]) < 0)
-                return merr(m, err, cap, "host", NULL, lineno);
-            if (once(&m->host, &seen_host, f[1]) < 0)
-                return merr(m, err, cap, "manifest",
-                            "a second \"host\" line", lineno);
-        } else if (!strcmp(f[0], "time") && n == 2) {
-            if (seen_time++)
-                return merr(m, err, cap, "manifest",
-                            "a second \"time\" line", lineno);
-            m->time = strtoll(f[1], NULL, 10);
-        } else if (!strcmp(f[0], "parent") && n == 2) {
-            const char *p = strcmp(f[1], "-") ? f[1] : NULL;
-            if (p && !manifest_id_ok(p))
-                return merr(m, err, cap, "parent", "not a backup id",
-                            lineno);
-            if (once(&m->parent, &seen_parent, p) < 0)
-                return merr(m, err, cap, "manifest",
-                            "a second \"parent\" line", lineno);
-        } else if (!strcmp(f[0], "paths") && n == 2) {
-            if (esc_decode(f[1]) < 0 || m->paths)
-                return merr(m, err, cap, "paths", NULL, lineno);
-            if (!(m->paths = strdup(f[1])))
-                return merr(m, err, cap, "paths", "out of memory", lineno);
-        } else if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
-            mentry *e = mlist_push(&m->entries);
-            const char *why = e ? parse_entry(e, f, n, version) : "";
-            if (why)
-                return merr(m, err, cap, "entry", *why ? why : NULL, lineno);
-        } else if (!strcmp(f[0], "D") && n == 2) {
-            char **g = realloc(m->deleted, (m->n_deleted + 1) * sizeof *g);
-            if (g)
-                m->deleted = g;
-            if (!g || esc_decode(f[1]) < 0 || !manifest_path_ok(f[1]))
-                return merr(m, err, cap, "deletion", NULL, lineno);
-            if (!(m->deleted[m->n_deleted] = strdup(f[1])))
-                return merr(m, err, cap, "deletion", "out of memory",
-                            lineno);
-            m->n_deleted++;
-        } else if (!strcmp(f[0], "O") && n == 5 && version >= 3) {
-            const char *why = parse_objline(m, f);
-            if (why)
-                return merr(m, err, cap, "object", why, lineno);
-        } else if (!strcmp(f[0], "end") && n == 1) {
-            ended = 1;
-        } else {
-            return merr(m, err, cap, "manifest line", NULL, lineno);
-        }
+    } else if (!strcmp(f[0], "host") && n == 2) {
+        if (esc_decode(f[1]) < 0)
+            return merr(m, err, cap, "host", NULL, lineno);
+        if (once(&m->host, &p->seen_host, f[1]) < 0)
+            return merr(m, err, cap, "manifest", "a second \"host\" line",
+                        lineno);
+    } else if (!strcmp(f[0], "time") && n == 2) {
+        if (p->seen_time++)
+            return merr(m, err, cap, "manifest", "a second \"time\" line",
+                        lineno);
+        m->time = strtoll(f[1], NULL, 10);
+    } else if (!strcmp(f[0], "parent") && n == 2) {
+        const char *par = strcmp(f[1], "-") ? f[1] : NULL;
+        if (par && !manifest_id_ok(par))
+            return merr(m, err, cap, "parent", "not a backup id", lineno);
+        if (once(&m->parent, &p->seen_parent, par) < 0)
+            return merr(m, err, cap, "manifest", "a second \"parent\" line",
+                        lineno);
+    } else if (!strcmp(f[0], "paths") && n == 2) {
+        if (esc_decode(f[1]) < 0 || m->paths)
+            return merr(m, err, cap, "paths", NULL, lineno);
+        if (!(m->paths = strdup(f[1])))
+            return merr(m, err, cap, "paths", "out of memory", lineno);
+    } else {
+        return 1;
     }
+    return 0;
+}
+
+/* One line (NUL-terminated, without its newline; empty lines are not
+ * given): the checks of doc/FORMAT.md 5.3 in their order. */
+static int parse_line(mparse *p, char *line)
+{
+    manifest *m = p->m;
+    char *err = p->err, *f[20];
+    size_t cap = sizeof p->err, lineno = ++p->lineno;
+    if (lineno == 1)
+        return parse_version(p, line);
+    size_t n = split(line, f, 20);
+    if (n == 0)
+        return 0;
+    if (p->ended)
+        return merr(m, err, cap, "manifest", "text after \"end\"", lineno);
+    int rc = parse_header(p, f, n);
+    if (rc <= 0)
+        return rc;
+    if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
+        mentry *e = mlist_push(&m->entries);
+        const char *why = e ? parse_entry(e, f, n, p->version) : "";
+        if (why)
+            return merr(m, err, cap, "entry", *why ? why : NULL, lineno);
+    } else if (!strcmp(f[0], "D") && n == 2) {
+        char **g = realloc(m->deleted, (m->n_deleted + 1) * sizeof *g);
+        if (g)
+            m->deleted = g;
+        if (!g || esc_decode(f[1]) < 0 || !manifest_path_ok(f[1]))
+            return merr(m, err, cap, "deletion", NULL, lineno);
+        if (!(m->deleted[m->n_deleted] = strdup(f[1])))
+            return merr(m, err, cap, "deletion", "out of memory", lineno);
+        m->n_deleted++;
+    } else if (!strcmp(f[0], "O") && n == 5 && p->version >= 3) {
+        const char *why = parse_objline(m, f);
+        if (why)
+            return merr(m, err, cap, "object", why, lineno);
+    } else if (!strcmp(f[0], "end") && n == 1) {
+        p->ended = 1;
+    } else {
+        return merr(m, err, cap, "manifest line", NULL, lineno);
+    }
+    return 0;
+}
+
+mparse *mparse_new(manifest *m)
+{
+    mparse *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    p->m = m;
+    p->version = 1;
+    return p;
+}
+
+/* Appends d[0..n) to the line being put together. */
+static int line_add(mparse *p, const char *d, size_t n)
+{
+    if (p->len + n + 1 > p->cap) {
+        size_t nc = p->cap ? p->cap : 512;
+        while (nc < p->len + n + 1)
+            nc *= 2;
+        char *g = realloc(p->line, nc);
+        if (!g)
+            return -1;
+        p->line = g;
+        p->cap = nc;
+    }
+    memcpy(p->line + p->len, d, n);
+    p->len += n;
+    p->line[p->len] = '\0';
+    return 0;
+}
+
+int mparse_feed(mparse *p, const char *d, size_t n)
+{
+    if (p->failed || p->stopped)
+        return p->failed ? -1 : 0;
+    if (n > MEM_RECORD_LIMIT - p->total) {
+        manifest_free(p->m);
+        snprintf(p->err, sizeof p->err, "record larger than the %zu-byte "
+                 "limit", (size_t)MEM_RECORD_LIMIT);
+        return p->failed = -1;
+    }
+    p->total += n;
+    const char *nul = memchr(d, '\0', n);
+    if (nul) { /* the text ends there, as a C string would */
+        n = (size_t)(nul - d);
+        p->stopped = 1;
+    }
+    while (n > 0) {
+        const char *nl = memchr(d, '\n', n);
+        size_t take = nl ? (size_t)(nl - d) : n;
+        if (line_add(p, d, take) < 0) {
+            manifest_free(p->m);
+            snprintf(p->err, sizeof p->err, "out of memory");
+            return p->failed = -1;
+        }
+        d += take + (nl != NULL);
+        n -= take + (nl != NULL);
+        if (!nl)
+            break;
+        if (p->len && parse_line(p, p->line) < 0)
+            return p->failed = -1;
+        p->len = 0;
+    }
+    return 0;
+}
+
+int mparse_failed(const mparse *p)
+{
+    return p->failed != 0;
+}
+
+void mparse_free(mparse *p)
+{
+    if (!p)
+        return;
+    if (!p->failed)
+        manifest_free(p->m);
+    free(p->line);
+    free(p);
+}
+
+/* After the last line: what must have been there, and what must be
+ * there once only. */
+static int parse_finish(manifest *m, int ended, int seen_time,
+                        int seen_parent, char *err, size_t cap)
+{
     if (!ended) {
         manifest_free(m);
         snprintf(err, cap, "truncated manifest");
@@ -601,6 +700,40 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap)
             return -1;
         }
     return 0;
+}
+
+int mparse_end(mparse *p, char *err, size_t cap)
+{
+    int rc = -1;
+    if (!p->failed && p->len) /* a last line without \n (or cut by NUL) */
+        p->failed = parse_line(p, p->line);
+    if (p->failed)
+        snprintf(err, cap, "%s", p->err);
+    else
+        rc = parse_finish(p->m, p->ended, p->seen_time, p->seen_parent, err,
+                          cap);
+    p->failed = 1; /* the manifest is the caller's now, or freed */
+    mparse_free(p);
+    return rc;
+}
+
+int manifest_parse(char *text, manifest *m, char *err, size_t cap)
+{
+    mparse *p = mparse_new(m);
+    /* Room for every "E" line at once: one allocation, not a doubling
+     * copy of a few MiB.  Each becomes an entry or fails the parse, so
+     * no more is touched than the entries need. */
+    size_t lines = 1;
+    for (const char *c = text; (c = strchr(c, '\n')); c++)
+        lines += c[1] == 'E' && c[2] == ' ';
+    if (!p || !(m->entries.e = malloc(lines * sizeof *m->entries.e))) {
+        free(p);
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    m->entries.cap = lines;
+    mparse_feed(p, text, strlen(text));
+    return mparse_end(p, err, cap);
 }
 
 ixent *index_push(index_t *ix)

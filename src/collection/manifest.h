@@ -101,6 +101,18 @@ int manifest_write_tail(FILE *f, const manifest *m);
  * split-file field (version 2 only) whose count and chunk size do not
  * exactly cover the entry's size or whose objects overflow. */
 int manifest_parse(char *text, manifest *m, char *err, size_t cap);
+/* The same parse as the text streams in (load_manifest: no copy of the
+ * whole text, and its lines parsed while the rest is still decoded):
+ * mparse_new clears m; mparse_feed takes the next bytes (-1: the text
+ * is refused already, m freed); mparse_end ends it as manifest_parse
+ * would and frees the parser; mparse_free drops it (and m) unended. */
+typedef struct mparse mparse;
+mparse *mparse_new(manifest *m);
+int mparse_feed(mparse *p, const char *data, size_t n);
+/* Whether the text was refused already (mparse_end says why). */
+int mparse_failed(const mparse *p);
+int mparse_end(mparse *p, char *err, size_t cap);
+void mparse_free(mparse *p);
 
 /* One INDEX line per backup, oldest first. */
 typedef struct ixent {
