@@ -52,6 +52,18 @@ expect_ok "the restore" "$SLUICE" restore --from "$T_TMP/c" -C "$T_TMP/r"
 is "$(tree_listing "$T_TMP/r")" "$(tree_listing "$S")" \
     "  equals the source (names, types, modes, sizes, times, contents)"
 
+# ---- operands: nested, with a trailing "/", a symlink to a directory ----
+# (the slash would make fstatat follow the link: stored as the link, as
+# tar does, and the backup complete)
+ln -s wide/d002 "$S/dirlink"
+run "$SLUICE" backup -q --to "$T_TMP/ops" -C "$S" wide/d001/ dirlink/
+is "$RC" 0 "operands wide/d001/ and dirlink/: a complete backup"
+run "$SLUICE" ls --from "$T_TMP/ops"
+like "$(cat "$OUT")" "*wide/d001/f0*" "  the nested operand's files"
+like "$(cat "$OUT")" "*dirlink -> wide/d002*" "  the symlink as a symlink"
+nok "  not followed" grep -q "dirlink/" "$OUT"
+rm "$S/dirlink"
+
 # ---- spread: a tree of 40 MiB in objects of about equal weight ----------
 B=$T_TMP/big
 mkdir -p "$B"

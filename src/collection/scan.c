@@ -85,8 +85,14 @@ int scan_open_beneath(const char *dir, const mentry *e)
         errno = ESTALE;
         return -1;
     }
+    /* A symlink or file where the scan saw a directory, or a name gone
+     * since (a rename in progress shows as ENOENT for an instant): the
+     * entry changed under us, which tar reports and skips (exit 1), not
+     * a read error. */
     if (file < 0)
-        errno = saved == ELOOP || saved == ENOTDIR ? ESTALE : saved;
+        errno = saved == ELOOP || saved == ENOTDIR || saved == ENOENT
+                    ? ESTALE
+                    : saved;
     return file;
 }
 
@@ -342,7 +348,8 @@ static int visit(walk *w, int pfd, const char *dname, const char *name,
         char buf[4096];
         ssize_t n = readlinkat(pfd, dname, buf, sizeof buf - 1);
         buf[n < 0 ? 0 : n] = '\0';
-        e->link = strdup(buf);
+        if (!(e->link = strdup(buf)))
+            return -1;
     }
     if (type == 'f' && w->checksum) {
         int fd = open_checked(w, pfd, dname, disk, &st);
@@ -358,9 +365,11 @@ static int visit(walk *w, int pfd, const char *dname, const char *name,
         return 0;
     int fd = open_checked(w, pfd, dname, disk, &st);
     if (fd < 0) {
-        if (errno != ESTALE)
+        if (errno != ESTALE) { /* its contents left out: incomplete */
             say("backup: %s: cannot open directory: "
                     "%s", disk, strerror(errno));
+            *w->changed = 1;
+        }
         return 0;
     }
     if (w->ds && dirstack_push(w->ds, fd, name, disk) == 0)
@@ -373,9 +382,10 @@ static int walk_dir(walk *w, int dfd, const char *name, const char *disk)
 {
     int lfd = dup(dfd); /* fdopendir takes one; the visits use dfd */
     DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
-    if (!d) {
+    if (!d) { /* its entry stays, without its contents: incomplete */
         say("backup: %s: cannot open directory: %s",
                 disk, strerror(errno));
+        *w->changed = 1;
         if (lfd >= 0)
             close(lfd);
         close(dfd);
@@ -508,6 +518,43 @@ static int walkers_finish(walkers *ws, walk *w0, int rc)
     return rc;
 }
 
+/* Operand disk (as given) visited beneath its parent, opened by path as
+ * tar opens its operands: without its trailing "/" (that would follow a
+ * symlink), "/" as "." of the root. */
+static int visit_operand(walk *w, int base, const char *name,
+                         const char *disk)
+{
+    char *copy = strdup(disk);
+    if (!copy)
+        return -1;
+    size_t l = strlen(copy);
+    while (l > 1 && copy[l - 1] == '/')
+        copy[--l] = '\0';
+    char *slash = strrchr(copy, '/');
+    const char *dname = copy;
+    int pfd = copy[0] == '/' ? AT_FDCWD : base;
+    if (!strcmp(copy, "/")) {
+        dname = ".";
+        pfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    } else if (slash) {
+        *slash = '\0';
+        dname = slash + 1;
+        pfd = openat(base, slash == copy ? "/" : copy,
+                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    int rc;
+    if (pfd < 0 && pfd != AT_FDCWD) {
+        snprintf(w->err, w->cap, "%s: %s", disk, strerror(errno));
+        rc = -1;
+    } else {
+        rc = visit(w, pfd, dname, name, disk, 1);
+    }
+    if (pfd >= 0 && pfd != base)
+        close(pfd);
+    free(copy);
+    return rc;
+}
+
 int scan_tree(const char *dir, char **operands, int n, int checksum,
               mlist *out, int *changed, char *err, size_t cap)
 {
@@ -526,8 +573,7 @@ int scan_tree(const char *dir, char **operands, int n, int checksum,
             rc = -1;
             break;
         }
-        rc = visit(&w, operands[i][0] == '/' ? AT_FDCWD : cfd, operands[i],
-                   name, operands[i], 1);
+        rc = visit_operand(&w, cfd, name, operands[i]);
         free(name);
     }
     rc = walkers_finish(&ws, &w, rc);

@@ -1,6 +1,6 @@
-/* scan.h - walks the backup's PATH operands (lstat, no symlink followed,
- * sockets skipped as the archive stage skips them) into a sorted list of
- * manifest entries. */
+/* scan.h - walks the backup's PATH operands by descriptor (fstatat and
+ * openat beneath each directory, no symlink followed, sockets skipped as
+ * the archive stage skips them) into a sorted list of manifest entries. */
 #ifndef SLUICE_SCAN_H
 #define SLUICE_SCAN_H
 
