@@ -155,8 +155,10 @@ void sha256_init(sha256_ctx *c)
 void sha256_update(sha256_ctx *c, const void *data, size_t n)
 {
     const uint8_t *p = data;
+    if (n == 0) /* data may be NULL; the buffered bytes stay */
+        return;
     c->len += n;
-    if (c->fill && n) { /* complete the buffered block first */
+    if (c->fill) { /* complete the buffered block first */
         size_t take = 64 - c->fill < n ? 64 - c->fill : n;
         memcpy(c->buf + c->fill, p, take);
         c->fill += take;
@@ -170,7 +172,7 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n)
     blocks(c, p, n / 64); /* whole blocks straight from the input */
     p += n / 64 * 64;
     n %= 64;
-    if (n) /* data may be NULL when n is 0 */
+    if (n)
         memcpy(c->buf, p, n);
     c->fill = n;
 }
