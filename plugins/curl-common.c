@@ -686,9 +686,10 @@ int cc_perform(cc_conn *c, cc_req *r)
             return rc;
         describe(r);
         int retry = failure_retryable(r);
-        if (r->received > 0) {
-            /* Progress was made (a download can resume): the budget
-             * starts again. */
+        if (r->resumable && r->received > 0) {
+            /* Progress was made and the next attempt keeps it: the
+             * budget starts again (a request that starts over would
+             * otherwise retry forever against an answer cut short). */
             streak = cc_now();
             streak_attempts = 1;
         }
@@ -830,6 +831,7 @@ int cc_download_run(cc_conn *c, cc_download *d)
     r->method = "GET";
     r->prepare = download_prepare;
     r->on_data = download_data;
+    r->resumable = 1;
     int rc = cc_perform(c, r);
     if (rc == SLUICE_E_NETWORK && r->status == 416 && d->total >= 0 &&
         d->delivered == (uint64_t)d->total)

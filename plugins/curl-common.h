@@ -89,6 +89,10 @@ struct cc_req {
      * collected in resp.  Returns 0 or a status (which ends the request
      * without retry). */
     int (*on_data)(cc_req *r, const uint8_t *p, size_t n);
+    /* An attempt resumes where the last one stopped (a ranged download):
+     * bytes received are progress and start the retry budget anew.  0:
+     * every attempt starts over (a listing page), so they are not. */
+    int resumable;
     void *arg;            /* for the callbacks                          */
     int ignore_cancel;    /* cleanup requests that must run even when
                              the chain is being aborted                 */

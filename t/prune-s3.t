@@ -267,6 +267,8 @@ def evil(mode):
         return head + "<IsTruncated>false</IsTruncated><X>" + "a" * 5000000 + "</X></ListBucketResult>"
     if mode == "loop":
         return head + "<IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>"
+    if mode == "cut":
+        return head + "<IsTruncated>false</IsTruncated>" + "<Contents><Key>k</Key></Contents>" * 100 + "</ListBucketResult>"
     if mode == "escape":
         item = "<Contents><Key>%s</Key><LastModified>2020-01-01T00:00:00Z</LastModified><Size>1</Size></Contents>"
         return head + "<IsTruncated>false</IsTruncated>" + "".join(item % k for k in (
@@ -287,6 +289,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            if mode == "cut": # half the answer, then the connection drops
+                self.wfile.write(data[:len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(data)
             return
         c = http.client.HTTPConnection("127.0.0.1", target)
@@ -332,6 +339,16 @@ for c in "huge:larger than 4194304 bytes" "loop:pages do not advance" \
     is "$RC" 3 "a listing answer that is ${c%%:*}: exit 3"
     like "$(cat "$ERR")" "*${c#*:}*nothing removed there*" "... says why (${c#*:})"
 done
+# Every attempt at a page starts over: bytes of a cut answer are no
+# progress, so the retries end (they once started their budget anew for
+# every byte received, and went on for ever).
+echo cut >"$T_TMP/evil.mode"
+# shellcheck disable=SC2086
+run env SLUICE_NET_RETRIES=3 SLUICE_NET_RETRY_SECONDS=20 timeout 60 \
+    "$SLUICE" prune --from "$C" $EVIL
+is "$RC" 3 "a listing answer cut short every time: exit 3, not a retry for ever"
+like "$(cat "$ERR")" "*gave up after 3 attempts*nothing removed there*" \
+    "... says it gave up"
 echo escape >"$T_TMP/evil.mode"
 # shellcheck disable=SC2086
 run "$SLUICE" prune --from "$C" $EVIL -v
