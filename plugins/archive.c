@@ -191,6 +191,10 @@ static int archive_open(const sluice_stage_args *args, void **out,
     int list = 0;
     int rc = parse_options(c, args, &list, err);
 
+    /* Scan records list every entry, each checked against its record:
+     * a directory's own walk would add unchecked ones (and twice). */
+    if (rc == 0 && c->scanned)
+        c->no_recursion = 1;
     if (rc == 0 && c->direction == SLUICE_FORWARD) {
         if (c->role != SLUICE_ROLE_SOURCE)
             rc = sluice_error_set(err, SLUICE_E_USAGE,
@@ -633,7 +637,8 @@ static const sluice_key keys[] = {
      "1 = do not descend into directories"},
     {"scanned", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
      "1 = files-from lines are \"TYPE INO PATH\" from a scan: PATH opened "
-     "component by component, never via a symlink, skipped if changed"},
+     "component by component, never via a symlink, skipped if changed; "
+     "no recursion"},
     {"progress", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
      "1 = count the input first, for the progress ETA"},
     {"same-owner", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
