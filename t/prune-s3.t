@@ -246,13 +246,15 @@ expect_ok "verify passes" "$SLUICE" verify --from "$C" -q
 # --prune-grace 0 aborts at once.
 python3 - "$RGW_ENDPOINT" <<'PY' || :
 import subprocess, sys
-subprocess.run(["aws", "--endpoint-url", sys.argv[1], "s3api", "create-multipart-upload",
-                "--bucket", "prune-main", "--key", "coll/backups/x/data-1"],
-               check=True, stdout=subprocess.DEVNULL)
+for key in ("coll/backups/x/data-1", "coll/notes.txt"):
+    subprocess.run(["aws", "--endpoint-url", sys.argv[1], "s3api", "create-multipart-upload",
+                    "--bucket", "prune-main", "--key", key],
+                   check=True, stdout=subprocess.DEVNULL)
 PY
 ok "a fresh multipart upload" [ -n "$(uploads prune-main)" ]
 run "$SLUICE" prune --from "$C" --prune-grace 0
-is "$RC:$(uploads prune-main)" "0:" "prune --prune-grace 0 aborts it at once"
+is "$RC:$(uploads prune-main)" "0:coll/notes.txt" \
+    "prune --prune-grace 0 aborts it at once, and leaves an upload not under backups/ alone"
 
 # ---- the network is an attacker: hostile listings ---------------------------------
 # An HTTP proxy to the gateway that answers ListObjectsV2 itself, as the

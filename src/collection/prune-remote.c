@@ -111,20 +111,20 @@ static int on_entry(void *arg, const sluice_entry *e)
     sweep *w = arg;
     if (interrupted(w->k))
         return SLUICE_E_CANCELED;
+    char id[256];
+    const char *obj;
+    int parts = split(e->name, id, &obj);
+    if (!parts)
+        return 0; /* not backups/ID[/OBJ]: left alone, uploads too */
     if (e->kind == SLUICE_ENTRY_UPLOAD) {
-        if (w->found)
-            return 0;
+        if (w->found || (w->dflt && !prune_ours(w->dflt, id, w->L)))
+            return 0; /* another collection's, at a shared destination */
         if (e->mtime >= w->t->cutoff) {
             w->t->young++;
             return 0;
         }
         return add(w, &w->uploads, e);
     }
-    char id[256];
-    const char *obj;
-    int parts = split(e->name, id, &obj);
-    if (!parts)
-        return 0;
     if (w->found)
         return parts == 3 && !strcmp(obj, "MANIFEST") &&
                        live_add(w->found, id, "MANIFEST") < 0
