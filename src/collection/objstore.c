@@ -101,6 +101,10 @@ static int run(objstore *o, engine_job *job, const char *url,
         job->n_transform_options = 1;
     }
     int rc = engine_run(o->s, o->l, job, &fail);
+    if (job->transform_options == &threads) { /* it goes with this frame */
+        job->transform_options = NULL;
+        job->n_transform_options = 0;
+    }
     if (rc < 0)
         describe(err, url, name, &fail);
     return rc;
