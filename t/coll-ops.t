@@ -84,7 +84,7 @@ mkdir -p "$T_TMP/exists"
 expect_fail 3 "a first backup into an existing empty directory fails" \
     "$SLUICE" backup --to "$T_TMP/exists" -C "$S" nosuch
 ok "  the directory stays (it was there), empty" \
-    [ -d "$T_TMP/exists" ] && [ -z "$(ls -A "$T_TMP/exists")" ]
+    eval '[ -d "$T_TMP/exists" ] && [ -z "$(ls -A "$T_TMP/exists")" ]'
 
 # restore is as strict as -x
 before=$(ls -R "$C")
@@ -167,7 +167,7 @@ is "$("$SLUICE" backups --from "$PS" | awk 'NR==5 {print $4}')" incremental \
 mkdir -p "$T_TMP/rps"
 run "$SLUICE" restore --from "$PS" -C "$T_TMP/rps"
 ok "  the latest restores home too (not marked deleted)" \
-    [ -f "$T_TMP/rps/home/u/notes" ] && [ -f "$T_TMP/rps/etc/conf" ]
+    eval '[ -f "$T_TMP/rps/home/u/notes" ] && [ -f "$T_TMP/rps/etc/conf" ]'
 last=$("$SLUICE" backups -q --from "$PS" | tail -n 1)
 like "$(cat "$PS/backups/$last/MANIFEST")" "*paths $S%0Aetc%0Ahome*" \
     "  the manifest records the -C base and the paths"

@@ -383,7 +383,8 @@ host_abi() {
 mkdir -p "$HOME"
 
 # tree_listing DIR: one sorted line an entry below DIR, to compare trees:
-# "path f mode size mtime_ns sha256" for files, "path d mode" otherwise.
+# "path f mode size mtime_ns sha256" for files, "path l target" for
+# symbolic links, "path d mode" otherwise.
 tree_listing() {
     python3 - "$1" <<'PY'
 import hashlib, os, stat, sys
@@ -398,6 +399,8 @@ for dp, dns, fns in os.walk(root):
         if stat.S_ISREG(st.st_mode):
             h = hashlib.sha256(open(p, "rb").read()).hexdigest()
             out.append("%s f %s %d %d %s" % (rel, mode, st.st_size, st.st_mtime_ns, h))
+        elif stat.S_ISLNK(st.st_mode):
+            out.append("%s l %s" % (rel, os.readlink(p)))
         else:
             out.append("%s d %s" % (rel, mode))
 print("\n".join(sorted(out)))
