@@ -1517,7 +1517,7 @@ static int list_pages(s3_ctx *s, list_walk *w, int uploads,
         free(query);
         if (rc < 0)
             break;
-        char before[2 * S3X_FIELD_MAX + 2], why[300];
+        char before[2 * S3X_FIELD_MAX + 2], why[300] = "";
         snprintf(before, sizeof before, "%s\n%s", pg->next, pg->next_id);
         rc = parse(l.buf ? l.buf : "", l.len, list_emit, w, pg, why,
                    sizeof why);
