@@ -10,6 +10,17 @@
 static int mem_source(engine_mem *m, sluice_output *out, sluice_error *err)
 {
     int rc = m->len ? output_write(out, m->data, m->len) : 0;
+    while (rc == 0 && m->produce) {
+        const uint8_t *p = NULL;
+        ptrdiff_t n = m->produce(m->produce_arg, &p);
+        if (n <= 0) {
+            if (n < 0)
+                return sluice_error_set(err, (int)n, "the record was "
+                                        "given up before its end");
+            break;
+        }
+        rc = output_write(out, p, (size_t)n);
+    }
     if (rc < 0 && rc != SLUICE_E_CANCELED)
         sluice_error_set(err, rc, "cannot pass the record on");
     return rc;

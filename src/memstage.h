@@ -19,9 +19,13 @@
 #define MEM_RECORD_LIMIT ((size_t)64 << 20)
 
 struct engine_mem {
-    /* Source: the bytes to produce. */
+    /* Source: the bytes to produce; or, with produce set, each piece
+     * it gives (*p, the length returned; it may wait for the next) until
+     * it returns 0 (the end) or a negative status (the run fails). */
     const uint8_t *data;
     size_t len;
+    ptrdiff_t (*produce)(void *arg, const uint8_t **p);
+    void *produce_arg;
     /* Sink: with consume set, each block goes to it (it returns 0 or a
      * negative status) and nothing is kept; else the stream is collected
      * into out (malloc'ed, NUL-terminated, out_len bytes; the caller

@@ -51,9 +51,11 @@ typedef struct bk {
      * the lock, the descriptor, the INDEX and the parent's manifest. */
     pthread_t scan_th;
     int scan_started, scan_ex, scan_changed;
+    atomic_int scan_stop; /* the backup failed: the early scan ends */
     mlist scanned;
     char scan_err[512];
     premanifest *pre; /* the MANIFEST's head, written meanwhile */
+    char threads[16]; /* each run's compression threads (put_objects) */
 } bk;
 
 /* "URL?locality=TAG" -> url, tag ("%3D" or a raw "=" in TAG). */
@@ -378,22 +380,24 @@ static int put_object(void *arg, size_t i)
     return fail_os(k, rc, &e);
 }
 
-/* Stores the data objects, coll_width() at once.  When that many or
- * more are to go, each compresses on its share of the cores: a run's
- * own compression workers would only take turns with the other runs'
- * (and copy every byte once more into their jobs). */
-static int put_objects(bk *b)
+/* The data objects go coll_width() at once.  When that many or more
+ * are to go, each compresses on its share of the cores: a run's own
+ * compression workers would only take turns with the other runs' (and
+ * copy every byte once more into their jobs).  Set before the MANIFEST's
+ * early put starts and kept until it ended (it reads it too). */
+static void share_cores(bk *b)
 {
     unsigned width = coll_width(), cores = coll_cores();
-    char threads[16];
-    if (b->p.n_obj >= width) {
-        snprintf(threads, sizeof threads, "%u",
-                 cores / width ? cores / width : 1);
-        b->k->o.threads = threads;
-    }
-    int ex = pool_run(b->p.n_obj, width, 1, put_object, b);
-    b->k->o.threads = NULL;
-    return ex;
+    if (b->p.n_obj < width)
+        return;
+    snprintf(b->threads, sizeof b->threads, "%u",
+             cores / width ? cores / width : 1);
+    b->k->o.threads = b->threads;
+}
+
+static int put_objects(bk *b)
+{
+    return pool_run(b->p.n_obj, coll_width(), 1, put_object, b);
 }
 
 /* Removes the objects of a failed backup (best effort: a stage that
@@ -405,6 +409,8 @@ static void discard_backup(bk *b, int with_manifest)
     char name[512];
     os_err e;
     int left = 0;
+    premanifest_free(b->pre); /* its put given up: nothing of it left */
+    b->pre = NULL;
     for (size_t i = 0; b->written && i < b->p.n_obj; i++)
         if (b->written[i]) {
             snprintf(name, sizeof name, "backups/%s/data-%zu", b->id, i + 1);
@@ -442,12 +448,13 @@ static void discard_collection(coll *k)
 
 /* Walks the operands into *out; 0 or an exit status (err: what to
  * say, *changed: an entry was left out, said). */
-static int scan(coll *k, mlist *out, int *changed, char *err, size_t cap)
+static int scan(coll *k, const atomic_int *stop, mlist *out, int *changed,
+                char *err, size_t cap)
 {
     const coll_opts *c = k->c;
     char **ops = NULL;
     int n_ops = 0, ex = select_operands(k, &ops, &n_ops);
-    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum, out,
+    if (!ex && scan_tree(c->directory, ops, n_ops, c->checksum, stop, out,
                          changed, err, cap) < 0)
         ex = EXIT_IO;
     for (int i = 0; i < n_ops; i++)
@@ -459,8 +466,8 @@ static int scan(coll *k, mlist *out, int *changed, char *err, size_t cap)
 static void *scan_thread(void *arg)
 {
     bk *b = arg;
-    b->scan_ex = scan(b->k, &b->scanned, &b->scan_changed, b->scan_err,
-                      sizeof b->scan_err);
+    b->scan_ex = scan(b->k, &b->scan_stop, &b->scanned, &b->scan_changed,
+                      b->scan_err, sizeof b->scan_err);
     return NULL;
 }
 
@@ -537,7 +544,7 @@ static int scan_and_plan(bk *b)
         ex = b->scan_ex;
         snprintf(err, sizeof err, "%s", b->scan_err);
     } else {
-        ex = scan(k, &b->cur.entries, &changed, err, sizeof err);
+        ex = scan(k, NULL, &b->cur.entries, &changed, err, sizeof err);
     }
     if (ex == EXIT_IO)
         say("backup: %s", err);
@@ -565,22 +572,18 @@ static int scan_and_plan(bk *b)
     return b->written && b->stored && b->skip && b->sums ? 0 : EXIT_INTERNAL;
 }
 
-/* Stores MANIFEST: the head written early and the object records, or
- * all of it now. */
+/* Stores MANIFEST: the head put early ends with the object records, or
+ * all of it is written now. */
 static int put_manifest(bk *b, const char *name, uint64_t *sz, os_err *e)
 {
-    coll *k = b->k;
-    char *buf = NULL;
-    size_t len = 0;
     premanifest *pre = b->pre;
     b->pre = NULL;
-    if (!pre || premanifest_finish(pre, &b->cur, &buf, &len) < 0)
-        return put_record(k, name,
-                          (int (*)(FILE *, const void *))manifest_write,
-                          &b->cur, sz, e);
-    int rc = os_put_mem(&k->o, k->root, name, buf, len, 0, 0, sz, e);
-    free(buf);
-    return rc;
+    int rc = pre ? premanifest_finish(pre, &b->cur, sz, e) : 0;
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return put_record(b->k, name,
+                      (int (*)(FILE *, const void *))manifest_write, &b->cur,
+                      sz, e);
 }
 
 /* The manifest's object records: this backup's objects as measured while
@@ -748,7 +751,10 @@ static int backup_locked(bk *b, int absent, dest *d)
         return dry_run_report(b);
     atomic_store(&k->count.items_total, b->p.files);
     atomic_store(&k->count.bytes_total, b->p.bytes_in);
-    b->pre = premanifest_start(&b->cur);
+    char mname[512];
+    snprintf(mname, sizeof mname, "backups/%s/MANIFEST", b->id);
+    share_cores(b);
+    b->pre = premanifest_start(&b->cur, &k->o, k->root, mname);
     /* The data objects, several at once; the first failure stops the
      * rest from starting and is the one said. */
     ex = put_objects(b);
@@ -788,9 +794,12 @@ int cmd_backup(coll *k)
             discard_collection(k);
         unlock_collection(k);
     }
-    if (b.scan_started) /* the backup failed before it needed the scan */
+    if (b.scan_started) { /* the backup failed before it needed it */
+        atomic_store(&b.scan_stop, 1);
         pthread_join(b.scan_th, NULL);
+    }
     premanifest_free(b.pre); /* a failed backup's */
+    k->o.threads = NULL;    /* share_cores' */
     mlist_free(&b.scanned);
     if (ex && made && os_is_local(k->root))
         (void)rmdir(k->root); /* only if nothing else is in it */

@@ -189,6 +189,21 @@ int os_put_mem(objstore *o, const char *root, const char *name,
     return put_job(o, &job, root, name, stored, exclusive, err);
 }
 
+int os_put_produce(objstore *o, const char *root, const char *name,
+                   const void *data, size_t len,
+                   ptrdiff_t (*produce)(void *arg, const uint8_t **p),
+                   void *arg, uint64_t *stored, os_err *err)
+{
+    engine_mem m = {.data = data, .len = len, .produce = produce,
+                    .produce_arg = arg};
+    engine_job job = {0};
+    job.direction = SLUICE_FORWARD;
+    job.chain = o->fchain;
+    job.no_header = 1;
+    job.source.mem = &m;
+    return put_job(o, &job, root, name, stored, 0, err);
+}
+
 int os_put_range(objstore *o, const char *root, const char *name,
                  const char *src, uint64_t offset, uint64_t length,
                  os_sum *sum, os_err *err)

@@ -61,6 +61,13 @@ int os_err_absent(const os_err *e);
 int os_put_mem(objstore *o, const char *root, const char *name,
                const void *data, size_t len, int plain, int exclusive,
                uint64_t *stored, os_err *err);
+/* Encodes data[0..len) and then every piece produce(arg, &p) gives (it
+ * may wait; 0 ends the object, a negative status fails it, nothing
+ * stored) into object `name`: a record written while it is made. */
+int os_put_produce(objstore *o, const char *root, const char *name,
+                   const void *data, size_t len,
+                   ptrdiff_t (*produce)(void *arg, const uint8_t **p),
+                   void *arg, uint64_t *stored, os_err *err);
 /* Decodes object `name` (plain: as it is) into *out (malloc'ed,
  * NUL-terminated; at most MEM_RECORD_LIMIT bytes). */
 int os_get_mem(objstore *o, const char *root, const char *name, int plain,

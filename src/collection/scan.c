@@ -141,6 +141,7 @@ typedef struct walk {
     size_t cap;
     int *changed; /* an entry changed under the walk: left out */
     dirstack *ds; /* directories to share out, or NULL: walk alone */
+    const atomic_int *stop; /* set: end the walk (scan_tree's stop)   */
 } walk;
 
 /* ---- walking on every core ----------------------------------------------
@@ -411,6 +412,8 @@ static int walk_dir(walk *w, int dfd, const char *name, const char *disk)
         qsort(names, n, sizeof *names, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && w->stop && atomic_load(w->stop))
+            rc = -1; /* all walkers end: the failed flag */
         if (rc == 0 && names[i]) {
             char *cn = strcmp(name, ".") ? join(name, names[i])
                                          : strdup(names[i]);
@@ -556,9 +559,10 @@ static int visit_operand(walk *w, int base, const char *name,
 }
 
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, int *changed, char *err, size_t cap)
+              const atomic_int *stop, mlist *out, int *changed, char *err,
+              size_t cap)
 {
-    walk w = {dir, checksum, out, err, cap, changed, NULL};
+    walk w = {dir, checksum, out, err, cap, changed, NULL, stop};
     int cfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
     if (cfd < 0 && cfd != AT_FDCWD) {
         snprintf(err, cap, "%s: %s", dir, strerror(errno));
@@ -581,7 +585,8 @@ int scan_tree(const char *dir, char **operands, int n, int checksum,
         close(cfd);
     if (rc < 0) {
         if (!err[0])
-            snprintf(err, cap, "out of memory");
+            snprintf(err, cap, stop && atomic_load(stop) ? "stopped"
+                                                         : "out of memory");
         return -1;
     }
     mlist_sort(out);

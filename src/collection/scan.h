@@ -4,15 +4,19 @@
 #ifndef SLUICE_SCAN_H
 #define SLUICE_SCAN_H
 
+#include <stdatomic.h>
+
 #include "manifest.h"
 
 /* dir: -C DIR or NULL.  checksum: fill mentry.sha for regular files.
  * The tree is walked by descriptor: an entry found swapped for another
  * object between its fstatat and its open is said and left out, and
- * *changed set (the backup ends incomplete).  Returns 0, or -1 with a
- * message in err (an unreadable operand). */
+ * *changed set (the backup ends incomplete).  stop (or NULL): once set,
+ * the walk ends soon (a backup that failed meanwhile).  Returns 0, or -1
+ * with a message in err (an unreadable operand, or stopped). */
 int scan_tree(const char *dir, char **operands, int n, int checksum,
-              mlist *out, int *changed, char *err, size_t cap);
+              const atomic_int *stop, mlist *out, int *changed, char *err,
+              size_t cap);
 
 /* Opens regular file e (e->disk, relative to dir unless absolute) for
  * reading, one component at a time from the root's descriptor and never
