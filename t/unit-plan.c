@@ -175,9 +175,9 @@ static void checksum_compares_contents(void)
 {
     mlist cur = {0}, prev = {0};
     mentry *e = add(&cur, "a", 'f', 10, 2, 1);
-    strcpy(e->sha, "aa");
+    e->sha = strdup("aa");
     as_parent(&cur, &prev);
-    strcpy(prev.e[0].sha, "aa");
+    prev.e[0].sha = strdup("aa");
     e->mtime_ns = 99; /* times differ, contents do not */
     plan p;
     char err[200];

@@ -277,6 +277,7 @@ static void drop_skipped(bk *b)
             free(l->e[i].path);
             free(l->e[i].disk);
             free(l->e[i].link);
+            free(l->e[i].sha);
             free(l->e[i].bid);
             continue;
         }

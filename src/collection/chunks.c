@@ -104,13 +104,13 @@ static int fetch_all(coll *k, const mentry *e, int fd,
     /* Verify hashes as it decodes, and a stream takes the bytes in
      * order: the chunks in order, one at a time.  Otherwise several at
      * once, each written at its offset. */
-    if (fd < 0 && e->sha[0])
+    if (fd < 0 && e->sha)
         f.sha = &sc;
     int one = f.sha || consume;
     int ex = pool_run(e->nchunks, one ? 1 : coll_width(), one, fetch_chunk, &f);
     if (!ex)
         feedback_done(k, 1, 0);
-    if (ex || !e->sha[0])
+    if (ex || !e->sha)
         return ex;
     if (fd >= 0 && hash_fd(fd, e->size, &sc) < 0) {
         say("%s: %s: cannot read it back: %s", verb, e->path,
@@ -121,7 +121,7 @@ static int fetch_all(coll *k, const mentry *e, int fd,
     char hex[65];
     sha256_final(&sc, d);
     hex_encode(d, sizeof d, hex);
-    if (strcmp(hex, e->sha)) {
+    if (strcmp(hex, e->sha)) { /* e->sha: checked above */
         say("%s: %s: its chunk objects (backups/%s/data-%u..%u) do not "
             "hold the contents backed up (SHA-256 differs)", verb, e->path,
             e->bid, e->obj, e->obj + e->nchunks - 1);

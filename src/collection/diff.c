@@ -49,7 +49,7 @@ static int contents_differ(const mentry *a, const mentry *b)
     case 'f':
         if (a->size != b->size)
             return 1;
-        if (a->sha[0] && b->sha[0])
+        if (a->sha && b->sha)
             return strcmp(a->sha, b->sha) != 0;
         return a->mtime_ns != b->mtime_ns;
     case 'l':
@@ -107,7 +107,7 @@ static void json_entry(const mentry *e)
     }
     putchar('{');
     json_fields(e);
-    if (e->sha[0])
+    if (e->sha)
         printf(",\"sha256\":\"%s\"", e->sha);
     fputc('}', stdout);
 }

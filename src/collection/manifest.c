@@ -54,6 +54,7 @@ void mlist_free(mlist *l)
         free(l->e[i].path);
         free(l->e[i].disk);
         free(l->e[i].link);
+        free(l->e[i].sha);
         free(l->e[i].bid);
     }
     free(l->e);
@@ -193,7 +194,7 @@ static void write_fields(FILE *f, const mentry *e)
     w = put_u64(w, e->rdev);
     *w++ = ' ';
     fwrite(line, 1, (size_t)(w - line), f);
-    fputs(e->sha[0] ? e->sha : "-", f);
+    fputs(e->sha ? e->sha : "-", f);
     fputc(' ', f);
     fputs(e->bid, f);
     w = put_u64(line, e->obj);
@@ -451,8 +452,8 @@ static const char *parse_entry(mentry *e, char **f, size_t n, int version)
     e->dev = strtoull(f[9], NULL, 10);
     e->nlink = strtoull(f[10], NULL, 10);
     e->rdev = strtoull(f[11], NULL, 10);
-    if (strcmp(f[12], "-"))
-        snprintf(e->sha, sizeof e->sha, "%s", f[12]);
+    if (strcmp(f[12], "-") && !(e->sha = strndup(f[12], 64)))
+        return "out of memory";
     if (!manifest_id_ok(f[13]))
         return "its backup is not a backup id";
     e->bid = strdup(f[13]);

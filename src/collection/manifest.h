@@ -23,7 +23,10 @@ typedef struct mentry {
     uint64_t ino, dev, nlink;
     uint64_t rdev;     /* devices                                        */
     char *link;        /* symlink target, else NULL                      */
-    char sha[65];      /* SHA-256 of the contents (--checksum), or ""    */
+    char *sha;         /* SHA-256 of the contents, 64 hex digits
+                          (--checksum), or NULL: a pointer, as few files
+                          have one (the entries are most of a manifest's
+                          memory, and memory first touched costs)        */
     char *bid;         /* backup holding the entry's data                */
     unsigned obj;      /* its data object number (split: the first one)  */
     unsigned nchunks;  /* 0: a member of tar object `obj`; else a split

@@ -17,7 +17,7 @@ static int same_entry(const mentry *a, const mentry *b, int checksum)
         (!a->link || !b->link || strcmp(a->link, b->link)))
         return 0;
     if (checksum && a->type == 'f')
-        return a->sha[0] && !strcmp(a->sha, b->sha);
+        return a->sha && b->sha && !strcmp(a->sha, b->sha);
     return a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
            a->ino == b->ino;
 }

@@ -310,6 +310,7 @@ static int open_checked(walk *w, int pfd, const char *dname,
         free(e->path);
         free(e->disk);
         free(e->link);
+        free(e->sha);
         memset(e, 0, sizeof *e);
         *w->changed = 1;
         errno = ESTALE;
@@ -353,13 +354,16 @@ static int visit(walk *w, int pfd, const char *dname, const char *name,
             return -1;
     }
     if (type == 'f' && w->checksum) {
+        char hex[65];
         int fd = open_checked(w, pfd, dname, disk, &st);
-        if (fd >= 0 ? hash_fd(fd, e->sha) < 0 : errno != ESTALE) {
+        if (fd >= 0 && hash_fd(fd, hex) == 0) {
+            if (!(e->sha = strdup(hex)))
+                return -1;
+        } else if (fd >= 0 || errno != ESTALE) { /* ESTALE: e left out */
             char *p = open_path(w, disk);
             say("backup: %s: cannot read: %s",
                     p ? p : disk, strerror(errno));
             free(p);
-            e->sha[0] = '\0';
         }
     }
     if (type != 'd')
@@ -512,6 +516,7 @@ static int walkers_finish(walkers *ws, walk *w0, int rc)
             free(l->e[j].path);
             free(l->e[j].disk);
             free(l->e[j].link);
+            free(l->e[j].sha);
         }
         free(l->e);
     }
@@ -597,6 +602,7 @@ int scan_tree(const char *dir, char **operands, int n, int checksum,
             free(out->e[i].path);
             free(out->e[i].disk);
             free(out->e[i].link);
+            free(out->e[i].sha);
             continue;
         }
         out->e[k++] = out->e[i];

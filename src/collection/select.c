@@ -142,6 +142,7 @@ static void drop(mentry *e)
     free(e->path);
     free(e->disk);
     free(e->link);
+    free(e->sha);
     free(e->bid);
 }
 

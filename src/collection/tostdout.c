@@ -107,7 +107,7 @@ int restore_to_stdout(coll *k, const ixent *b, const manifest *m)
     char hex[65];
     sha256_final(&o.sha, d);
     hex_encode(d, sizeof d, hex);
-    if (o.bytes != e->size || (e->sha[0] && strcmp(hex, e->sha))) {
+    if (o.bytes != e->size || (e->sha && strcmp(hex, e->sha))) {
         say("restore: %s: its data object held %" PRIu64 " bytes%s, the "
             "manifest says %" PRIu64 "%s: output incomplete or wrong", arg,
             o.bytes, o.bytes == e->size ? " of other contents" : "",
