@@ -1,23 +1,96 @@
 /* manifest.c - MANIFEST, INDEX and LOCALITIES records; see manifest.h. */
+#define _GNU_SOURCE /* mremap */
 #include "manifest.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../memstage.h"
 
-mentry *mlist_push(mlist *l)
+/* From this size on, a list's entries are a mapping of their own,
+ * aligned to 2 MiB and reserved well ahead, with transparent huge pages
+ * asked for.  The entries are most of a large manifest's memory (35k:
+ * 4.8 MB), and each 4 KiB page first touched took a fault of about 12 us
+ * in a VM that returns freed pages to its host: 1.2k of them for that
+ * manifest, on the thread that parses it while the restore waits.  Past
+ * the reservation, mremap moves the pages (no copy). */
+#define MLIST_MAP_MIN ((size_t)2 << 20)
+#define MLIST_RESERVE ((size_t)64 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* A new mapping of at least bytes (rounded to 2 MiB), 2 MiB-aligned, or
+ * MAP_FAILED; *len its length. */
+static void *map_aligned(size_t bytes, size_t *len)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        mentry *g = realloc(l->e, cap * sizeof *g);
+    size_t n = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uint8_t *p = mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return p;
+    size_t head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+    if (head)
+        munmap(p, head);
+    munmap(p + head + n, HUGE_PAGE - head);
+    (void)madvise(p + head, n, MADV_HUGEPAGE); /* a hint */
+    *len = n;
+    return p + head;
+}
+
+static int mlist_grow(mlist *l)
+{
+    size_t cap = l->cap ? 2 * l->cap : 256, bytes = cap * sizeof *l->e;
+    if (l->mapped >= bytes) { /* reserved already */
+        l->cap = cap;
+        return 0;
+    }
+    if (bytes < MLIST_MAP_MIN) {
+        mentry *g = realloc(l->e, bytes);
         if (!g)
-            return NULL;
+            return -1;
         l->e = g;
         l->cap = cap;
+        return 0;
     }
+    size_t len = 0;
+    void *g;
+    if (l->mapped) {
+        len = 2 * bytes;
+        g = mremap(l->e, l->mapped, len, MREMAP_MAYMOVE);
+        if (g != MAP_FAILED)
+            (void)madvise(g, len, MADV_HUGEPAGE);
+    } else {
+        g = map_aligned(bytes > MLIST_RESERVE ? bytes : MLIST_RESERVE, &len);
+        if (g != MAP_FAILED && l->n)
+            memcpy(g, l->e, l->n * sizeof *l->e);
+        if (g != MAP_FAILED)
+            free(l->e);
+    }
+    if (g == MAP_FAILED)
+        return -1;
+    l->e = g;
+    l->cap = cap;
+    l->mapped = len;
+    return 0;
+}
+
+void mlist_release_array(mlist *l)
+{
+    if (l->mapped)
+        munmap(l->e, l->mapped);
+    else
+        free(l->e);
+    l->e = NULL;
+    l->n = l->cap = 0;
+    l->mapped = 0;
+}
+
+mentry *mlist_push(mlist *l)
+{
+    if (l->n == l->cap && mlist_grow(l) < 0)
+        return NULL;
     mentry *e = &l->e[l->n++];
     memset(e, 0, sizeof *e);
     return e;
@@ -57,8 +130,7 @@ void mlist_free(mlist *l)
         free(l->e[i].sha);
         free(l->e[i].bid);
     }
-    free(l->e);
-    memset(l, 0, sizeof *l);
+    mlist_release_array(l);
 }
 
 int manifest_add_obj(manifest *m, const char *bid, unsigned n,

@@ -40,6 +40,8 @@ typedef struct mentry {
 typedef struct mlist {
     mentry *e;
     size_t n, cap;
+    size_t mapped; /* e is a mapping of this many bytes (mlist_push),
+                      else 0: malloc'ed; mlist_release_array frees it */
 } mlist;
 
 /* sluice-manifest/3: a data object the backup's entries reference (its
@@ -78,6 +80,8 @@ mentry *mlist_push(mlist *l);
 void mlist_sort(mlist *l);
 mentry *mlist_find(const mlist *l, const char *path); /* sorted list */
 void mlist_free(mlist *l);
+/* Frees the array alone (its entries' strings moved elsewhere). */
+void mlist_release_array(mlist *l);
 void manifest_free(manifest *m);
 
 /* Percent-escapes bytes <= 0x20, 0x7f and '%' (a path on one line). */

@@ -518,7 +518,7 @@ static int walkers_finish(walkers *ws, walk *w0, int rc)
             free(l->e[j].link);
             free(l->e[j].sha);
         }
-        free(l->e);
+        mlist_release_array(l);
     }
     pthread_cond_destroy(&ws->ds.cv);
     pthread_mutex_destroy(&ws->ds.mu);
