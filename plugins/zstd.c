@@ -296,12 +296,57 @@ static int run_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
     }
 }
 
+/* A frame that declares its content size must hold that many bytes.
+ * The streaming decoder of libzstd 1.5.4 took a frame declaring 65
+ * bytes and holding none (an empty raw block, the checksum of nothing)
+ * as valid, where ZSTD_decompress refuses it (found by t/fuzz).  So the
+ * header of each frame is read as it passes (without consuming it) and
+ * its output counted. */
+typedef struct frame_check {
+    uint8_t head[ZSTD_FRAMEHEADERSIZE_MAX];
+    size_t head_len;      /* bytes of the header seen so far         */
+    int known;            /* the header was read                     */
+    unsigned long long want; /* its content size, or CONTENTSIZE_UNKNOWN */
+    unsigned long long got;  /* bytes the frame has produced so far  */
+} frame_check;
+
+/* Before a call: the frame's header, from what the call will read. */
+static void frame_peek(frame_check *f, const ZSTD_inBuffer *ib)
+{
+    if (f->known)
+        return;
+    size_t n = ib->size - ib->pos, room = sizeof f->head - f->head_len;
+    n = n < room ? n : room;
+    memcpy(f->head + f->head_len, (const uint8_t *)ib->src + ib->pos, n);
+    f->head_len += n;
+    ZSTD_frameHeader fh;
+    if (ZSTD_getFrameHeader(&fh, f->head, f->head_len) != 0)
+        return; /* more bytes needed, or invalid: the decoder says so */
+    f->known = 1;
+    f->want = fh.frameType == ZSTD_frame ? fh.frameContentSize
+                                          : ZSTD_CONTENTSIZE_UNKNOWN;
+}
+
+/* After a call that produced `made` bytes and returned r (0: the frame
+ * ended): -1 when a frame ended holding other than its declared size. */
+static int frame_account(frame_check *f, size_t made, size_t r)
+{
+    f->got += made;
+    if (r != 0)
+        return 0;
+    int bad = f->known && f->want != ZSTD_CONTENTSIZE_UNKNOWN &&
+              f->got != f->want;
+    memset(f, 0, sizeof *f); /* the next frame starts */
+    return bad ? -1 : 0;
+}
+
 static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
                           sluice_error *err)
 {
     const size_t min_out = ZSTD_DStreamOutSize();
     size_t last = 0; /* 0: at a frame boundary                      */
     int seen_input = 0;
+    frame_check fc = {0};
     for (;;) {
         const uint8_t *p;
         ptrdiff_t n = z->api->read_next(in, &p);
@@ -321,6 +366,7 @@ static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
                 return SLUICE_E_CANCELED;
             ZSTD_outBuffer ob = {dst, avail, 0};
             size_t before = ib.pos;
+            frame_peek(&fc, &ib);
             size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
             if (ZSTD_isError(r))
                 return zstd_failed(
@@ -331,8 +377,13 @@ static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
                         : SLUICE_E_FORMAT,
                     "corrupt input", err);
             /* A call that moved nothing says nothing about the frame. */
-            if (ib.pos != before || ob.pos > 0)
+            if (ib.pos != before || ob.pos > 0) {
                 last = r;
+                if (frame_account(&fc, ob.pos, r) < 0)
+                    return sluice_error_set(err, SLUICE_E_FORMAT,
+                                            "corrupt input: a frame holds "
+                                            "other than its declared size");
+            }
             int rc = z->api->commit(out, ob.pos);
             if (rc < 0)
                 return rc;

@@ -92,6 +92,21 @@ printf 'hello\n' >plain
 run "$SLUICE" -d -o o plain
 check "not a sluice stream" 4 "sluice: header: not a sluice stream: no sluice/1 header" \
     "not a sluice stream: no sluice/1 header"
+# A frame declaring 65 bytes that holds none (an empty raw block, the
+# checksum of nothing), its header arriving in two pieces: libzstd's
+# streaming decoder took it (found by t/fuzz/run: zstd); whole, libzstd
+# refuses it itself ("Data corruption detected").
+{ printf 'sluice/1\nzstd level=3\n---\n'; printf '\050\265\057\375\044\101\001\000\000\231\351\330\121'; } >cs.slc
+for cut in 29 31 33; do
+    RC=0
+    { head -c $cut cs.slc; sleep 0.3; tail -c +$((cut + 1)) cs.slc; } |
+        "$SLUICE" -d -o o >"$OUT" 2>"$ERR" || RC=$?
+    check "a frame holding less than it declares, cut at $cut" 4 \
+        "sluice: zstd: corrupt input: a frame holds other than its declared size" \
+        "corrupt input: a frame holds other than its declared size"
+done
+run "$SLUICE" -d -o o cs.slc
+is "$RC" 4 "  whole: refused too (exit 4)"
 "$SLUICE" -z -o z.slc plain
 SLUICE_PASSPHRASE=abc123 run "$SLUICE" -d -o o z.slc
 check "passphrase, unencrypted input" 5 \
