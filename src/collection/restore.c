@@ -540,16 +540,19 @@ static int order_by_index(coll *k, mentry **v, size_t n)
 }
 
 /* Whether e's metadata is the tar member's, as extracted: a regular
- * file of one link that this backup stored (an older backup's member
- * can hold older times: --checksum keeps a touched file's object) in a
- * tar object whose bytes were checked against the manifest's record of
- * it (so the member is the one archived with these mode, owner and
- * times).  Every other entry gets the final pass. */
+ * file of one link, or a symlink (nothing is made in it later), that
+ * this backup stored (an older backup's member can hold older times:
+ * --checksum keeps a touched file's object) in a tar object whose bytes
+ * were checked against the manifest's record of it (so the member is the
+ * one archived with these mode, owner and times).  Every other entry,
+ * directories first of all, gets the final pass. */
 static int meta_from_member(const manifest *m, const mentry *e)
 {
     os_sum s;
-    return e->type == 'f' && !e->nchunks && e->nlink <= 1 && e->bid &&
-           !strcmp(e->bid, m->id) && object_sum(e, e->obj, &s) != NULL;
+    int plain = e->type == 'l' ||
+                (e->type == 'f' && !e->nchunks && e->nlink <= 1);
+    return plain && e->bid && !strcmp(e->bid, m->id) &&
+           object_sum(e, e->obj, &s) != NULL;
 }
 
 /* Metadata as of the backup, deepest first: extracting later objects
