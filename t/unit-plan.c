@@ -41,7 +41,7 @@ static void as_parent(const mlist *l, mlist *prev)
     for (size_t i = 0; i < l->n; i++) {
         mentry *e = add(prev, l->e[i].path, l->e[i].type, l->e[i].size,
                         l->e[i].ino, l->e[i].nlink);
-        e->bid = strdup("P");
+        e->bid = mlist_id(prev, "P");
         e->obj = 1;
     }
     mlist_sort(prev);
@@ -192,7 +192,6 @@ static void checksum_compares_contents(void)
 static void unplan(mlist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        free(l->e[i].bid);
         l->e[i].bid = NULL;
         l->e[i].obj = 0;
     }

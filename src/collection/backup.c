@@ -278,7 +278,6 @@ static void drop_skipped(bk *b)
             free(l->e[i].disk);
             free(l->e[i].link);
             free(l->e[i].sha);
-            free(l->e[i].bid);
             continue;
         }
         l->e[k++] = l->e[i];

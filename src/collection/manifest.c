@@ -87,6 +87,70 @@ void mlist_release_array(mlist *l)
     l->mapped = 0;
 }
 
+struct idtab {
+    char **slot; /* open addressing: cap a power of 2, at most half full */
+    size_t cap, n;
+    size_t last; /* the slot found last: entries come in runs of one id */
+};
+
+static size_t id_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)h;
+}
+
+static int idtab_grow(struct idtab *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    char **slot = calloc(cap, sizeof *slot);
+    if (!slot)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slot[i])
+            continue;
+        size_t j = id_hash(t->slot[i]) & (cap - 1);
+        while (slot[j])
+            j = (j + 1) & (cap - 1);
+        slot[j] = t->slot[i];
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->cap = cap;
+    t->last = 0;
+    return 0;
+}
+
+const char *mlist_id(mlist *l, const char *id)
+{
+    if (!l->ids && !(l->ids = calloc(1, sizeof *l->ids)))
+        return NULL;
+    struct idtab *t = l->ids;
+    if (t->cap && t->slot[t->last] && !strcmp(t->slot[t->last], id))
+        return t->slot[t->last];
+    if (2 * (t->n + 1) > t->cap && idtab_grow(t) < 0)
+        return NULL;
+    size_t i = id_hash(id) & (t->cap - 1);
+    for (; t->slot[i]; i = (i + 1) & (t->cap - 1))
+        if (!strcmp(t->slot[i], id))
+            return t->slot[t->last = i];
+    if (!(t->slot[i] = strdup(id)))
+        return NULL;
+    t->n++;
+    t->last = i;
+    return t->slot[i];
+}
+
+static void idtab_free(struct idtab *t)
+{
+    for (size_t i = 0; t && i < t->cap; i++)
+        free(t->slot[i]);
+    if (t)
+        free(t->slot);
+    free(t);
+}
+
 mentry *mlist_push(mlist *l)
 {
     if (l->n == l->cap && mlist_grow(l) < 0)
@@ -128,9 +192,10 @@ void mlist_free(mlist *l)
         free(l->e[i].disk);
         free(l->e[i].link);
         free(l->e[i].sha);
-        free(l->e[i].bid);
     }
     mlist_release_array(l);
+    idtab_free(l->ids);
+    l->ids = NULL;
 }
 
 int manifest_add_obj(manifest *m, const char *bid, unsigned n,
@@ -509,7 +574,8 @@ static const char *parse_obj(const char *s, int version, mentry *e)
 
 /* Fields f[0..n) of an "E" line into e: NULL, or why it is refused
  * ("" for a malformed entry without more to say). */
-static const char *parse_entry(mentry *e, char **f, size_t n, int version)
+static const char *parse_entry(mlist *l, mentry *e, char **f, size_t n,
+                               int version)
 {
     if (strlen(f[1]) != 1 || !strchr("fdlcbp", f[1][0]))
         return "";
@@ -528,7 +594,7 @@ static const char *parse_entry(mentry *e, char **f, size_t n, int version)
         return "out of memory";
     if (!manifest_id_ok(f[13]))
         return "its backup is not a backup id";
-    e->bid = strdup(f[13]);
+    e->bid = mlist_id(l, f[13]);
     const char *why = parse_obj(f[14], version, e);
     if (why)
         return why;
@@ -632,7 +698,7 @@ static int parse_line(mparse *p, char *line)
         return rc;
     if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
         mentry *e = mlist_push(&m->entries);
-        const char *why = e ? parse_entry(e, f, n, p->version) : "";
+        const char *why = e ? parse_entry(&m->entries, e, f, n, p->version) : "";
         if (why)
             return merr(m, err, cap, "entry", *why ? why : NULL, lineno);
     } else if (!strcmp(f[0], "D") && n == 2) {

@@ -27,7 +27,8 @@ typedef struct mentry {
                           (--checksum), or NULL: a pointer, as few files
                           have one (the entries are most of a manifest's
                           memory, and memory first touched costs)        */
-    char *bid;         /* backup holding the entry's data                */
+    const char *bid;   /* backup holding the entry's data: one of its
+                          list's ids (mlist_id), not the entry's own     */
     unsigned obj;      /* its data object number (split: the first one)  */
     unsigned nchunks;  /* 0: a member of tar object `obj`; else a split
                           file: raw chunk objects obj .. obj+nchunks-1   */
@@ -42,6 +43,7 @@ typedef struct mlist {
     size_t n, cap;
     size_t mapped; /* e is a mapping of this many bytes (mlist_push),
                       else 0: malloc'ed; mlist_release_array frees it */
+    struct idtab *ids; /* the backup ids the entries name, each once */
 } mlist;
 
 /* sluice-manifest/3: a data object the backup's entries reference (its
@@ -77,6 +79,10 @@ void manifest_sort_objs(manifest *m);
 const mobj *manifest_obj(const manifest *m, const char *bid, unsigned n);
 
 mentry *mlist_push(mlist *l);
+/* id as one of l's ids (kept until mlist_free), for an entry's bid: a
+ * manifest's entries name a few backups, and a copy of the id for each
+ * was 35k allocations.  NULL when out of memory. */
+const char *mlist_id(mlist *l, const char *id);
 void mlist_sort(mlist *l);
 mentry *mlist_find(const mlist *l, const char *path); /* sorted list */
 void mlist_free(mlist *l);

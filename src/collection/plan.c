@@ -52,7 +52,7 @@ static int mark_changed(mlist *E, const mlist *prev, int checksum,
         const mentry *p = mlist_find(prev, e->path);
         group[i] = i;
         if (p && same_entry(e, p, checksum)) {
-            if (!(e->bid = strdup(p->bid)))
+            if (!(e->bid = mlist_id(E, p->bid)))
                 return free(order), -1;
             e->obj = p->obj;
             e->nchunks = p->nchunks; /* a split file: its chunk objects */
@@ -76,7 +76,6 @@ static int mark_changed(mlist *E, const mlist *prev, int checksum,
             group[order[j]] = first;
             if (any && !store[order[j]]) {
                 store[order[j]] = 1;
-                free(E->e[order[j]].bid);
                 E->e[order[j]].bid = NULL;
                 E->e[order[j]].nchunks = 0;
             }
@@ -103,9 +102,10 @@ static plan_obj *new_obj(plan *p, size_t *cap)
     return o;
 }
 
-/* Entry i becomes a split file: chunk objects of object_size bytes. */
+/* Entry i becomes a split file: chunk objects of object_size bytes
+ * (bid: this backup's id, as its list holds it). */
 static int plan_split(plan *p, size_t *cap, mentry *e, size_t i,
-                      const char *id, uint64_t osz, char *err, size_t ecap)
+                      const char *bid, uint64_t osz, char *err, size_t ecap)
 {
     uint64_t nc = (e->size - 1) / osz + 1;
     if (nc > UINT_MAX - p->n_obj) {
@@ -113,8 +113,7 @@ static int plan_split(plan *p, size_t *cap, mentry *e, size_t i,
                  "objects of --object-size %" PRIu64, e->path, e->size, osz);
         return -1;
     }
-    if (!(e->bid = strdup(id)))
-        return -1;
+    e->bid = bid;
     e->obj = (unsigned)p->n_obj + 1;
     e->nchunks = (unsigned)nc;
     e->chunk = osz;
@@ -176,20 +175,22 @@ static int pack(mlist *E, const char *store, const size_t *group,
     size_t cap = 0, nm = 0;
     uint64_t fill = 0, wfill = 0;
     plan_obj *tar = NULL; /* the tar object being filled */
+    const char *bid = mlist_id(E, id);
+    if (!bid)
+        return -1;
     for (size_t i = 0; i < E->n; i++) {
         mentry *e = &E->e[i];
         if (!store[i])
             continue;
         if (e->type == 'f' && e->nlink <= 1 && e->size > osz) {
-            if (plan_split(p, &cap, e, i, id, osz, err, ecap) < 0)
+            if (plan_split(p, &cap, e, i, bid, osz, err, ecap) < 0)
                 return -1;
             tar = NULL;
             continue;
         }
         if (group[i] != i) { /* a later link: in its first link's object */
             e->obj = E->e[group[i]].obj;
-            if (!(e->bid = strdup(id)))
-                return -1;
+            e->bid = bid;
             p->member_store[nm++] = i;
             p->files++;
             continue;
@@ -203,8 +204,7 @@ static int pack(mlist *E, const char *store, const size_t *group,
         }
         fill += usize;
         wfill += w;
-        if (!(e->bid = strdup(id)))
-            return -1;
+        e->bid = bid;
         e->obj = tar->n;
         p->member_store[nm++] = i;
         p->files++;

@@ -143,7 +143,6 @@ static void drop(mentry *e)
     free(e->disk);
     free(e->link);
     free(e->sha);
-    free(e->bid);
 }
 
 static char *disk_of(const coll *k, const mentry *e)
