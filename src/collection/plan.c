@@ -102,6 +102,14 @@ static plan_obj *new_obj(plan *p, size_t *cap)
     return o;
 }
 
+/* Whether e is stored split into chunk objects: a regular file of one
+ * link larger than an object (a hard-linked one stays whole with its
+ * links, in one tar object). */
+static int splits(const mentry *e, uint64_t osz)
+{
+    return e->type == 'f' && e->nlink <= 1 && e->size > osz;
+}
+
 /* Entry i becomes a split file: chunk objects of object_size bytes
  * (bid: this backup's id, as its list holds it). */
 static int plan_split(plan *p, size_t *cap, mentry *e, size_t i,
@@ -153,8 +161,7 @@ static uint64_t pack_target(const mlist *E, const char *store,
     uint64_t total = 0;
     for (size_t i = 0; i < E->n; i++) {
         const mentry *e = &E->e[i];
-        if (store[i] && group[i] == i &&
-            !(e->type == 'f' && e->nlink <= 1 && e->size > osz))
+        if (store[i] && group[i] == i && !splits(e, osz))
             total += weight(e);
     }
     uint64_t t = total / spread + 1;
@@ -182,7 +189,7 @@ static int pack(mlist *E, const char *store, const size_t *group,
         mentry *e = &E->e[i];
         if (!store[i])
             continue;
-        if (e->type == 'f' && e->nlink <= 1 && e->size > osz) {
+        if (splits(e, osz)) {
             if (plan_split(p, &cap, e, i, bid, osz, err, ecap) < 0)
                 return -1;
             tar = NULL;
