@@ -41,7 +41,8 @@ FUZZ_LINK = $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer
 # libFuzzer (the executable provides it).
 FUZZ_SHLINK = $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -fPIC -shared
 
-FUZZ_CORE = $(top_srcdir)/src/block.c $(top_srcdir)/src/stream.c \
+FUZZ_CORE = $(top_srcdir)/src/block.c $(top_srcdir)/src/blockpool.c \
+	$(top_srcdir)/src/stream.c \
 	$(top_srcdir)/src/chainspec.c $(top_srcdir)/src/engine.c \
 	$(top_srcdir)/src/secretcache.c $(top_srcdir)/src/stagekeys.c $(top_srcdir)/src/header.c \
 	$(top_srcdir)/src/host.c $(top_srcdir)/src/loader.c \

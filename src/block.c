@@ -21,6 +21,7 @@ struct blockq {
     uint64_t bytes;          /* payload pushed, for progress           */
     void (*tap)(void *, const uint8_t *, size_t);
     void *tap_arg;
+    blockpool *pool;         /* where buffers come from, or NULL       */
 };
 
 blockq *blockq_new(size_t block_size, unsigned depth)
@@ -37,11 +38,12 @@ blockq *blockq_new(size_t block_size, unsigned depth)
     return q;
 }
 
-static void free_chain(block *b)
+static void free_chain(blockq *q, block *b)
 {
     while (b) {
         block *next = b->next;
-        free(b->data);
+        if (!q->pool || blockpool_put(q->pool, b->data) < 0)
+            free(b->data);
         free(b);
         b = next;
     }
@@ -51,8 +53,8 @@ void blockq_free(blockq *q)
 {
     if (!q)
         return;
-    free_chain(q->free_list);
-    free_chain(q->head);
+    free_chain(q, q->free_list);
+    free_chain(q, q->head);
     pthread_cond_destroy(&q->can_push);
     pthread_cond_destroy(&q->can_pop);
     pthread_mutex_destroy(&q->lock);
@@ -61,12 +63,14 @@ void blockq_free(blockq *q)
 
 /* Allocates outside the lock would be nicer, but it happens at most
  * max_blocks times per link. */
-static block *block_alloc(size_t size)
+static block *block_alloc(blockq *q, size_t size)
 {
     block *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
-    b->data = malloc(size);
+    b->data = q->pool ? blockpool_get(q->pool) : NULL;
+    if (!b->data)
+        b->data = malloc(size);
     if (!b->data) {
         free(b);
         return NULL;
@@ -88,7 +92,7 @@ block *blockq_get_empty(blockq *q)
             break;
         }
         if (q->n_blocks < q->max_blocks) {
-            b = block_alloc(q->block_size);
+            b = block_alloc(q, q->block_size);
             if (b)
                 q->n_blocks++;
             break;
@@ -101,6 +105,12 @@ block *blockq_get_empty(blockq *q)
         b->next = NULL;
     }
     return b;
+}
+
+void blockq_use_pool(blockq *q, blockpool *pool)
+{
+    if (pool && blockpool_block_size(pool) == q->block_size)
+        q->pool = pool;
 }
 
 void blockq_tap(blockq *q, void (*fn)(void *, const uint8_t *, size_t),

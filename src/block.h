@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blockpool.h"
+
 typedef struct block {
     uint8_t *data;
     size_t cap;  /* bytes allocated at data                   */
@@ -52,6 +54,11 @@ size_t blockq_block_size(const blockq *q);
  * the bytes that pass: engine_job.sha256). */
 void blockq_tap(blockq *q, void (*fn)(void *, const uint8_t *, size_t),
                 void *arg);
+
+/* Optional, set before the first block is taken: the link's buffers
+ * come from pool (and go back to it when the link is freed) while it has
+ * room; NULL: malloc. */
+void blockq_use_pool(blockq *q, blockpool *pool);
 
 /* Total payload bytes pushed so far (for progress). */
 uint64_t blockq_bytes(blockq *q);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../src/block.h"
+#include "../src/blockpool.h"
 #include "sluice/plugin.h"
 #include "tap.h"
 
@@ -343,6 +344,55 @@ static void test_eof(void)
     ok(1, "blockq_free with queued blocks");
 }
 
+/* The session's pool (src/blockpool.c): buffers cut from 2 MiB slabs,
+ * at most max_slabs of them, given back and handed out again; a link
+ * with the pool takes its buffers from it and gives them back when
+ * freed. */
+static void test_pool(void)
+{
+    const size_t bs = 256 * 1024, per = (2u << 20) / bs;
+    ok(blockpool_new(3000, 1) == NULL, "pool: a size not dividing 2 MiB is refused");
+    blockpool *p = blockpool_new(bs, 2);
+    ok(p != NULL, "pool: made");
+    uint8_t *got[64];
+    size_t n = 0;
+    while (n < 64 && (got[n] = blockpool_get(p)))
+        n++;
+    is_int((long long)n, (long long)(2 * per), "pool: 2 slabs' worth of buffers, then none");
+    int distinct = 1;
+    for (size_t i = 0; i < n; i++) {
+        memset(got[i], (int)i, bs); /* each is writable, bs bytes */
+        for (size_t j = 0; j < i; j++)
+            distinct &= got[i] + bs <= got[j] || got[j] + bs <= got[i];
+    }
+    ok(distinct, "pool: no two buffers overlap");
+    uint8_t *mine = malloc(bs);
+    is_int(blockpool_put(p, mine), -1, "pool: a buffer not its own is refused");
+    free(mine);
+    is_int(blockpool_put(p, got[3]), 0, "pool: one given back");
+    ok(blockpool_get(p) == got[3], "pool: and handed out again");
+    for (size_t i = 0; i < n; i++)
+        blockpool_put(p, got[i]);
+    blockq *q = blockq_new(bs, 2);
+    blockq_use_pool(q, p);
+    block *b = blockq_get_empty(q);
+    uint8_t *data = b ? b->data : NULL;
+    ok(data && blockpool_put(p, data) == 0 && blockpool_get(p) == data,
+       "pool: a link's block comes from the pool");
+    b->len = 0;
+    blockq_push(q, b);
+    blockq_free(q);
+    ok(blockpool_get(p) == data, "pool: and goes back when the link is freed");
+    blockq *other = blockq_new(4096, 2);
+    blockq_use_pool(other, p);
+    b = blockq_get_empty(other);
+    ok(b && blockpool_put(p, b->data) < 0,
+       "pool: a link of another block size does not use it");
+    blockq_free(other);
+    blockpool_put(p, data);
+    blockpool_free(p);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -355,5 +405,6 @@ int main(void)
     test_threads(2, 500, 1);
     test_backpressure();
     test_abort();
+    test_pool();
     return done();
 }
