@@ -130,10 +130,11 @@ t/fuzz/fuzz-extract$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-extract.c \
 		$(top_srcdir)/t/fuzz/minihost.c $(FUZZ_ARCHIVE) $(LIBARCHIVE_LIBS)
 
 t/fuzz/fuzz-manifest$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-manifest.c \
-		$(top_srcdir)/src/collection/manifest.c $(top_srcdir)/src/collection/manifest.h
+		$(top_srcdir)/src/collection/manifest.c $(top_srcdir)/src/collection/manifest.h \
+		$(top_srcdir)/src/util.c
 	@$(MKDIR_P) t/fuzz
 	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/t/fuzz/fuzz-manifest.c \
-		$(top_srcdir)/src/collection/manifest.c
+		$(top_srcdir)/src/collection/manifest.c $(top_srcdir)/src/util.c
 
 t/fuzz/fuzz-s3xml$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-s3xml.c \
 		$(top_srcdir)/plugins/s3-xml.c $(top_srcdir)/plugins/s3-xml.h

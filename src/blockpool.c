@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "util.h"
+
 #define SLAB ((size_t)2 << 20)
 
 struct blockpool {
@@ -57,28 +59,13 @@ size_t blockpool_block_size(const blockpool *p)
     return p->block_size;
 }
 
-/* A new 2 MiB-aligned slab, or NULL (a mapping twice the size, trimmed:
- * huge pages need the alignment). */
-static uint8_t *map_slab(void)
-{
-    uint8_t *m = mmap(NULL, 2 * SLAB, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    size_t head = (SLAB - (uintptr_t)m % SLAB) % SLAB;
-    if (head)
-        munmap(m, head);
-    munmap(m + head + SLAB, SLAB - head);
-    (void)madvise(m + head, SLAB, MADV_HUGEPAGE); /* a hint */
-    return m + head;
-}
-
 uint8_t *blockpool_get(blockpool *p)
 {
     uint8_t *buf = NULL;
     pthread_mutex_lock(&p->lock);
     if (!p->n_ready && p->n_slabs < p->max_slabs) {
-        uint8_t *s = map_slab();
+        size_t len;
+        uint8_t *s = map_huge(SLAB, &len);
         if (s) {
             p->slab[p->n_slabs++] = s;
             for (size_t off = SLAB; off >= p->block_size;) {

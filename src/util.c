@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int sb_grow(strbuf *sb, size_t need)
 {
@@ -73,6 +74,23 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+void *map_huge(size_t n, size_t *len)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t want = (n + huge - 1) & ~(huge - 1);
+    uint8_t *p = mmap(NULL, want + huge, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t head = (huge - (uintptr_t)p % huge) % huge;
+    if (head)
+        munmap(p, head);
+    munmap(p + head + want, huge - head);
+    (void)madvise(p + head, want, MADV_HUGEPAGE); /* a hint */
+    *len = want;
+    return p + head;
 }
 
 void secure_wipe(void *p, size_t n)

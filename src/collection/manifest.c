@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "../memstage.h"
+#include "../util.h"
 
 /* From this size on, a list's entries are a mapping of their own,
  * aligned to 2 MiB and reserved well ahead, with transparent huge pages
@@ -19,25 +20,6 @@
  * the reservation, mremap moves the pages (no copy). */
 #define MLIST_MAP_MIN ((size_t)2 << 20)
 #define MLIST_RESERVE ((size_t)64 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
-
-/* A new mapping of at least bytes (rounded to 2 MiB), 2 MiB-aligned, or
- * MAP_FAILED; *len its length. */
-static void *map_aligned(size_t bytes, size_t *len)
-{
-    size_t n = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    uint8_t *p = mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        return p;
-    size_t head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
-    if (head)
-        munmap(p, head);
-    munmap(p + head + n, HUGE_PAGE - head);
-    (void)madvise(p + head, n, MADV_HUGEPAGE); /* a hint */
-    *len = n;
-    return p + head;
-}
 
 static int mlist_grow(mlist *l)
 {
@@ -62,11 +44,13 @@ static int mlist_grow(mlist *l)
         if (g != MAP_FAILED)
             (void)madvise(g, len, MADV_HUGEPAGE);
     } else {
-        g = map_aligned(bytes > MLIST_RESERVE ? bytes : MLIST_RESERVE, &len);
-        if (g != MAP_FAILED && l->n)
+        g = map_huge(bytes > MLIST_RESERVE ? bytes : MLIST_RESERVE, &len);
+        if (g && l->n)
             memcpy(g, l->e, l->n * sizeof *l->e);
-        if (g != MAP_FAILED)
+        if (g)
             free(l->e);
+        else
+            g = MAP_FAILED;
     }
     if (g == MAP_FAILED)
         return -1;
