@@ -416,7 +416,9 @@ export SLUICE_PASSPHRASE
 # the objects it had written removed again).
 G=$T_TMP/sigcoll
 mkdir -p "$T_TMP/sigsrc"
-for i in 1 2 3 4 5 6 7 8; do mkdata "$T_TMP/sigsrc/f$i" 6000000; done
+# Large enough that the signals land inside the backup (0.14 s at 48 MB
+# once the runs kept their blocks: all three came too late then).
+for i in 1 2 3 4 5 6 7 8; do mkdata "$T_TMP/sigsrc/f$i" 16000000; done
 expect_ok "signals: a first backup" "$SLUICE" backup -e -q --to "$G" \
     --object-size 2M -C "$T_TMP/sigsrc" .
 cp "$G/INDEX" "$T_TMP/sig.index"
