@@ -31,20 +31,27 @@ for b in prune-main prune-eu; do s3 mb "s3://$b" >/dev/null; done
 SLUICE_PASSPHRASE=correct-horse
 export SLUICE_PASSPHRASE
 
+# A listing by aws that failed prints this instead of what it lists, so
+# that no check can take a failed listing for an empty one.
+AWS_FAILED="(aws s3api failed: see stderr)"
 # keys BUCKET PREFIX: every key under PREFIX, one a line, sorted.
 keys() {
-    s3api list-objects-v2 --bucket "$1" --prefix "$2" --query 'Contents[].Key' \
-        --output text | tr '\t' '\n' | grep -v '^None$' | sort || :
+    _l=$(s3api list-objects-v2 --bucket "$1" --prefix "$2" \
+        --query 'Contents[].Key' --output text) || { echo "$AWS_FAILED"; return; }
+    printf '%s\n' "$_l" | tr '\t' '\n' | grep -v '^None$' | grep . | sort || :
 }
 # stored BUCKET PREFIX: the bytes of every object under PREFIX.
 stored() {
-    s3api list-objects-v2 --bucket "$1" --prefix "$2" --query 'Contents[].Size' \
-        --output text | tr '\t' '\n' | awk '$1 ~ /^[0-9]+$/ {s += $1} END {print s + 0}'
+    _l=$(s3api list-objects-v2 --bucket "$1" --prefix "$2" \
+        --query 'Contents[].Size' --output text) || { echo "$AWS_FAILED"; return; }
+    printf '%s\n' "$_l" | tr '\t' '\n' |
+        awk '$1 ~ /^[0-9]+$/ {s += $1} END {print s + 0}'
 }
 # uploads BUCKET: the keys of the incomplete multipart uploads.
 uploads() {
-    s3api list-multipart-uploads --bucket "$1" --query 'Uploads[].Key' \
-        --output text | tr '\t' '\n' | grep -v '^None$' | sort || :
+    _l=$(s3api list-multipart-uploads --bucket "$1" --query 'Uploads[].Key' \
+        --output text) || { echo "$AWS_FAILED"; return; }
+    printf '%s\n' "$_l" | tr '\t' '\n' | grep -v '^None$' | grep . | sort || :
 }
 
 C=s3://prune-main/coll
