@@ -128,10 +128,11 @@ const char *mlist_id(mlist *l, const char *id)
 
 static void idtab_free(struct idtab *t)
 {
-    for (size_t i = 0; t && i < t->cap; i++)
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->cap; i++)
         free(t->slot[i]);
-    if (t)
-        free(t->slot);
+    free(t->slot);
     free(t);
 }
 
@@ -682,7 +683,8 @@ static int parse_line(mparse *p, char *line)
         return rc;
     if (!strcmp(f[0], "E") && (n == 16 || n == 17)) {
         mentry *e = mlist_push(&m->entries);
-        const char *why = e ? parse_entry(&m->entries, e, f, n, p->version) : "";
+        const char *why =
+            e ? parse_entry(&m->entries, e, f, n, p->version) : "";
         if (why)
             return merr(m, err, cap, "entry", *why ? why : NULL, lineno);
     } else if (!strcmp(f[0], "D") && n == 2) {
