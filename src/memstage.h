@@ -19,9 +19,9 @@
 #define MEM_RECORD_LIMIT ((size_t)64 << 20)
 
 struct engine_mem {
-    /* Source: the bytes to produce; or, with produce set, each piece
-     * it gives (*p, the length returned; it may wait for the next) until
-     * it returns 0 (the end) or a negative status (the run fails). */
+    /* Source: the bytes data[0..len), then, with produce set, each
+     * piece it gives (*p, the length returned; it may wait for the next)
+     * until it returns 0 (the end) or a negative status (the run fails). */
     const uint8_t *data;
     size_t len;
     ptrdiff_t (*produce)(void *arg, const uint8_t **p);

@@ -176,17 +176,25 @@ static int put_sum(objstore *o, engine_job *job, const char *root,
     return rc;
 }
 
+/* Puts what the memory source m gives as object `name`. */
+static int put_from_mem(objstore *o, engine_mem *m, const char *root,
+                        const char *name, int plain, int exclusive,
+                        uint64_t *stored, os_err *err)
+{
+    engine_job job = {0};
+    job.direction = SLUICE_FORWARD;
+    job.chain = plain ? empty_chain() : o->fchain;
+    job.no_header = 1;
+    job.source.mem = m;
+    return put_job(o, &job, root, name, stored, exclusive, err);
+}
+
 int os_put_mem(objstore *o, const char *root, const char *name,
                const void *data, size_t len, int plain, int exclusive,
                uint64_t *stored, os_err *err)
 {
     engine_mem m = {.data = data, .len = len};
-    engine_job job = {0};
-    job.direction = SLUICE_FORWARD;
-    job.chain = plain ? empty_chain() : o->fchain;
-    job.no_header = 1;
-    job.source.mem = &m;
-    return put_job(o, &job, root, name, stored, exclusive, err);
+    return put_from_mem(o, &m, root, name, plain, exclusive, stored, err);
 }
 
 int os_put_produce(objstore *o, const char *root, const char *name,
@@ -196,12 +204,7 @@ int os_put_produce(objstore *o, const char *root, const char *name,
 {
     engine_mem m = {.data = data, .len = len, .produce = produce,
                     .produce_arg = arg};
-    engine_job job = {0};
-    job.direction = SLUICE_FORWARD;
-    job.chain = o->fchain;
-    job.no_header = 1;
-    job.source.mem = &m;
-    return put_job(o, &job, root, name, stored, 0, err);
+    return put_from_mem(o, &m, root, name, 0, 0, stored, err);
 }
 
 int os_put_range(objstore *o, const char *root, const char *name,
