@@ -27,6 +27,10 @@
 #include "aesgcm-encinfo.h"
 #include "aesgcm-object.h"
 
+#if AESGCM_BINDING_LEN != SLUICE_BINDING_LEN
+#error "the binding's length is the ABI's"
+#endif
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
@@ -46,6 +50,9 @@ typedef struct aes_stage {
     int pending;
     uint8_t salt[AESGCM_SALT_LEN];
     uint32_t iter;
+    /* ABI 1.4: the object's binding, once run() moved all of it. */
+    uint8_t bound[AESGCM_BINDING_LEN];
+    int have_bound;
 } aes_stage;
 
 /* ---- open: parameters --------------------------------------------------- */
@@ -493,6 +500,8 @@ static int encrypt_run(aes_stage *st, sluice_input *in, sluice_output *out,
         return sluice_error_set(err, SLUICE_E_NOMEM,
                                 "cannot set up the cipher (OpenSSL)");
     int rc = encrypt_stream(st, e, in, out, err);
+    if (rc == 0 && aesgcm_enc_binding(e, st->bound) == AESGCM_OK)
+        st->have_bound = 1;
     aesgcm_enc_free(e);
     return rc;
 }
@@ -603,6 +612,8 @@ static int decrypt_run(aes_stage *st, sluice_input *in, sluice_output *out,
         return sluice_error_set(err, SLUICE_E_NOMEM,
                                 "cannot set up the cipher (OpenSSL)");
     rc = decrypt_stream(&r, in, err);
+    if (rc == 0 && aesgcm_dec_binding(r.d, st->bound) == AESGCM_OK)
+        st->have_bound = 1;
     aesgcm_dec_free(r.d);
     return rc;
 }
@@ -613,6 +624,18 @@ static int aes_run(void *ctx, sluice_input *in, sluice_output *out,
     aes_stage *st = ctx;
     return st->direction == SLUICE_FORWARD ? encrypt_run(st, in, out, err)
                                            : decrypt_run(st, in, out, err);
+}
+
+/* ABI 1.4: the binding of the object run() wrote or read (FORMAT.md 3.9).
+ * A version-1 object has none. */
+static int aes_binding(void *ctx, uint8_t *out, sluice_error *err)
+{
+    aes_stage *st = ctx;
+    if (!st->have_bound)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "no binding: not a whole version-2 object");
+    memcpy(out, st->bound, AESGCM_BINDING_LEN);
+    return 0;
 }
 
 /* ---- plugin entry ------------------------------------------------------- */
@@ -635,7 +658,7 @@ static const sluice_stage stages[] = {
      "AES-256-GCM encryption and authentication (PBKDF2 passphrase)",
      SLUICE_ROLE_TRANSFORM, SLUICE_ROLE_TRANSFORM, SLUICE_STAGE_HEADER_MAC,
      aes_open, aes_run, aes_header_mac, aes_close, NULL, keys,
-     NULL /* list (ABI 1.3) */}};
+     NULL /* list (ABI 1.3) */, aes_binding}};
 
 static const sluice_plugin plugin =
     SLUICE_PLUGIN_INIT("aes-256-gcm", PACKAGE_VERSION, stages);

@@ -198,6 +198,41 @@ void aesgcm_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* ---- the binding ------------------------------------------------------- */
+
+/* binding = SHA-256(object header (20 bytes) || tag of chunk 0 || ... ||
+ * tag of the final chunk), FORMAT.md 3.9: it covers what the tags
+ * authenticate, so it binds the whole object for whoever lacks the key,
+ * at the cost of hashing 16 bytes a chunk. */
+static EVP_MD_CTX *bind_new(void)
+{
+    EVP_MD_CTX *b = EVP_MD_CTX_new();
+    if (b && !EVP_DigestInit_ex(b, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+static int bind_update(EVP_MD_CTX *b, const uint8_t *p, size_t n)
+{
+    return EVP_DigestUpdate(b, p, n) ? AESGCM_OK : AESGCM_E_CRYPTO;
+}
+
+/* The digest, once: a second call gets the one the first computed. */
+static int bind_final(EVP_MD_CTX *b, uint8_t done[AESGCM_BINDING_LEN],
+                      int *have, uint8_t out[AESGCM_BINDING_LEN])
+{
+    unsigned len = 0;
+    if (!*have) {
+        if (!EVP_DigestFinal_ex(b, done, &len) || len != AESGCM_BINDING_LEN)
+            return AESGCM_E_CRYPTO;
+        *have = 1;
+    }
+    memcpy(out, done, AESGCM_BINDING_LEN);
+    return AESGCM_OK;
+}
+
 /* ---- encryption --------------------------------------------------------- */
 
 struct aesgcm_enc {
@@ -208,6 +243,9 @@ struct aesgcm_enc {
     int open;       /* its nonce is set                              */
     int finished;   /* the final (short) chunk has been sealed       */
     int failed;     /* OpenSSL failed: the object is unusable        */
+    EVP_MD_CTX *bind; /* the binding so far (header, tags)           */
+    uint8_t bound[AESGCM_BINDING_LEN];
+    int have_bound;
 };
 
 aesgcm_enc *aesgcm_enc_new(const uint8_t key[AESGCM_KEY_LEN],
@@ -217,11 +255,14 @@ aesgcm_enc *aesgcm_enc_new(const uint8_t key[AESGCM_KEY_LEN],
     if (!e)
         return NULL;
     e->ctx = gcm_ctx_new(1, key);
-    if (!e->ctx) {
-        free(e);
+    e->bind = bind_new();
+    memcpy(e->iv, iv, AESGCM_IV_LEN);
+    uint8_t hdr[AESGCM_HEADER_LEN];
+    aesgcm_enc_header(e, hdr);
+    if (!e->ctx || !e->bind || bind_update(e->bind, hdr, sizeof hdr)) {
+        aesgcm_enc_free(e);
         return NULL;
     }
-    memcpy(e->iv, iv, AESGCM_IV_LEN);
     return e;
 }
 
@@ -230,6 +271,7 @@ void aesgcm_enc_free(aesgcm_enc *e)
     if (!e)
         return;
     EVP_CIPHER_CTX_free(e->ctx); /* wipes the key schedule */
+    EVP_MD_CTX_free(e->bind);
     OPENSSL_cleanse(e, sizeof *e);
     free(e);
 }
@@ -284,7 +326,8 @@ int aesgcm_enc_seal(aesgcm_enc *e, uint8_t tag[AESGCM_TAG_LEN])
     if (enc_open_chunk(e) != AESGCM_OK ||
         !EVP_EncryptFinal_ex(e->ctx, scratch, &outl) ||
         !EVP_CIPHER_CTX_ctrl(e->ctx, EVP_CTRL_GCM_GET_TAG, AESGCM_TAG_LEN,
-                             tag)) {
+                             tag) ||
+        bind_update(e->bind, tag, AESGCM_TAG_LEN) != AESGCM_OK) {
         e->failed = 1;
         return AESGCM_E_CRYPTO;
     }
@@ -302,6 +345,13 @@ int aesgcm_enc_chunk(aesgcm_enc *e, const uint8_t *in, size_t len, uint8_t *out)
         return AESGCM_E_STATE;
     int rc = aesgcm_enc_update(e, in, len, out);
     return rc == AESGCM_OK ? aesgcm_enc_seal(e, out + len) : rc;
+}
+
+int aesgcm_enc_binding(aesgcm_enc *e, uint8_t out[AESGCM_BINDING_LEN])
+{
+    if (e->failed || !e->finished)
+        return AESGCM_E_STATE;
+    return bind_final(e->bind, e->bound, &e->have_bound, out);
 }
 
 uint64_t aesgcm_object_size(uint64_t len)
@@ -345,6 +395,9 @@ struct aesgcm_dec {
 
     int failed_rc;
     char msg[160];
+    EVP_MD_CTX *bind; /* version 2: the binding so far (header, tags) */
+    uint8_t bound[AESGCM_BINDING_LEN];
+    int have_bound;
 };
 
 #if defined(__GNUC__)
@@ -372,8 +425,9 @@ aesgcm_dec *aesgcm_dec_new(const uint8_t key[AESGCM_KEY_LEN], size_t v1_max)
     if (!d)
         return NULL;
     d->ctx = gcm_ctx_new(0, key);
-    if (!d->ctx) {
-        free(d);
+    d->bind = bind_new();
+    if (!d->ctx || !d->bind) {
+        aesgcm_dec_free(d);
         return NULL;
     }
     d->v1_max = v1_max;
@@ -385,6 +439,7 @@ void aesgcm_dec_free(aesgcm_dec *d)
     if (!d)
         return;
     EVP_CIPHER_CTX_free(d->ctx);
+    EVP_MD_CTX_free(d->bind);
     if (d->body) {
         /* It holds (partly) decrypted plaintext. */
         OPENSSL_cleanse(d->body, d->body_cap);
@@ -402,6 +457,13 @@ int aesgcm_dec_done(const aesgcm_dec *d)
 const char *aesgcm_dec_error(const aesgcm_dec *d)
 {
     return d->msg;
+}
+
+int aesgcm_dec_binding(aesgcm_dec *d, uint8_t out[AESGCM_BINDING_LEN])
+{
+    if (d->state != DEC_DONE || d->version != AESGCM_VERSION_V2)
+        return AESGCM_E_STATE;
+    return bind_final(d->bind, d->bound, &d->have_bound, out);
 }
 
 int aesgcm_dec_version(const aesgcm_dec *d)
@@ -441,6 +503,8 @@ static int header_update(aesgcm_dec *d, const uint8_t *in, size_t len,
     memcpy(d->iv, d->hdr + AESGCM_MAGIC_LEN + 1, AESGCM_IV_LEN);
     if (v == AESGCM_VERSION_V2) {
         d->state = DEC_V2;
+        if (bind_update(d->bind, d->hdr, AESGCM_HEADER_LEN) != AESGCM_OK)
+            return fail_crypto(d);
     } else if (v == AESGCM_VERSION_V1) {
         d->state = DEC_V1;
     } else {
@@ -499,6 +563,10 @@ static int v2_close_chunk(aesgcm_dec *d, const uint8_t tag[AESGCM_TAG_LEN],
                                 ? "wrong passphrase, or data corrupt or "
                                   "tampered"
                                 : "data corrupt or tampered");
+        return fail_crypto(d);
+    }
+    if (bind_update(d->bind, tag, AESGCM_TAG_LEN) != AESGCM_OK) {
+        OPENSSL_cleanse(out, d->ct);
         return fail_crypto(d);
     }
     *ready = d->ct;

@@ -36,6 +36,7 @@
 #define AESGCM_IV_LEN 12
 #define AESGCM_TAG_LEN 16
 #define AESGCM_MAC_LEN 32
+#define AESGCM_BINDING_LEN 32
 #define AESGCM_MAGIC "encrypt"
 #define AESGCM_MAGIC_LEN 7
 #define AESGCM_HEADER_LEN (AESGCM_MAGIC_LEN + 1 + AESGCM_IV_LEN) /* 20 */
@@ -130,6 +131,12 @@ AESGCM_API int aesgcm_enc_seal(aesgcm_enc *e, uint8_t tag[AESGCM_TAG_LEN]);
 AESGCM_API int aesgcm_enc_chunk(aesgcm_enc *e, const uint8_t *in, size_t len,
                                 uint8_t *out);
 
+/* Once the final chunk is sealed: the object's binding (FORMAT.md 3.9),
+ * SHA-256 of its 20 header bytes and every chunk's tag in order.
+ * AESGCM_E_STATE before then. */
+AESGCM_API int aesgcm_enc_binding(aesgcm_enc *e,
+                                  uint8_t out[AESGCM_BINDING_LEN]);
+
 /* Size of the version-2 object for a plaintext of len bytes. */
 AESGCM_API uint64_t aesgcm_object_size(uint64_t len);
 
@@ -172,6 +179,12 @@ AESGCM_API int aesgcm_dec_done(const aesgcm_dec *d);
 /* The message for the last error ("chunk 3 failed authentication: ..."),
  * or "" if none. */
 AESGCM_API const char *aesgcm_dec_error(const aesgcm_dec *d);
+
+/* Once a version-2 object is done (verified to its final chunk): its
+ * binding, as aesgcm_enc_binding gives it.  AESGCM_E_STATE before then,
+ * after a failure, and for a version-1 object (it has none). */
+AESGCM_API int aesgcm_dec_binding(aesgcm_dec *d,
+                                  uint8_t out[AESGCM_BINDING_LEN]);
 
 /* The object version seen (1 or 2), 0 before the header is complete. */
 AESGCM_API int aesgcm_dec_version(const aesgcm_dec *d);

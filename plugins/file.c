@@ -635,6 +635,7 @@ static const sluice_stage stages[] = {{
     file_remove,
     keys,
     file_list,
+    NULL, /* binding (ABI 1.4) */
 }};
 
 static const sluice_plugin plugin =

@@ -323,6 +323,7 @@ static const sluice_stage stages[] = {{
     NULL, /* remove (ABI 1.1) */
     keys,
     NULL, /* list (ABI 1.3) */
+    NULL, /* binding (ABI 1.4) */
 }};
 
 static const sluice_plugin plugin =

@@ -1674,6 +1674,7 @@ static const sluice_stage stages[] = {{
     s3_remove,
     keys,
     s3_list,
+    NULL, /* binding (ABI 1.4) */
 }};
 
 static const sluice_plugin plugin = SLUICE_PLUGIN_INIT("s3", "0.1.0", stages);

@@ -51,7 +51,7 @@ size_t blockq_block_size(const blockq *q);
 
 /* Optional, set before the first push: fn(arg, data, len) sees every
  * block pushed, in order, on the producer's thread (a running hash of
- * the bytes that pass: engine_job.sha256). */
+ * the bytes that pass: engine_job.digest). */
 void blockq_tap(blockq *q, void (*fn)(void *, const uint8_t *, size_t),
                 void *arg);
 

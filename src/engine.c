@@ -55,7 +55,8 @@ struct chain_run {
     run_budget budget; /* api->charge: what this run's stages spent */
     int isolated;        /* a failure aborts this run, not the session */
     uint64_t in_base;    /* header bytes in the first link            */
-    sha256_ctx hash;     /* engine_job.sha256: the stored bytes        */
+    sha256_ctx hash;     /* engine_job.digest SHA-256: stored bytes    */
+    running_stage *binder; /* engine_job.digest binding: its stage    */
     const engine_job *job; /* its moved() while the run lasts         */
     chain_run *next_run; /* the session's other runs (abort fan-out)   */
 };
@@ -548,19 +549,65 @@ static void hash_moved_tap(void *arg, const uint8_t *p, size_t n)
     moved_tap(r, p, n);
 }
 
-/* engine_job.sha256: q is the link the stored bytes pass; engine_job.
- * moved: first, the link after the source. */
+static int wants_sha(const engine_job *job)
+{
+    return job->digest && job->digest->kind == ENGINE_DIGEST_SHA256;
+}
+
+/* engine_job.digest as a SHA-256: q is the link the stored bytes pass;
+ * engine_job.moved: first, the link after the source. */
 static void tap_stored(chain_run *r, const engine_job *job, blockq *q,
                        blockq *first)
 {
     r->job = job;
-    if (job->sha256 && q) {
+    if (wants_sha(job) && q) {
         sha256_init(&r->hash);
         blockq_tap(q, job->moved && q == first ? hash_moved_tap : hash_tap,
                    q == first && job->moved ? (void *)r : (void *)&r->hash);
     }
-    if (job->moved && first && !(job->sha256 && q == first))
+    if (job->moved && first && !(wants_sha(job) && q == first))
         blockq_tap(first, moved_tap, r);
+}
+
+/* engine_job.digest: the stage whose binding (ABI 1.4) identifies the
+ * object, the last in header order that has one: byorder[0..n) in header
+ * order.  Forward, ENGINE_DIGEST_ANY settles on it, or on a SHA-256 when
+ * there is none; reverse, a binding asked for and not offered fails the
+ * run before anything flows. */
+static int pick_binder(chain_run *r, const engine_job *job,
+                       running_stage **byorder, size_t n)
+{
+    engine_digest *d = job->digest;
+    if (!d || d->kind == ENGINE_DIGEST_SHA256)
+        return 0;
+    for (size_t i = n; i-- > 0 && !r->binder;)
+        if (byorder[i]->ls->vt.binding)
+            r->binder = byorder[i];
+    if (r->binder)
+        d->kind = ENGINE_DIGEST_BINDING;
+    else if (d->kind == ENGINE_DIGEST_ANY)
+        d->kind = ENGINE_DIGEST_SHA256;
+    else
+        return fail_msg(r, "engine", SLUICE_E_UNSUPPORTED,
+                        "no stage of the chain binds what it reads (ABI "
+                        "1.4): cannot check the object");
+    return 0;
+}
+
+/* After a run that succeeded: the digest engine_job.digest asked for. */
+static int finish_digest(chain_run *r, const engine_job *job)
+{
+    engine_digest *d = job->digest;
+    if (d->kind == ENGINE_DIGEST_SHA256) {
+        sha256_final(&r->hash, d->v);
+        return 0;
+    }
+    running_stage *b = r->binder;
+    sluice_error e = {0};
+    int rc = b->ls->vt.binding(b->ctx, d->v, &e);
+    if (rc < 0)
+        return set_fail(r, b->name, &e);
+    return 0;
 }
 
 static int run_forward(chain_run *r, loader *l, const engine_job *job)
@@ -619,6 +666,8 @@ static int run_forward(chain_run *r, loader *l, const engine_job *job)
     r->source_depth = job->source_depth;
     if (rc == 0)
         rc = connect_stages(r);
+    if (rc == 0)
+        rc = pick_binder(r, job, transforms, nt);
     if (rc == 0)
         tap_stored(r, job, r->links[r->n_links - 1], r->links[0]);
     /* The header goes first into the sink's input, ahead of the body. */
@@ -820,6 +869,12 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
             hdr_order[i] = transforms[nt - 1 - i];
         rc = check_header_mac(r, hdr_order, nt, h);
     }
+    if (rc == 0 && job->digest) {
+        running_stage *hdr_order[HEADER_MAX_STAGES];
+        for (size_t i = 0; i < nt; i++)
+            hdr_order[i] = transforms[nt - 1 - i];
+        rc = pick_binder(r, job, hdr_order, nt);
+    }
     int authentic = rc == 0 && authenticated(transforms, nt);
     if (rc == 0 && job->require_auth && !authentic)
         rc = refuse_unauthenticated(r, job->require_auth);
@@ -884,8 +939,8 @@ int engine_run(session *s, loader *l, const engine_job *job,
     if (job->bytes_out)
         *job->bytes_out =
             r->n_links ? blockq_bytes(r->links[r->n_links - 1]) : 0;
-    if (job->sha256 && rc == 0)
-        sha256_final(&r->hash, job->sha256);
+    if (job->digest && rc == 0)
+        rc = finish_digest(r, job);
     run_cleanup(r);
     free(r);
     return rc;

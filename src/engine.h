@@ -27,6 +27,26 @@ typedef struct stage_spec {
     engine_mem *mem;
 } stage_spec;
 
+/* What identifies a stored object (engine_job.digest).  Forward, kind
+ * ENGINE_DIGEST_ANY asks for the best the chain offers: the binding of
+ * its last stage (in header order) that reports one (ABI 1.4), else the
+ * SHA-256 of every byte that reached the sink; kind then says which.
+ * Reverse, kind says what to work out: ENGINE_DIGEST_SHA256 of every byte
+ * the source produced, or ENGINE_DIGEST_BINDING from the same stage as
+ * forward (the run fails when the chain has none). */
+enum engine_digest_kind {
+    ENGINE_DIGEST_ANY = 0,
+    ENGINE_DIGEST_SHA256 = 1,
+    ENGINE_DIGEST_BINDING = 2
+};
+
+#define ENGINE_DIGEST_LEN 32 /* SHA-256 and SLUICE_BINDING_LEN alike */
+
+typedef struct engine_digest {
+    int kind;
+    uint8_t v[ENGINE_DIGEST_LEN];
+} engine_digest;
+
 typedef struct engine_job {
     int direction;            /* SLUICE_FORWARD or SLUICE_REVERSE      */
     stage_spec source, sink;
@@ -68,11 +88,10 @@ typedef struct engine_job {
      * header), and bytes that reached the sink (forward: the stored
      * object, header included; reverse: the decoded stream). */
     uint64_t *bytes_in, *bytes_out;
-    /* Optional out-param: the SHA-256 of the stored bytes, computed while
-     * they pass (no second read): reverse, every byte the source produced;
-     * forward, every byte that reached the sink.  Collections record it
-     * per data object and check it on restore/verify (swaps). */
-    uint8_t *sha256;
+    /* Optional: the identity of the stored object, worked out while it
+     * passes (no second read).  Collections record it per data object
+     * and check it on restore/verify (swaps).  See engine_digest. */
+    engine_digest *digest;
     /* Optional: moved(moved_arg, n) for every block the source pushes
      * into the first link (forward: the bytes read; reverse: the stored
      * bytes fetched), on the source's thread as they pass: the live

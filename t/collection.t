@@ -364,11 +364,25 @@ hostile splitjunk 'a malformed split field' \
 hostile splitv1 'a split field in a sluice-manifest/1' \
     "lines[0] = 'sluice-manifest/1'; lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100'))"
 # A version-1 manifest (as written before split files) is still read.
-sed '1s|^sluice-manifest/3$|sluice-manifest/1|; /^O /d' "$T_TMP/manifest.orig" >"$HM"
+sed '1s|^sluice-manifest/[34]$|sluice-manifest/1|; /^O /d' "$T_TMP/manifest.orig" >"$HM"
 is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
 mkdir -p "$T_TMP/rv1"
 expect_ok "  is still restored" "$SLUICE" restore --from "$H" -C "$T_TMP/rv1" sub
 is "$(cat "$T_TMP/rv1/sub/f")" "plain" "  its contents"
+# Object records: a binding (FORMAT.md 5.3) asked of a chain without -e,
+# whose stages give none, and one in a version-3 manifest.
+grep -q '^O .* [0-9a-f]\{64\}$' "$T_TMP/manifest.orig" ||
+    fail "a collection without -e records the SHA-256 of its objects"
+sed '/^O /s/ \([0-9a-f]\{64\}\)$/ binding:\1/' "$T_TMP/manifest.orig" >"$HM"
+mkdir -p "$T_TMP/rb1" "$T_TMP/rb2"
+expect_fail 6 "a binding record where no stage of the chain gives one" \
+    "$SLUICE" restore --from "$H" -C "$T_TMP/rb1"
+like "$(cat "$ERR")" "*no stage of the chain binds what it reads (ABI 1.4): cannot check the object*" \
+    "  says why"
+sed '1s|^sluice-manifest/4$|sluice-manifest/3|; /^O /s/ \([0-9a-f]\{64\}\)$/ binding:\1/' \
+    "$T_TMP/manifest.orig" >"$HM"
+expect_fail 4 "a binding record in a version-3 manifest" \
+    "$SLUICE" restore --from "$H" -C "$T_TMP/rb2"
 
 # A symlink where the manifest says directory: the data object holds the
 # symlink d -> OUTSIDE/vdir; the manifest is edited to say "directory
@@ -531,7 +545,7 @@ sbackup "backup of a 300 KiB file with --object-size 128K" "$SC"
 SID0=$(cat "$OUT")
 listing "$SS" >"$T_TMP/sl0"
 SM0=$SC/backups/$SID0/MANIFEST
-is "$(head -1 "$SM0")" "sluice-manifest/3" "the manifest is version 3"
+is "$(head -1 "$SM0")" "sluice-manifest/4" "the manifest is version 4"
 f0=$(objfield "$SM0" big/file)
 like "$f0" "[0-9]*:3:131072" "the file is in 3 chunk objects of 128 KiB ($f0)"
 n0=${f0%%:*}

@@ -132,7 +132,7 @@ expect_ok "--as-of with the id restores it" \
     "$SLUICE" restore --from "$C" --as-of "$ID3" -C "$T_TMP/r8"
 
 # Two data objects with the same member names swapped: both authenticate
-# (one key seals every object), the MANIFEST's size/SHA-256 tells them
+# (one key seals every object), the MANIFEST's size/binding tells them
 # apart.
 W=$T_TMP/swap
 mkdir -p "$T_TMP/sa/d" "$T_TMP/sb/d"
@@ -144,13 +144,30 @@ run "$SLUICE" backup --to "$W" -z -e --host hb -C "$T_TMP/sb" .
 is "$RC" 0 "backup of host hb"
 A=$(ls "$W/backups" | grep -- -ha-)
 B=$(ls "$W/backups" | grep -- -hb-)
+# The record of an encrypted collection's object is the binding of
+# FORMAT.md 3.9, worked out here apart from sluice: SHA-256 of the
+# object's 20 header bytes and every chunk's tag.
+salt=$(sed -n 's/^aes-256-gcm .*salt=\([0-9a-f]*\).*/\1/p' "$W/SLUICE-COLLECTION")
+"$SLUICE" decrypt-object --salt "$salt" "$W/backups/$A/MANIFEST" 2>"$ERR" |
+    zstd -dq >"$T_TMP/manifest-a" 2>>"$ERR"
+is "$(head -1 "$T_TMP/manifest-a")" "sluice-manifest/4" \
+    "an encrypted collection's manifest is version 4"
+rec=$(awk '$1 == "O" && $3 == 1 { print $5 }' "$T_TMP/manifest-a")
+want=$(python3 - "$W/backups/$A/data-1" <<'PY'
+import hashlib, sys
+b = open(sys.argv[1], "rb").read()
+tags = [b[o + 65536:o + 65552] for o in range(20, len(b) - 65552, 65552)]
+print("binding:" + hashlib.sha256(b[:20] + b"".join(tags) + b[-16:]).hexdigest())
+PY
+)
+is "$rec" "$want" "its object record is the binding of FORMAT.md 3.9"
 mv "$W/backups/$A/data-1" "$T_TMP/swap-tmp"
 mv "$W/backups/$B/data-1" "$W/backups/$A/data-1"
 mv "$T_TMP/swap-tmp" "$W/backups/$B/data-1"
 mkdir -p "$T_TMP/rs"
 expect_fail 5 "restore refuses a data object swapped with another backup's" \
     "$SLUICE" restore --from "$W" --host ha -C "$T_TMP/rs"
-like "$(cat "$ERR")" "*backups/$A/data-1: not the object this backup stored (size/SHA-256 differ): swapped or replaced*" \
+like "$(cat "$ERR")" "*backups/$A/data-1: not the object this backup stored (size/binding differ): swapped or replaced*" \
     "the refusal names the object"
 run "$SLUICE" verify --from "$W"
 is "$RC" 5 "verify finds the swap (exit 5)"

@@ -269,6 +269,8 @@ typedef struct opened {
     char msg[160]; /* the decoder's message                      */
     buf pt;        /* verified plaintext released, in order      */
     int leaked;    /* unverified plaintext left in the buffer    */
+    int bound;     /* the decoder gave a binding (3.9)            */
+    uint8_t binding[AESGCM_BINDING_LEN];
 } opened;
 
 /* Piece sizes: a fixed size, or (piece == 0) an irregular walk through
@@ -342,6 +344,7 @@ static void open_object(const uint8_t key[32], const uint8_t *obj, size_t len,
             o->leaked = memcmp(chunk, expect + at, n) == 0;
         }
     }
+    o->bound = d && aesgcm_dec_binding(d, o->binding) == AESGCM_OK;
     free(chunk);
     aesgcm_dec_free(d);
 }
@@ -619,6 +622,74 @@ static void check_reorder(const vline *v, const uint8_t key[32], const buf *obj,
        v->lineno, vget(v, "name"));
 }
 
+/* The binding (FORMAT.md 3.9) worked out from the object's bytes alone:
+ * SHA-256 of its 20 header bytes, then each chunk's tag (every full
+ * chunk's last 16 bytes, and the object's last 16). */
+static void binding_of_layout(const uint8_t *obj, size_t len,
+                              uint8_t out[AESGCM_BINDING_LEN])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned n = 0;
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(c, obj, AESGCM_HEADER_LEN))
+        bail("EVP_Digest failed");
+    size_t off = AESGCM_HEADER_LEN;
+    for (; len - off > AESGCM_SEALED_MAX; off += AESGCM_SEALED_MAX)
+        EVP_DigestUpdate(c, obj + off + AESGCM_CHUNK, AESGCM_TAG_LEN);
+    EVP_DigestUpdate(c, obj + len - AESGCM_TAG_LEN, AESGCM_TAG_LEN);
+    EVP_DigestFinal_ex(c, out, &n);
+    EVP_MD_CTX_free(c);
+}
+
+/* The encryptor's binding of pt sealed whole chunks at a time; 0 if it
+ * gave none. */
+static int sealed_binding(const uint8_t key[32], const uint8_t iv[12],
+                          const uint8_t *pt, size_t len,
+                          uint8_t out[AESGCM_BINDING_LEN])
+{
+    aesgcm_enc *e = aesgcm_enc_new(key, iv);
+    uint8_t *o = xmalloc(AESGCM_SEALED_MAX);
+    int good = e != NULL;
+    size_t off = 0;
+    do {
+        size_t n = len - off < AESGCM_CHUNK ? len - off : AESGCM_CHUNK;
+        good = good && aesgcm_enc_binding(e, out) == AESGCM_E_STATE &&
+               aesgcm_enc_chunk(e, pt + off, n, o) == AESGCM_OK;
+        off += n;
+        if (n < AESGCM_CHUNK)
+            break;
+    } while (good);
+    good = good && aesgcm_enc_binding(e, out) == AESGCM_OK;
+    free(o);
+    aesgcm_enc_free(e);
+    return good;
+}
+
+/* 3.9: the encryptor, the decryptor and the layout agree on the binding;
+ * a damaged object gives none. */
+static void check_binding(const vline *v, const uint8_t key[32],
+                          const uint8_t iv[12], const buf *obj, const buf *pt)
+{
+    const char *name = vget(v, "name");
+    uint8_t want[AESGCM_BINDING_LEN], enc[AESGCM_BINDING_LEN];
+    binding_of_layout(obj->p, obj->len, want);
+    ok(sealed_binding(key, iv, pt->p, pt->len, enc) &&
+           memcmp(enc, want, sizeof want) == 0,
+       "line %d: %s: the encryptor's binding is SHA-256 of header and tags",
+       v->lineno, name);
+    opened o;
+    open_object(key, obj->p, obj->len, 0, AESGCM_V1_MAX, NULL, 0, &o);
+    ok(o.rc == 0 && o.bound && memcmp(o.binding, want, sizeof want) == 0,
+       "line %d: %s: the decryptor gives the same binding", v->lineno, name);
+    buf_free(&o.pt);
+    obj->p[obj->len - 1] ^= 1;
+    open_object(key, obj->p, obj->len, 0, AESGCM_V1_MAX, NULL, 0, &o);
+    obj->p[obj->len - 1] ^= 1;
+    ok(o.rc == AESGCM_E_AUTH && !o.bound,
+       "line %d: %s: no binding from an object that fails", v->lineno, name);
+    buf_free(&o.pt);
+}
+
 static void check_object(const vline *v)
 {
     const char *name = vget(v, "name"), *hex = vget(v, "hex");
@@ -684,6 +755,7 @@ static void check_object(const vline *v)
                 "chunk 0 failed authentication: wrong passphrase"),
        "line %d: %s: wrong key fails at chunk 0", v->lineno, name);
 
+    check_binding(v, key, iv, &obj, &pt);
     check_truncations(v, key, &obj, &pt);
     check_trailing(v, key, &obj, &pt);
     check_flips(v, key, &obj, &pt);
@@ -845,6 +917,35 @@ static void check_stream_bytes(const vfile *vf, const vline *v)
     buf_free(&s.header);
 }
 
+/* t/vectors/aes256gcm-binding.txt: "binding name=N binding=HEX" for the
+ * object vector N of vf, computed apart from sluice (t/gen-binding.py). */
+static void check_binding_vectors(const char *path, const vfile *objs)
+{
+    vfile *vf = calloc(1, sizeof *vf);
+    int loaded = vf && load_vectors(path, vf) && vf->n > 0;
+    ok(loaded, "vector file %s loaded (%zu vectors)", path, vf ? vf->n : 0);
+    for (size_t i = 0; loaded && i < vf->n; i++) {
+        const vline *v = &vf->lines[i], *ov;
+        const char *name = vget(v, "name");
+        uint8_t key[32], iv[12], want[32], got[32];
+        buf pt = {0};
+        int good = strcmp(v->type, "binding") == 0 &&
+                   (ov = find_line(objs, "object", name)) &&
+                   unhex_fixed(vget(v, "binding"), want, 32) &&
+                   get_plaintext(ov, &pt) &&
+                   unhex_fixed(vget(ov, "key"), key, 32) &&
+                   unhex_fixed(vget(ov, "iv"), iv, 12) &&
+                   sealed_binding(key, iv, pt.p, pt.len, got) &&
+                   memcmp(got, want, 32) == 0;
+        ok(good, "line %d: binding of object %s", v->lineno,
+           name ? name : "?");
+        buf_free(&pt);
+    }
+    if (vf)
+        free_vectors(vf);
+    free(vf);
+}
+
 static void check_vectors(const char *path)
 {
     vfile *vf = calloc(1, sizeof *vf);
@@ -871,6 +972,12 @@ static void check_vectors(const char *path)
         else
             ok(0, "line %d: unknown vector type '%s'", v->lineno, v->type);
     }
+    /* The binding vectors sit beside the object vectors they name. */
+    char bpath[4096];
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    snprintf(bpath, sizeof bpath, "%.*saes256gcm-binding.txt", dir, path);
+    check_binding_vectors(bpath, vf);
     free_vectors(vf);
     free(vf);
 }

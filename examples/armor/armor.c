@@ -497,6 +497,7 @@ static const sluice_stage stages[] = {{
     NULL, /* remove (ABI 1.1) */
     keys, /* ABI 1.2 */
     NULL, /* list (ABI 1.3): not an endpoint */
+    NULL, /* binding (ABI 1.4) */
 }};
 
 static const sluice_plugin plugin =

@@ -28,6 +28,9 @@
  *   - Since ABI 1.3 an endpoint stage may list the objects under a
  *     prefix (struct sluice_stage.list), so a collection's prune can
  *     find what nothing references on any storage.
+ *   - Since ABI 1.4 a stage that authenticates what it produces may
+ *     report a binding of it (struct sluice_stage.binding), so a
+ *     collection can tell its objects apart without hashing every byte.
  *
  *   - Since ABI 1.2 a stage may declare the header parameters and
  *     run-time options it accepts (struct sluice_stage.keys); the host
@@ -54,7 +57,7 @@ extern "C" {
 #endif
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 3
+#define SLUICE_ABI_MINOR 4
 
 /* The one symbol a plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
@@ -411,7 +414,24 @@ typedef struct sluice_stage {
      * a status with err set. */
     int (*list)(const sluice_stage_args *args, sluice_list_fn fn, void *arg,
                 sluice_error *err);
+
+    /* ---- ABI 1.4 (NULL in plugins built for 1.0-1.3: "no binding") ----
+     * Transforms whose reverse run refuses any output it did not make
+     * without the key (an AEAD, say): after run() returned 0, and before
+     * close(), writes SLUICE_BINDING_LEN bytes to out that bind the
+     * stage's whole output in the forward direction: forward, the bytes
+     * it wrote; reverse, the bytes it read, all authenticated.  Short of
+     * knowing the key, no one can make other bytes that the reverse run
+     * accepts with the same binding, so a caller that recorded it can
+     * check that it reads back the very object it stored, without
+     * hashing every byte (a collection's object records, FORMAT.md 5.3).
+     * Returns 0, or a negative status with err set when this run has
+     * none (the reverse run read an older object format, say). */
+    int (*binding)(void *ctx, uint8_t *out, sluice_error *err);
 } sluice_stage;
+
+/* The length of what sluice_stage.binding writes (ABI 1.4). */
+#define SLUICE_BINDING_LEN 32
 
 typedef struct sluice_plugin {
     uint32_t abi_major;   /* SLUICE_ABI_MAJOR the plugin was built with  */

@@ -594,7 +594,7 @@ static int record_objects(bk *b)
     manifest *m = &b->cur;
     for (size_t i = 0; i < b->p.n_obj; i++)
         if (manifest_add_obj(m, b->id, b->p.obj[i].n, b->sums[i].size,
-                             b->sums[i].sha) < 0)
+                             b->sums[i].binding, b->sums[i].digest) < 0)
             return -1;
     for (size_t i = 0; i < m->entries.n; i++) {
         const mentry *e = &m->entries.e[i];
@@ -602,7 +602,8 @@ static int record_objects(bk *b)
             continue;
         for (unsigned j = 0; j < (e->nchunks ? e->nchunks : 1); j++) {
             const mobj *o = manifest_obj(&b->prev, e->bid, e->obj + j);
-            if (o && manifest_add_obj(m, o->bid, o->n, o->size, o->sha) < 0)
+            if (o && manifest_add_obj(m, o->bid, o->n, o->size, o->binding,
+                                      o->digest) < 0)
                 return -1;
         }
     }

@@ -320,7 +320,8 @@ const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)
     if (!o)
         return NULL;
     s->size = o->size;
-    memcpy(s->sha, o->sha, sizeof s->sha);
+    s->binding = o->binding;
+    memcpy(s->digest, o->digest, sizeof s->digest);
     return s;
 }
 

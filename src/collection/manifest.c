@@ -20,6 +20,8 @@
  * the reservation, mremap moves the pages (no copy). */
 #define MLIST_MAP_MIN ((size_t)2 << 20)
 #define MLIST_RESERVE ((size_t)64 << 20)
+/* Version 4: an object record whose digest is a stage's binding. */
+#define BINDING_PREFIX "binding:"
 
 static int mlist_grow(mlist *l)
 {
@@ -184,7 +186,7 @@ void mlist_free(mlist *l)
 }
 
 int manifest_add_obj(manifest *m, const char *bid, unsigned n,
-                     uint64_t size, const uint8_t sha[32])
+                     uint64_t size, int binding, const uint8_t digest[32])
 {
     if (m->n_objs == m->cap_objs) {
         size_t cap = m->cap_objs ? 2 * m->cap_objs : 64;
@@ -199,7 +201,8 @@ int manifest_add_obj(manifest *m, const char *bid, unsigned n,
         return -1;
     o->n = n;
     o->size = size;
-    memcpy(o->sha, sha, 32);
+    o->binding = binding;
+    memcpy(o->digest, digest, 32);
     m->n_objs++;
     return 0;
 }
@@ -354,7 +357,7 @@ int esc_decode(char *s)
 
 int manifest_write_head(FILE *f, const manifest *m)
 {
-    fprintf(f, "sluice-manifest/3\nid %s\nhost ", m->id);
+    fprintf(f, "sluice-manifest/4\nid %s\nhost ", m->id);
     esc_write(f, m->host);
     fprintf(f, "\ntime %" PRId64 "\nparent %s\n", m->time,
             m->parent ? m->parent : "-");
@@ -388,9 +391,10 @@ int manifest_write_tail(FILE *f, const manifest *m)
 {
     for (size_t i = 0; i < m->n_objs; i++) {
         const mobj *o = &m->objs[i];
-        fprintf(f, "O %s %u %" PRIu64 " ", o->bid, o->n, o->size);
+        fprintf(f, "O %s %u %" PRIu64 " %s", o->bid, o->n, o->size,
+                o->binding ? BINDING_PREFIX : "");
         for (size_t j = 0; j < 32; j++)
-            fprintf(f, "%02x", o->sha[j]);
+            fprintf(f, "%02x", o->digest[j]);
         fputc('\n', f);
     }
     fputs("end\n", f);
@@ -509,21 +513,26 @@ static int hex32(const char *s, uint8_t out[32])
     return 0;
 }
 
-/* "O BID N SIZE SHA256": NULL, or what is wrong. */
-static const char *parse_objline(manifest *m, char **f)
+/* "O BID N SIZE DIGEST": NULL, or what is wrong.  DIGEST: the SHA-256
+ * of the stored bytes, or since version 4 "binding:" and the binding of
+ * the chain's authenticating stage (64 lowercase hex digits either). */
+static const char *parse_objline(manifest *m, char **f, int version)
 {
-    const char *p = f[2], *q = f[3];
+    const char *p = f[2], *q = f[3], *d = f[4];
     uint64_t n, size = 0;
-    uint8_t sha[32];
+    uint8_t digest[32];
+    int binding = version >= 4 && !strncmp(d, BINDING_PREFIX,
+                                           strlen(BINDING_PREFIX));
     if (!manifest_id_ok(f[1]))
         return "its backup is not a backup id";
     if (num(&p, UINT32_MAX, &n) < 0 || *p)
         return "object number not 1..4294967295";
     if (strcmp(q, "0") && (num(&q, UINT64_MAX, &size) < 0 || *q))
         return "malformed size";
-    if (hex32(f[4], sha) < 0)
-        return "SHA-256 not 64 lowercase hex digits";
-    if (manifest_add_obj(m, f[1], (unsigned)n, size, sha) < 0)
+    if (hex32(binding ? d + strlen(BINDING_PREFIX) : d, digest) < 0)
+        return binding ? "binding not 64 lowercase hex digits"
+                       : "SHA-256 not 64 lowercase hex digits";
+    if (manifest_add_obj(m, f[1], (unsigned)n, size, binding, digest) < 0)
         return "out of memory";
     return NULL;
 }
@@ -614,9 +623,11 @@ static int parse_version(mparse *p, const char *line)
         p->version = 2;
     } else if (!strcmp(line, "sluice-manifest/3")) {
         p->version = 3;
+    } else if (!strcmp(line, "sluice-manifest/4")) {
+        p->version = 4;
     } else if (strcmp(line, "sluice-manifest/1") != 0) {
         manifest_free(p->m);
-        snprintf(p->err, sizeof p->err, "not a sluice-manifest/1, /2 or /3 "
+        snprintf(p->err, sizeof p->err, "not a sluice-manifest/1, /2, /3 or /4 "
                  "(or a newer format version)");
         return -1;
     }
@@ -697,7 +708,7 @@ static int parse_line(mparse *p, char *line)
             return merr(m, err, cap, "deletion", "out of memory", lineno);
         m->n_deleted++;
     } else if (!strcmp(f[0], "O") && n == 5 && p->version >= 3) {
-        const char *why = parse_objline(m, f);
+        const char *why = parse_objline(m, f, p->version);
         if (why)
             return merr(m, err, cap, "object", why, lineno);
     } else if (!strcmp(f[0], "end") && n == 1) {

@@ -46,15 +46,20 @@ typedef struct mlist {
     struct idtab *ids; /* the backup ids the entries name, each once */
 } mlist;
 
-/* sluice-manifest/3: a data object the backup's entries reference (its
- * own or an older backup's), as stored: its size and the SHA-256 of its
- * stored bytes.  Restore and verify refuse an object that differs (a
- * swapped or replaced object authenticates: one key seals them all). */
+/* sluice-manifest/3 and 4: a data object the backup's entries reference
+ * (its own or an older backup's), as stored: its size and digest (the
+ * chain's binding, or the SHA-256 of its stored bytes).  Restore and
+ * verify refuse an object that differs (a swapped or replaced object
+ * authenticates: one key seals them all). */
 typedef struct mobj {
     char *bid;
     unsigned n;        /* data-N                                         */
     uint64_t size;
-    uint8_t sha[32];
+    /* Version 4 (FORMAT.md 5.3): 1 when digest is the binding of the
+     * chain's authenticating stage (ABI 1.4), 0 when it is the SHA-256
+     * of the stored bytes (all records of version 3). */
+    int binding;
+    uint8_t digest[32];
 } mobj;
 
 typedef struct manifest manifest;
@@ -72,7 +77,7 @@ struct manifest {
 
 /* Adds an object record (copies bid); 0 or -1 (out of memory). */
 int manifest_add_obj(manifest *m, const char *bid, unsigned n,
-                     uint64_t size, const uint8_t sha[32]);
+                     uint64_t size, int binding, const uint8_t digest[32]);
 /* Sorts the object records (after adding; parse sorts). */
 void manifest_sort_objs(manifest *m);
 /* The record of backups/BID/data-N, or NULL (none: not checked). */
@@ -100,7 +105,7 @@ int manifest_path_ok(const char *path);
 /* A backup id: [A-Za-z0-9._-]+, not starting with ".". */
 int manifest_id_ok(const char *id);
 
-/* Writes sluice-manifest/3 (split files: object field "N:C:S"; "O"
+/* Writes sluice-manifest/4 (split files: object field "N:C:S"; "O"
  * lines: the objects, sorted). */
 int manifest_write(FILE *f, const manifest *m);
 /* manifest_write in two: the head (up to the entries and deletions) and

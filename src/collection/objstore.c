@@ -154,9 +154,10 @@ static int put_sum(objstore *o, engine_job *job, const char *root,
                    const char *name, uint64_t *stored, os_sum *sum,
                    int exclusive, os_err *err)
 {
+    engine_digest d = {ENGINE_DIGEST_ANY, {0}};
     if (sum) {
         stored = &sum->size;
-        job->sha256 = sum->sha;
+        job->digest = &d;
     }
     char *url = os_url(root, name);
     if (!url)
@@ -172,6 +173,11 @@ static int put_sum(objstore *o, engine_job *job, const char *root,
     job->bytes_out = stored;
     if (rc == 0)
         rc = run(o, job, url, name, err);
+    if (rc == 0 && sum) {
+        sum->binding = d.kind == ENGINE_DIGEST_BINDING;
+        memcpy(sum->digest, d.v, sizeof sum->digest);
+    }
+    job->digest = NULL; /* d ends here */
     free(url);
     return rc;
 }
@@ -267,23 +273,27 @@ static int get_job(objstore *o, engine_job *job, const char *root,
 }
 
 /* get_job of a bare data object, checked against *want (when not NULL)
- * as it streams: the size and SHA-256 of the bytes the source read. */
+ * as it streams: the size of the bytes the source read, and their
+ * SHA-256 or the binding of the stage that authenticated them. */
 static int get_sum(objstore *o, engine_job *job, const char *root,
                    const char *name, const os_sum *want, os_err *err)
 {
-    uint8_t sha[32];
+    engine_digest d = {ENGINE_DIGEST_SHA256, {0}};
     uint64_t size = 0;
     if (want) {
-        job->sha256 = sha;
+        d.kind = want->binding ? ENGINE_DIGEST_BINDING : ENGINE_DIGEST_SHA256;
+        job->digest = &d;
         job->bytes_in = &size;
     }
     int rc = get_job(o, job, root, name, BARE, err);
+    job->digest = NULL; /* d ends here */
     if (want && rc == 0 &&
-        (size != want->size || memcmp(sha, want->sha, sizeof sha))) {
+        (size != want->size || memcmp(d.v, want->digest, sizeof d.v))) {
         char *url = os_url(root, name);
         rc = set_err(err, SLUICE_E_AUTH, "%s: not the object this backup "
-                     "stored (size/SHA-256 differ): swapped or replaced",
-                     url ? url : name);
+                     "stored (size/%s differ): swapped or replaced",
+                     url ? url : name,
+                     want->binding ? "binding" : "SHA-256");
         free(url);
     }
     return rc;

@@ -35,14 +35,17 @@ typedef struct objstore {
     void *moved_arg;
 } objstore;
 
-/* A stored object's size and the SHA-256 of its stored bytes: what a put
- * measured (hashed as the bytes pass to the endpoint), or what a get
- * must find (hashed as they come from it; a difference fails the get
- * with SLUICE_E_AUTH: a swapped or replaced object).  A NULL os_sum:
- * nothing measured or checked. */
+/* A stored object's size and digest: what a put measured as the bytes
+ * passed to the endpoint, or what a get must find as they come from it
+ * (a difference fails the get with SLUICE_E_AUTH: a swapped or replaced
+ * object).  The digest is the binding of the chain's authenticating
+ * stage when it has one (ABI 1.4: binding = 1), else the SHA-256 of the
+ * stored bytes (engine_digest).  A NULL os_sum: nothing measured or
+ * checked. */
 typedef struct os_sum {
     uint64_t size;
-    uint8_t sha[32];
+    int binding;
+    uint8_t digest[32];
 } os_sum;
 
 /* A failure: one line, "OBJECT-URL: stage: message". */

@@ -60,7 +60,7 @@ static const sluice_stage stages[] = {{
     "badlist", "an endpoint whose list() breaks the contract (tests)",
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK,
     SLUICE_ROLE_SOURCE | SLUICE_ROLE_SINK, 0, bl_open, bl_run, NULL,
-    bl_close, NULL, keys, bl_list,
+    bl_close, NULL, keys, bl_list, NULL /* binding (ABI 1.4) */,
 }};
 
 static const sluice_plugin plugin =
