@@ -196,6 +196,12 @@ static int decrypt(const uint8_t *obj, size_t len, uint64_t seed,
     } else {
         rc = 0;
     }
+    /* A binding (FORMAT.md 3.9) only for a whole version-2 object. */
+    uint8_t bound[AESGCM_BINDING_LEN];
+    int has = aesgcm_dec_binding(d, bound) == AESGCM_OK;
+    if (has != (rc == 0 && aesgcm_dec_version(d) == AESGCM_VERSION_V2))
+        BUG("binding %s after status %d, version %d", has ? "given" : "none",
+            rc, aesgcm_dec_version(d));
     free(chunk);
     aesgcm_dec_free(d);
     return rc;
