@@ -55,6 +55,7 @@ FUZZ_ARCHIVE = $(top_srcdir)/plugins/archive.c \
 	$(top_srcdir)/plugins/archive-create.c \
 	$(top_srcdir)/plugins/archive-extract.c \
 	$(top_srcdir)/plugins/archive-madeset.c \
+	$(top_srcdir)/plugins/archive-bufs.c $(top_srcdir)/plugins/hugemap.c \
 	$(top_srcdir)/plugins/archive-list.c
 FUZZ_AES = $(top_srcdir)/plugins/aes-256-gcm.c \
 	$(top_srcdir)/plugins/aesgcm-object.c $(top_srcdir)/plugins/aesgcm-encinfo.c

@@ -33,6 +33,7 @@
  * threads share that.
  */
 #include "archive-stage.h"
+#include "archive-bufs.h"
 #include "archive-madeset.h"
 
 #include <errno.h>
@@ -65,7 +66,7 @@
  * with any queued member whose name it could touch.  Queued data is
  * bounded (JOBS_MAX members, JOB_BYTES_MAX bytes), so memory stays flat. */
 #define WRITERS_MAX 4
-#define JOB_MAX_SIZE (1u << 20)
+#define JOB_MAX_SIZE BUFS_MAX /* 1 MiB */
 #define JOBS_MAX 64
 #define JOB_BYTES_MAX (8u << 20)
 /* Waking a writer for every member cost two futex calls and two context
@@ -98,7 +99,7 @@ typedef struct xjob {
     const char *base;      /* its last component                        */
     dirref *dir;           /* the directory it goes in                  */
     uint8_t *data;
-    size_t len;
+    size_t len, cap;       /* cap: data's size (archive-bufs.h)         */
     int do_chown;          /* owner differs from what creation gives    */
     uid_t uid;
     gid_t gid;
@@ -184,6 +185,7 @@ typedef struct ex_state {
     gid_t egid;
     uint64_t tmp_seed, tmp_counter; /* temporary names               */
     xpool *pool;       /* concurrent writers, or NULL                */
+    bufs bufs;         /* their members' data buffers (archive-bufs) */
     int same_owner, preserve;
     mode_t umask;
     idcache *users, *groups;
@@ -1115,7 +1117,7 @@ static xpool *pool_start(ex_state *s)
 static void job_free(ex_state *s, xjob *j)
 {
     dirref_put(s, j->dir);
-    free(j->data);
+    bufs_give(&s->bufs, j->data, j->cap);
     free(j->name);
     free(j);
 }
@@ -1338,9 +1340,10 @@ static int pool_eligible(ex_state *s, struct archive_entry *e)
  * libarchive gives more), holes as zeros; *len is its length.  On failure
  * frees *data and returns a fatal status. */
 static int read_member_data(ex_state *s, const char *name, uint8_t **data,
-                            size_t size, size_t *len, sluice_error *err)
+                            size_t *capp, size_t size, size_t *len,
+                            sluice_error *err)
 {
-    size_t cap = size;
+    size_t cap = *capp;
     *len = 0;
     for (;;) {
         const void *buf;
@@ -1350,7 +1353,7 @@ static int read_member_data(ex_state *s, const char *name, uint8_t **data,
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN || s->c->api->cancelled(s->c->host) || off < 0) {
-            free(*data);
+            bufs_give(&s->bufs, *data, cap);
             return r >= ARCHIVE_WARN && off >= 0 ? SLUICE_E_CANCELED
                                                  : read_fail(s, name, err);
         }
@@ -1360,20 +1363,22 @@ static int read_member_data(ex_state *s, const char *name, uint8_t **data,
         if (off > (la_int64_t)JOB_MAX_SIZE || end > (size_t)JOB_MAX_SIZE) {
             /* libarchive gives no data past a plain member's size; a
              * reader that did would not get us to allocate for it. */
-            free(*data);
+            bufs_give(&s->bufs, *data, cap);
             char esc[1024];
             arch_escape(name, esc, sizeof esc);
             return sluice_error_set(err, SLUICE_E_FORMAT,
                                     "%s: data past the member's size", esc);
         }
-        if (end > cap) {
-            uint8_t *g = realloc(*data, end);
-            if (!g) {
-                free(*data);
+        if (end > cap) { /* end <= BUFS_MAX: checked above */
+            size_t gcap;
+            uint8_t *g = bufs_take(&s->bufs, end, &gcap);
+            if (g && *len)
+                memcpy(g, *data, *len);
+            bufs_give(&s->bufs, *data, cap);
+            if (!g)
                 return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-            }
             *data = g;
-            cap = end;
+            *capp = cap = gcap;
         }
         if ((size_t)off > *len)
             memset(*data + *len, 0, (size_t)off - *len);
@@ -1445,15 +1450,16 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
 {
     size_t size = (size_t)archive_entry_size(e);
     xjob *j = calloc(1, sizeof *j);
-    uint8_t *data = size ? malloc(size) : NULL;
+    size_t cap = 0;
+    uint8_t *data = size ? bufs_take(&s->bufs, size, &cap) : NULL;
     if (!j || (size && !data)) {
         free(j);
-        free(data);
+        bufs_give(&s->bufs, data, cap);
         free(name);
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     }
     size_t len;
-    int rc = read_member_data(s, name, &data, size, &len, err);
+    int rc = read_member_data(s, name, &data, &cap, size, &len, err);
     if (rc < 0) {
         free(j);
         free(name);
@@ -1466,6 +1472,7 @@ static int pool_submit(ex_state *s, struct archive_entry *e, char *name,
     s->cache_ref->refs++;
     j->data = data;
     j->len = len;
+    j->cap = cap;
     /* fchown only when creating the file does not give the owner
      * already (root restoring root's files, say). */
     j->do_chown = s->same_owner;
@@ -2039,6 +2046,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
         c->before_read = NULL;
         pool_stop(&s);
     }
+    bufs_free(&s.bufs);
     tmp_discard(&s);
     /* Directories restored so far get their metadata even when the run
      * stops early, as tar does. */

@@ -28,13 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "curl-common.h"
+#include "hugemap.h"
 #include "s3-xml.h"
 #include "sigv4.h"
 #include "sluice/plugin.h"
@@ -542,57 +542,21 @@ static char *str_printf(const char *fmt, ...)
     return s;
 }
 
-/* A part's buffer: a mapping of its own in 2 MiB huge pages where the
- * kernel gives them.  Parts are 5 MiB and up, and every object a
- * collection puts fills fresh ones: in 4 KiB pages each part took a
- * fault a page, about 12 us apiece in a VM, which cost more CPU than
- * hashing and sending the part (PERFORMANCE.md). */
-#define HUGE_PAGE (2u * 1024u * 1024u)
-
-/* Under AddressSanitizer, malloc's blocks: its checks of a part's bounds
- * need them. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PART_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PART_MALLOC 1
-#endif
-#endif
-#ifndef PART_MALLOC
-#define PART_MALLOC 0
-#endif
-
-static size_t part_buf_len(size_t n)
-{
-    return (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-}
-
+/* A part's buffer: a mapping of its own in huge pages (hugemap.h).
+ * Parts are 5 MiB and up, and every object a collection puts fills
+ * fresh ones: in 4 KiB pages each part took a fault a page, which cost
+ * more CPU than hashing and sending the part (PERFORMANCE.md). */
 static uint8_t *part_buf_new(size_t n)
 {
-    if (PART_MALLOC)
-        return malloc(n);
-    size_t len = part_buf_len(n);
-    /* Over-map by one huge page, then trim to an aligned run. */
-    uint8_t *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    size_t head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
-    if (head)
-        munmap(p, head);
-    if (HUGE_PAGE - head)
-        munmap(p + head + len, HUGE_PAGE - head);
-    p += head;
-    (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: fine without */
-    return p;
+    return HUGEMAP_USE_MALLOC ? malloc(n) : hugemap_new(n);
 }
 
 static void part_buf_free(uint8_t *p, size_t n)
 {
-    if (PART_MALLOC)
+    if (HUGEMAP_USE_MALLOC)
         free(p);
-    else if (p)
-        munmap(p, part_buf_len(n));
+    else
+        hugemap_free(p, n);
 }
 
 static void s3_free(s3_ctx *s)
