@@ -305,6 +305,43 @@ int loader_load_path(loader *l, const char *path, loader_visit_fn fn,
     return 0;
 }
 
+struct loader_preload {
+    pthread_t thread;
+    loader *l;
+    const char *name;
+};
+
+static void *preload_main(void *arg)
+{
+    loader_preload *p = arg;
+    const loaded_stage *st;
+    sluice_error err = {0};
+    (void)loader_find(p->l, p->name, &st, &err);
+    return NULL;
+}
+
+loader_preload *loader_preload_start(loader *l, const char *name)
+{
+    loader_preload *p = malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    p->l = l;
+    p->name = name;
+    if (pthread_create(&p->thread, NULL, preload_main, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void loader_preload_end(loader_preload *p)
+{
+    if (!p)
+        return;
+    pthread_join(p->thread, NULL);
+    free(p);
+}
+
 static int is_regular(const char *path)
 {
     struct stat st;

@@ -34,6 +34,17 @@ void loader_free(loader *l);
 int loader_find(loader *l, const char *name, const loaded_stage **out,
                 sluice_error *err);
 
+/* Starts loading stage `name` on a thread of its own, so that its plugin
+ * and the libraries it needs load while the caller does other work (a
+ * key derivation, reading a manifest): libarchive's take about 10 ms.
+ * A later loader_find finds it loaded; a failure is that call's to
+ * report.  Returns the handle for loader_preload_end, or NULL (no thread:
+ * nothing to end, and loader_find loads it then). */
+typedef struct loader_preload loader_preload;
+loader_preload *loader_preload_start(loader *l, const char *name);
+/* Waits for the load to end and frees p (NULL: nothing). */
+void loader_preload_end(loader_preload *p);
+
 /* Loads dir/file (a full path), without searching: for `sluice stages`
  * and tests.  Calls fn for every stage it provides. */
 typedef void (*loader_visit_fn)(void *arg, const loaded_stage *st);

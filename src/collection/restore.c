@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,32 +629,21 @@ static int check_directory(const char *dir)
     return 0;
 }
 
-/* The archive stage loaded while the key is derived and the MANIFEST
- * read (each on one core): a plugin and its libraries take about 6 ms to
- * load, which the first objects' runs would otherwise wait for.  A
- * failure is the runs' to say. */
-static void *preload_archive(void *arg)
-{
-    coll *k = arg;
-    const loaded_stage *st;
-    sluice_error err = {0};
-    (void)loader_find(k->o.l, preset_archive_stage(), &st, &err);
-    return NULL;
-}
-
 int cmd_restore(coll *k)
 {
     const ixent *b = NULL;
     manifest m = {0};
     const char *dir = k->c->directory;
     int ex = k->c->to_stdout ? 0 : check_directory(dir);
-    pthread_t pre;
-    int preloading = !ex && !k->c->to_stdout &&
-                     pthread_create(&pre, NULL, preload_archive, k) == 0;
+    /* The archive stage loads while the key is derived and the MANIFEST
+     * read, each on one core: the first objects' runs would wait for it. */
+    loader_preload *pre = !ex && !k->c->to_stdout
+                              ? loader_preload_start(k->o.l,
+                                                     preset_archive_stage())
+                              : NULL;
     if (!ex)
         ex = open_selected(k, &b, &m);
-    if (preloading)
-        pthread_join(pre, NULL);
+    loader_preload_end(pre);
     if (ex)
         return ex;
     if (k->c->to_stdout) {
