@@ -29,8 +29,11 @@ struct loader {
     char *dirs[MAX_DIRS + 1];
     size_t n_dirs;
     loaded_plugin *plugins;
-    /* A collection's runs load stages from several threads at once. */
-    pthread_mutex_t lock;
+    /* A collection's runs load stages from several threads at once.
+     * lock guards the list, briefly; load_lock is held while a plugin
+     * loads (its libraries take milliseconds: libarchive's about 10), so
+     * that finding a plugin already loaded never waits for another. */
+    pthread_mutex_t lock, load_lock;
 };
 
 static void add_dir(loader *l, const char *dir, size_t len)
@@ -79,6 +82,7 @@ loader *loader_new(void)
     if (!l)
         return NULL;
     pthread_mutex_init(&l->lock, NULL);
+    pthread_mutex_init(&l->load_lock, NULL);
     const char *env = getenv("SLUICE_PLUGIN_PATH");
     if (env) {
         for (const char *p = env;;) {
@@ -121,6 +125,7 @@ void loader_free(loader *l)
     for (size_t i = 0; i < l->n_dirs; i++)
         free(l->dirs[i]);
     pthread_mutex_destroy(&l->lock);
+    pthread_mutex_destroy(&l->load_lock);
     free(l);
 }
 
@@ -212,14 +217,19 @@ static loaded_plugin *find_loaded(loader *l, const char *path)
     return NULL;
 }
 
+static loaded_plugin *find_loaded_locked(loader *l, const char *path)
+{
+    pthread_mutex_lock(&l->lock);
+    loaded_plugin *lp = find_loaded(l, path);
+    pthread_mutex_unlock(&l->lock);
+    return lp;
+}
+
+/* Loads and checks the plugin at path; under l->load_lock. */
 static int load_plugin_locked(loader *l, const char *path,
                               loaded_plugin **out, sluice_error *err)
 {
-    loaded_plugin *lp = find_loaded(l, path);
-    if (lp) {
-        *out = lp;
-        return 0;
-    }
+    loaded_plugin *lp;
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl)
         return sluice_error_set(err, SLUICE_E_UNSUPPORTED,
@@ -277,8 +287,10 @@ static int load_plugin_locked(loader *l, const char *path,
             return rc;
         }
     }
+    pthread_mutex_lock(&l->lock);
     lp->next = l->plugins;
     l->plugins = lp;
+    pthread_mutex_unlock(&l->lock);
     *out = lp;
     return 0;
 }
@@ -287,9 +299,14 @@ static int load_plugin_locked(loader *l, const char *path,
 static int load_plugin(loader *l, const char *path, loaded_plugin **out,
                        sluice_error *err)
 {
-    pthread_mutex_lock(&l->lock);
-    int rc = load_plugin_locked(l, path, out, err);
-    pthread_mutex_unlock(&l->lock);
+    if ((*out = find_loaded_locked(l, path)))
+        return 0;
+    pthread_mutex_lock(&l->load_lock);
+    int rc = 0;
+    /* Another thread may have loaded it while this one waited. */
+    if (!(*out = find_loaded_locked(l, path)))
+        rc = load_plugin_locked(l, path, out, err);
+    pthread_mutex_unlock(&l->load_lock);
     return rc;
 }
 

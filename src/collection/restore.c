@@ -605,14 +605,18 @@ static int restore_rest(coll *k, manifest *m, picks *p, int failed)
     return ex;
 }
 
-int open_selected(coll *k, const ixent **b, manifest *m)
+/* The selected backup's MANIFEST, once open_existing succeeded. */
+static int load_selected(coll *k, const ixent **b, manifest *m)
 {
-    int ex = open_existing(k);
-    if (ex)
-        return ex;
     if (!(*b = select_backup(k)))
         return EXIT_USAGE;
     return load_manifest(k, (*b)->id, m);
+}
+
+int open_selected(coll *k, const ixent **b, manifest *m)
+{
+    int ex = open_existing(k);
+    return ex ? ex : load_selected(k, b, m);
 }
 
 /* As strict as -x: DIR must be an existing directory (never made),
@@ -635,14 +639,18 @@ int cmd_restore(coll *k)
     manifest m = {0};
     const char *dir = k->c->directory;
     int ex = k->c->to_stdout ? 0 : check_directory(dir);
-    /* The archive stage loads while the key is derived and the MANIFEST
-     * read, each on one core: the first objects' runs would wait for it. */
+    if (!ex)
+        ex = open_existing(k);
+    /* The archive stage loads while the MANIFEST is read, each on one
+     * core: the first objects' runs would wait for it.  Not before: the
+     * descriptor's runs load the chain's stages, and plugins load one at
+     * a time. */
     loader_preload *pre = !ex && !k->c->to_stdout
                               ? loader_preload_start(k->o.l,
                                                      preset_archive_stage())
                               : NULL;
     if (!ex)
-        ex = open_selected(k, &b, &m);
+        ex = load_selected(k, &b, &m);
     loader_preload_end(pre);
     if (ex)
         return ex;
