@@ -217,7 +217,8 @@ static loaded_plugin *find_loaded(loader *l, const char *path)
     return NULL;
 }
 
-static loaded_plugin *find_loaded_locked(loader *l, const char *path)
+/* The plugin at path if it is loaded, under the list lock. */
+static loaded_plugin *loaded_already(loader *l, const char *path)
 {
     pthread_mutex_lock(&l->lock);
     loaded_plugin *lp = find_loaded(l, path);
@@ -299,12 +300,12 @@ static int load_plugin_locked(loader *l, const char *path,
 static int load_plugin(loader *l, const char *path, loaded_plugin **out,
                        sluice_error *err)
 {
-    if ((*out = find_loaded_locked(l, path)))
+    if ((*out = loaded_already(l, path)))
         return 0;
     pthread_mutex_lock(&l->load_lock);
     int rc = 0;
     /* Another thread may have loaded it while this one waited. */
-    if (!(*out = find_loaded_locked(l, path)))
+    if (!(*out = loaded_already(l, path)))
         rc = load_plugin_locked(l, path, out, err);
     pthread_mutex_unlock(&l->load_lock);
     return rc;
