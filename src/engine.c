@@ -107,7 +107,7 @@ static const char *status_name(int rc)
     }
 }
 
-/* A stage function `fn` (open, run, header_mac) returned rc != 0: records
+/* A stage function `fn` (open, run, header_mac, binding) returned rc != 0: records
  * the failure under the stage's name and returns the status the run ends
  * with.  A defined negative status wins over whatever the stage put in
  * err.code, and gets a generic message if the stage set none.  Anything
@@ -603,11 +603,8 @@ static int finish_digest(chain_run *r, const engine_job *job)
         return 0;
     }
     running_stage *b = r->binder;
-    sluice_error e = {0};
-    int rc = b->ls->vt.binding(b->ctx, d->v, &e);
-    if (rc < 0)
-        return set_fail(r, b->name, &e);
-    return 0;
+    int rc = b->ls->vt.binding(b->ctx, d->v, &b->err);
+    return rc == 0 ? 0 : stage_failed(r, b, "binding", rc);
 }
 
 static int run_forward(chain_run *r, loader *l, const engine_job *job)
@@ -861,20 +858,15 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
         rc = open_stage(r, transforms[i], hs->params, hs->n_params,
                         job->transform_options, job->n_transform_options);
     }
-    if (rc == 0 && h) {
-        /* Authenticate before a single byte reaches the sink.  The MAC
-         * stage is the last in header order = the first in reverse. */
-        running_stage *hdr_order[HEADER_MAX_STAGES];
-        for (size_t i = 0; i < nt; i++)
-            hdr_order[i] = transforms[nt - 1 - i];
+    running_stage *hdr_order[HEADER_MAX_STAGES];
+    for (size_t i = 0; rc == 0 && i < nt; i++)
+        hdr_order[i] = transforms[nt - 1 - i];
+    /* Authenticate before a single byte reaches the sink.  The MAC stage
+     * is the last in header order = the first in reverse. */
+    if (rc == 0 && h)
         rc = check_header_mac(r, hdr_order, nt, h);
-    }
-    if (rc == 0 && job->digest) {
-        running_stage *hdr_order[HEADER_MAX_STAGES];
-        for (size_t i = 0; i < nt; i++)
-            hdr_order[i] = transforms[nt - 1 - i];
+    if (rc == 0)
         rc = pick_binder(r, job, hdr_order, nt);
-    }
     int authentic = rc == 0 && authenticated(transforms, nt);
     if (rc == 0 && job->require_auth && !authentic)
         rc = refuse_unauthenticated(r, job->require_auth);

@@ -26,7 +26,6 @@ static void check_sizes(void)
         bufs_give(&b, p, cap);
     }
     bufs_free(&b);
-    ok(b.n_slabs == 0 && b.kept == 0, "bufs_free leaves nothing");
 }
 
 /* A buffer given back is the next one taken of its size class. */

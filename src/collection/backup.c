@@ -594,7 +594,8 @@ static int record_objects(bk *b)
     manifest *m = &b->cur;
     for (size_t i = 0; i < b->p.n_obj; i++)
         if (manifest_add_obj(m, b->id, b->p.obj[i].n, b->sums[i].size,
-                             b->sums[i].binding, b->sums[i].digest) < 0)
+                             b->sums[i].digest.kind == ENGINE_DIGEST_BINDING,
+                             b->sums[i].digest.v) < 0)
             return -1;
     for (size_t i = 0; i < m->entries.n; i++) {
         const mentry *e = &m->entries.e[i];

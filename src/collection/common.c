@@ -320,8 +320,8 @@ const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)
     if (!o)
         return NULL;
     s->size = o->size;
-    s->binding = o->binding;
-    memcpy(s->digest, o->digest, sizeof s->digest);
+    s->digest.kind = o->binding ? ENGINE_DIGEST_BINDING : ENGINE_DIGEST_SHA256;
+    memcpy(s->digest.v, o->digest, sizeof s->digest.v);
     return s;
 }
 

@@ -580,26 +580,31 @@ static const char *parse_obj(const char *s, int version, mentry *e)
     return NULL;
 }
 
-/* strtoull(s, NULL, base) (base 8 or 10), without its locale's cost for
- * the usual field of at most 19 digits; anything else goes to strtoull,
- * so what an entry's numbers accept is unchanged. */
-static unsigned long long field_u(const char *s, unsigned base)
+/* The usual numeric field, 1 to 19 digits of base 8 or 10 and nothing
+ * else, into *v (19 decimal digits cannot overflow 64 bits): 1, or 0 for
+ * any other text.  The fields below read it without strtoull's locale
+ * cost and hand any other text to strtoull/strtoll as before, so what an
+ * entry's numbers accept is unchanged. */
+static int plain_digits(const char *s, unsigned base, unsigned long long *v)
 {
-    unsigned long long v = 0;
     size_t i = 0;
-    for (; i < 19 && s[i] >= '0' && (unsigned)(s[i] - '0') < base; i++)
-        v = v * base + (unsigned)(s[i] - '0');
-    return i > 0 && !s[i] ? v : strtoull(s, NULL, (int)base);
+    for (*v = 0; i < 19 && s[i] >= '0' && (unsigned)(s[i] - '0') < base; i++)
+        *v = *v * base + (unsigned)(s[i] - '0');
+    return i > 0 && !s[i];
 }
 
-/* strtoll(s, NULL, 10) likewise. */
+static unsigned long long field_u(const char *s, unsigned base)
+{
+    unsigned long long v;
+    return plain_digits(s, base, &v) ? v : strtoull(s, NULL, (int)base);
+}
+
 static long long field_s(const char *s)
 {
-    unsigned long long v = field_u(s, 10);
-    if (s[0] >= '0' && s[0] <= '9' && v <= (unsigned long long)LLONG_MAX &&
-        strlen(s) <= 19)
-        return (long long)v;
-    return strtoll(s, NULL, 10);
+    unsigned long long v;
+    return plain_digits(s, 10, &v) && v <= (unsigned long long)LLONG_MAX
+               ? (long long)v
+               : strtoll(s, NULL, 10);
 }
 
 /* Fields f[0..n) of an "E" line into e: NULL, or why it is refused

@@ -154,10 +154,10 @@ static int put_sum(objstore *o, engine_job *job, const char *root,
                    const char *name, uint64_t *stored, os_sum *sum,
                    int exclusive, os_err *err)
 {
-    engine_digest d = {ENGINE_DIGEST_ANY, {0}};
     if (sum) {
         stored = &sum->size;
-        job->digest = &d;
+        sum->digest.kind = ENGINE_DIGEST_ANY; /* the best the chain has */
+        job->digest = &sum->digest;
     }
     char *url = os_url(root, name);
     if (!url)
@@ -173,11 +173,6 @@ static int put_sum(objstore *o, engine_job *job, const char *root,
     job->bytes_out = stored;
     if (rc == 0)
         rc = run(o, job, url, name, err);
-    if (rc == 0 && sum) {
-        sum->binding = d.kind == ENGINE_DIGEST_BINDING;
-        memcpy(sum->digest, d.v, sizeof sum->digest);
-    }
-    job->digest = NULL; /* d ends here */
     free(url);
     return rc;
 }
@@ -278,22 +273,24 @@ static int get_job(objstore *o, engine_job *job, const char *root,
 static int get_sum(objstore *o, engine_job *job, const char *root,
                    const char *name, const os_sum *want, os_err *err)
 {
-    engine_digest d = {ENGINE_DIGEST_SHA256, {0}};
+    engine_digest got = {0};
     uint64_t size = 0;
     if (want) {
-        d.kind = want->binding ? ENGINE_DIGEST_BINDING : ENGINE_DIGEST_SHA256;
-        job->digest = &d;
+        got.kind = want->digest.kind; /* what the record holds */
+        job->digest = &got;
         job->bytes_in = &size;
     }
     int rc = get_job(o, job, root, name, BARE, err);
-    job->digest = NULL; /* d ends here */
+    job->digest = NULL; /* got ends here */
     if (want && rc == 0 &&
-        (size != want->size || memcmp(d.v, want->digest, sizeof d.v))) {
+        (size != want->size ||
+         memcmp(got.v, want->digest.v, sizeof got.v))) {
         char *url = os_url(root, name);
         rc = set_err(err, SLUICE_E_AUTH, "%s: not the object this backup "
                      "stored (size/%s differ): swapped or replaced",
                      url ? url : name,
-                     want->binding ? "binding" : "SHA-256");
+                     got.kind == ENGINE_DIGEST_BINDING ? "binding"
+                                                       : "SHA-256");
         free(url);
     }
     return rc;

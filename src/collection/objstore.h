@@ -39,13 +39,12 @@ typedef struct objstore {
  * passed to the endpoint, or what a get must find as they come from it
  * (a difference fails the get with SLUICE_E_AUTH: a swapped or replaced
  * object).  The digest is the binding of the chain's authenticating
- * stage when it has one (ABI 1.4: binding = 1), else the SHA-256 of the
- * stored bytes (engine_digest).  A NULL os_sum: nothing measured or
- * checked. */
+ * stage when it has one (ABI 1.4), else the SHA-256 of the stored bytes:
+ * engine_digest, as the engine works it out.  A NULL os_sum: nothing
+ * measured or checked. */
 typedef struct os_sum {
     uint64_t size;
-    int binding;
-    uint8_t digest[32];
+    engine_digest digest;
 } os_sum;
 
 /* A failure: one line, "OBJECT-URL: stage: message". */
