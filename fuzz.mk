@@ -54,7 +54,7 @@ FUZZ_MINIHOST = $(top_srcdir)/t/fuzz/minihost.c $(top_srcdir)/t/fuzz/minihost.h
 FUZZ_ARCHIVE = $(top_srcdir)/plugins/archive.c \
 	$(top_srcdir)/plugins/archive-create.c \
 	$(top_srcdir)/plugins/archive-extract.c \
-	$(top_srcdir)/plugins/archive-madeset.c \
+	$(top_srcdir)/plugins/archive-madeset.c $(top_srcdir)/plugins/archive-dirfix.c \
 	$(top_srcdir)/plugins/archive-bufs.c $(top_srcdir)/plugins/hugemap.c \
 	$(top_srcdir)/plugins/archive-list.c
 FUZZ_AES = $(top_srcdir)/plugins/aes-256-gcm.c \

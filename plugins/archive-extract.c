@@ -34,18 +34,18 @@
  */
 #include "archive-stage.h"
 #include "archive-bufs.h"
+#include "archive-dirfix.h"
 #include "archive-madeset.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/fs.h>
+#include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -171,12 +171,7 @@ typedef struct ex_state {
     /* the member being written under a temporary name */
     int tmp_dirfd;
     char tmp_name[TMP_NAME_MAX];
-    /* directories whose metadata is set at the end */
-    struct dirfix {
-        char *path;
-        struct archive_entry *e;
-    } *fix;
-    size_t n_fix, cap_fix;
+    dirfixes fixes;    /* directories whose metadata is set at the end */
     char *last_done;   /* last member restored completely */
     uint64_t seq, last_done_seq; /* members seen; last_done's position */
     dirref *cache_ref; /* the cache's reference on cache_fd          */
@@ -587,16 +582,10 @@ static void owner_of(ex_state *s, struct archive_entry *e, uid_t *uid,
         *gid = (gid_t)id;
 }
 
-/* The mode to give a member: with -p (root's default) all of it, else
- * without set-id/sticky bits and with the umask applied, as tar does. */
 static mode_t mode_of(ex_state *s, struct archive_entry *e, int chown_ok)
 {
-    mode_t m = archive_entry_perm(e) & 07777;
-    if (!s->preserve)
-        m &= 0777 & ~s->umask;
-    else if (!chown_ok)
-        m &= ~(mode_t)(S_ISUID | S_ISGID);
-    return m;
+    return member_mode(archive_entry_perm(e), s->preserve, s->umask,
+                       chown_ok);
 }
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
@@ -749,14 +738,9 @@ static void set_fflags(ex_state *s, int fd, struct archive_entry *e,
 {
     unsigned long set = 0, clear = 0;
     archive_entry_fflags(e, &set, &clear);
-    if (!set && !clear)
-        return;
-    int cur = 0;
-    if (ioctl(fd, FS_IOC_GETFLAGS, &cur) < 0)
-        cur = 0;
-    int want = (int)(((unsigned long)cur | set) & ~clear);
-    if (want != cur && ioctl(fd, FS_IOC_SETFLAGS, &want) < 0)
-        skip_errno(s, name, "cannot restore file flags", errno);
+    int en = member_fflags(fd, set, clear);
+    if (en)
+        skip_errno(s, name, "cannot restore file flags", en);
 }
 
 /* Whether creating something in directory d gives it owner u and group
@@ -1696,14 +1680,65 @@ static int do_other(ex_state *s, struct archive_entry *e, const char *name,
     return 0;
 }
 
+/* Records what a directory gets at the end (archive-dirfix.h), keeping
+ * it open when the budget allows.  A directory this run made in the
+ * cached parent has the owner creation gave it: no chown when that is
+ * the member's. */
+static int fix_record(ex_state *s, struct archive_entry *e, const char *name,
+                      int pfd, const char *base, int made, sluice_error *err)
+{
+    dirfix *f = dirfixes_add(&s->fixes);
+    if (!f || !(f->path = strdup(name))) {
+        if (f)
+            s->fixes.n--;
+        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+    }
+    f->seq = s->seq;
+    owner_of(s, e, &f->uid, &f->gid);
+    f->do_chown = s->same_owner &&
+                  !(made && pfd == s->cache_fd &&
+                    owner_is_default(s, s->cache_ref, f->uid, f->gid));
+    f->perm = archive_entry_perm(e) & 07777;
+    entry_times(e, f->ts);
+    archive_entry_fflags(e, &f->fset, &f->fclear);
+    if (archive_entry_xattr_count(e) > 0 ||
+        archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS |
+                                       ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0) {
+        if (!(f->e = archive_entry_clone(e))) {
+            free(f->path);
+            s->fixes.n--;
+            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+        }
+    }
+    if (dirfixes_keep(&s->fixes)) {
+        f->fd = *name ? openat(pfd, base, O_RDONLY | O_DIRECTORY |
+                                              O_NOFOLLOW | O_CLOEXEC)
+                      : openat(s->rootfd, ".",
+                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (f->fd < 0)
+            s->fixes.kept--;
+    }
+    struct stat st;
+    if (f->fd < 0 && *name &&
+        fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* Reached by name at the end: only if it is still this one. */
+        f->have_id = 1;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+    }
+    return 0;
+}
+
 static int do_directory(ex_state *s, struct archive_entry *e,
                         const char *name, int pfd, const char *base,
                         sluice_error *err)
 {
+    int made = 0;
     if (*name) {
         if (mkdirat(pfd, base, 0700) == 0) {
             /* Out of memory here only costs its files a rename. */
             (void)madeset_add(s->made, name, strlen(name));
+            made = 1;
         } else {
             struct stat st;
             if (errno != EEXIST ||
@@ -1718,63 +1753,75 @@ static int do_directory(ex_state *s, struct archive_entry *e,
                     skip_errno(s, name, "cannot create directory", errno);
                     return 1;
                 }
+                made = 1;
             }
         }
     }
-    /* Mode, owner and times once everything inside is written. */
-    if (s->n_fix == s->cap_fix) {
-        size_t cap = s->cap_fix ? s->cap_fix * 2 : 64;
-        struct dirfix *f = realloc(s->fix, cap * sizeof *f);
-        if (!f)
-            return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-        s->fix = f;
-        s->cap_fix = cap;
-    }
-    struct archive_entry *copy = archive_entry_clone(e);
-    char *path = strdup(name);
-    if (!copy || !path) {
-        archive_entry_free(copy);
-        free(path);
-        return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
-    }
-    s->fix[s->n_fix].path = path;
-    s->fix[s->n_fix].e = copy;
-    s->n_fix++;
-    return 0;
+    return fix_record(s, e, name, pfd, base, made, err);
 }
 
-/* Descending name order puts "a/b" before "a": deepest first. */
-static int cmp_fix_desc(const void *a, const void *b)
+/* A record's failures, as messages (the stage's thread). */
+static void fix_report(ex_state *s, const dirfix *f)
 {
-    return strcmp(((const struct dirfix *)b)->path,
-                  ((const struct dirfix *)a)->path);
+    const char *name = *f->path ? f->path : ".";
+    if (f->err_owner)
+        skip_errno(s, name, "cannot restore the owner", f->err_owner);
+    if (f->err_mode)
+        skip_errno(s, name, "cannot restore the mode", f->err_mode);
+    if (f->err_times)
+        skip_errno(s, name, "cannot restore the times", f->err_times);
+    if (f->err_flags)
+        skip_errno(s, name, "cannot restore file flags", f->err_flags);
 }
 
-/* Sets directory metadata once nothing more is written inside. */
+/* A record's directory again by name, without following a symlink:
+ * -1 when it is gone, or another directory took its name since. */
+static int fix_reopen(ex_state *s, const dirfix *f)
+{
+    if (!*f->path)
+        return openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *base, *why;
+    int en;
+    int pfd = parent_of(s, f->path, 0, &base, &why, &en);
+    int fd = pfd < 0 ? -1
+                     : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                             O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && f->have_id &&
+        (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* One record on the stage's thread, with its xattrs and ACLs. */
+static void fix_apply_here(ex_state *s, dirfix *f)
+{
+    int fd = f->fd >= 0 ? f->fd : fix_reopen(s, f);
+    f->fd = -1;
+    if (fd < 0)
+        return;
+    dirfix_owner_mode(f, fd, s->preserve, s->umask);
+    if (f->e)
+        set_xattrs_acls(s, fd, f->e, *f->path ? f->path : ".");
+    dirfix_times_flags(f, fd);
+    close(fd);
+}
+
+/* Sets directory metadata once nothing more is written inside: first
+ * what must go deepest first or on this thread, then the directories
+ * held open, on a thread a core. */
 static void apply_fixups(ex_state *s)
 {
-    if (s->n_fix > 1)
-        qsort(s->fix, s->n_fix, sizeof *s->fix, cmp_fix_desc);
-    for (size_t i = 0; i < s->n_fix; i++) {
-        const char *name = s->fix[i].path;
-        int fd;
-        if (!*name) {
-            fd = openat(s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        } else {
-            const char *base, *why;
-            int en;
-            int pfd = parent_of(s, name, 0, &base, &why, &en);
-            if (pfd < 0)
-                continue; /* gone or replaced since: nothing to do */
-            fd = openat(pfd, base,
-                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        }
-        if (fd < 0)
-            continue;
-        set_meta_fd(s, fd, s->fix[i].e, *name ? name : ".");
-        set_fflags(s, fd, s->fix[i].e, *name ? name : ".");
-        close(fd);
-    }
+    dirfixes *d = &s->fixes;
+    dirfixes_settle(d);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].fd < 0 || d->v[i].e)
+            fix_apply_here(s, &d->v[i]);
+    dirfixes_apply_kept(d, online_cores(), s->preserve, s->umask);
+    for (size_t i = 0; i < d->n; i++)
+        fix_report(s, &d->v[i]);
 }
 
 /* "after restoring X (Y was not restored)", for messages. */
@@ -1990,11 +2037,7 @@ static void ex_state_free(ex_state *s)
 {
     archive_read_free(s->r);
     cache_drop(s);
-    for (size_t i = 0; i < s->n_fix; i++) {
-        archive_entry_free(s->fix[i].e);
-        free(s->fix[i].path);
-    }
-    free(s->fix);
+    dirfixes_free(&s->fixes);
     free(s->last_done);
     madeset_free(s->made);
     for (int g = 0; g < 2; g++) {
@@ -2016,6 +2059,7 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.cache_fd = -1;
     s.tmp_dirfd = -1;
     s.tmp_seed = tmp_seed_new(&s);
+    dirfixes_init(&s.fixes);
     s.euid = geteuid();
     s.egid = getegid();
     s.umask = read_umask();
