@@ -324,14 +324,8 @@ static int run_tar(cli *c, session *s, loader *l)
         at->options = arch.kv;
         at->n_options = arch.n;
     }
-    /* -x, -t: the archive stage, added after the header is read and
-     * authenticated, loads meanwhile (the key derivation takes 13 ms). */
-    loader_preload *pre = !ex && c->mode != MODE_CREATE
-                              ? loader_preload_start(l, preset_archive_stage())
-                              : NULL;
     engine_error fail = {0};
     int rc = ex ? 0 : engine_run(s, l, &job, &fail);
-    loader_preload_end(pre);
     header_free(chain);
     return ex ? ex : rc == 0 ? EXIT_OK : report(&fail, rc);
 }
