@@ -72,6 +72,13 @@ enum aesgcm_status {
 
 /* ---- keys and header MAC ------------------------------------------------ */
 
+/* out = PBKDF2-HMAC-SHA256(pass, salt, iter, 32 bytes): RFC 8018's
+ * first block, which is all of a 32-byte key.  AESGCM_E_LIMIT when
+ * iter is 0 or a length does not fit an int. */
+AESGCM_API int aesgcm_pbkdf2_sha256(const void *pass, size_t pass_len,
+                                    const void *salt, size_t salt_len,
+                                    uint32_t iter, uint8_t out[32]);
+
 /* key = PBKDF2-HMAC-SHA256(pass[0..pass_len), salt, iter, 32 bytes). */
 AESGCM_API int aesgcm_kdf(const void *pass, size_t pass_len,
                           const uint8_t salt[AESGCM_SALT_LEN], uint32_t iter,

@@ -496,6 +496,59 @@ static void check_kdf(const vline *v)
        hash ? hash : "?", pass ? pass : "?", it ? it : "?");
 }
 
+/* aesgcm_pbkdf2_sha256 (its own loop, not OpenSSL's PKCS5_PBKDF2_HMAC):
+ * RFC 7914's PBKDF2-HMAC-SHA256 vectors (first 32 bytes), then the
+ * same as OpenSSL's for passphrases of 0 to 130 bytes (a key longer than
+ * a block is hashed first), salts of 0 to 40 and 1 to 3 iterations or
+ * 1,000, and the limits. */
+static void check_pbkdf2(void)
+{
+    static const struct {
+        const char *pass, *salt;
+        uint32_t iter;
+        const char *want;
+    } rfc[] = {
+        {"passwd", "salt", 1,
+         "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"},
+        {"Password", "NaCl", 80000,
+         "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"},
+    };
+    for (size_t i = 0; i < sizeof rfc / sizeof rfc[0]; i++) {
+        uint8_t want[32], got[32];
+        ok(unhex_fixed(rfc[i].want, want, 32) &&
+               aesgcm_pbkdf2_sha256(rfc[i].pass, strlen(rfc[i].pass),
+                                    rfc[i].salt, strlen(rfc[i].salt),
+                                    rfc[i].iter, got) == AESGCM_OK &&
+               memcmp(got, want, 32) == 0,
+           "pbkdf2: RFC 7914 vector P=%s S=%s c=%u", rfc[i].pass,
+           rfc[i].salt, (unsigned)rfc[i].iter);
+    }
+    uint8_t pass[130], salt[40];
+    pattern(pass, sizeof pass);
+    pattern(salt, sizeof salt);
+    salt[0] ^= 0x5a;
+    size_t bad = 0, n = 0;
+    for (size_t pl = 0; pl <= sizeof pass; pl += pl < 70 ? 1 : 13)
+        for (size_t sl = 0; sl <= sizeof salt; sl += 8)
+            for (uint32_t it = 1; it <= 4; it++) {
+                uint32_t iter = it == 4 ? 1000 : it;
+                uint8_t a[32], b[32];
+                n++;
+                if (aesgcm_pbkdf2_sha256(pass, pl, salt, sl, iter, a) !=
+                        AESGCM_OK ||
+                    !PKCS5_PBKDF2_HMAC((const char *)pass, (int)pl, salt,
+                                       (int)sl, (int)iter, EVP_sha256(), 32,
+                                       b) ||
+                    memcmp(a, b, 32) != 0)
+                    bad++;
+            }
+    ok(bad == 0, "pbkdf2: the same as OpenSSL's in %zu cases (%zu differ)",
+       n, bad);
+    uint8_t out[32];
+    ok(aesgcm_pbkdf2_sha256("p", 1, salt, 16, 0, out) == AESGCM_E_LIMIT,
+       "pbkdf2: 0 iterations is refused");
+}
+
 /* Truncation anywhere is detected: exactly at a chunk boundary (and
  * inside the object header) as truncation, elsewhere as a chunk failing
  * authentication; only whole verified chunks are ever released. */
@@ -1200,6 +1253,7 @@ int main(int argc, char **argv)
 {
     char tmp[4096];
     check_vectors(vector_path(argc, argv, tmp, sizeof tmp));
+    check_pbkdf2();
     check_nonce_wrap();
     check_v1();
     check_garbage();
