@@ -109,12 +109,13 @@ t/fuzz/fuzz-aesgcm$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-aesgcm.c \
 		$(top_srcdir)/plugins/aesgcm-object.c $(CRYPTO_LIBS)
 
 t/fuzz/fuzz-zstd$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-zstd.c \
-		$(top_srcdir)/plugins/zstd.c $(FUZZ_MINIHOST) \
-		$(top_srcdir)/include/sluice/plugin.h
+		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c \
+		$(FUZZ_MINIHOST) $(top_srcdir)/include/sluice/plugin.h
 	@$(MKDIR_P) t/fuzz
 	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -o $@ \
 		$(top_srcdir)/t/fuzz/fuzz-zstd.c $(top_srcdir)/t/fuzz/minihost.c \
-		$(top_srcdir)/plugins/zstd.c $(ZSTD_LIBS)
+		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c \
+		$(ZSTD_LIBS)
 
 t/fuzz/fuzz-restore$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-restore.c \
 		$(FUZZ_CORE) $(top_srcdir)/include/sluice/plugin.h
@@ -147,10 +148,10 @@ t/fuzz/plugins/file.so: $(top_srcdir)/plugins/file.c
 	@$(MKDIR_P) t/fuzz/plugins
 	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/plugins/file.c
 
-t/fuzz/plugins/zstd.so: $(top_srcdir)/plugins/zstd.c
+t/fuzz/plugins/zstd.so: $(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c
 	@$(MKDIR_P) t/fuzz/plugins
 	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -o $@ \
-		$(top_srcdir)/plugins/zstd.c $(ZSTD_LIBS)
+		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c $(ZSTD_LIBS)
 
 t/fuzz/plugins/aes-256-gcm.so: $(FUZZ_AES) $(top_srcdir)/plugins/aesgcm-object.h
 	@$(MKDIR_P) t/fuzz/plugins
