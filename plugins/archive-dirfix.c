@@ -3,6 +3,7 @@
 
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +24,30 @@
 /* Fewer records than this per thread are not worth one. */
 #define APPLY_MIN_PER_THREAD 256
 
+/* Directories held open by every extraction of the process: the limit
+ * is the process's, and a collection restore extracts several objects
+ * at once. */
+static atomic_size_t kept_in_process;
+
+static int budget_take(size_t budget)
+{
+    size_t cur = atomic_load(&kept_in_process);
+    do {
+        if (cur >= budget)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&kept_in_process, &cur, cur + 1));
+    return 1;
+}
+
+void dirfix_close(dirfix *f)
+{
+    if (f->fd < 0)
+        return;
+    close(f->fd);
+    f->fd = -1;
+    atomic_fetch_sub(&kept_in_process, 1);
+}
+
 void dirfixes_init(dirfixes *d)
 {
     struct rlimit rl;
@@ -38,9 +63,7 @@ void dirfixes_init(dirfixes *d)
 
 static void record_free(dirfix *f)
 {
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
+    dirfix_close(f);
     archive_entry_free(f->e);
     f->e = NULL;
     free(f->path);
@@ -71,12 +94,22 @@ dirfix *dirfixes_add(dirfixes *d)
     return f;
 }
 
-int dirfixes_keep(dirfixes *d)
+void dirfixes_drop_last(dirfixes *d)
 {
-    if (d->kept >= d->budget)
-        return 0;
-    d->kept++;
-    return 1;
+    if (d->n)
+        record_free(&d->v[--d->n]);
+}
+
+void dirfixes_keep_open(dirfixes *d, dirfix *f, int dirfd, const char *name)
+{
+    f->fd = -1;
+    if (!budget_take(d->budget))
+        return;
+    f->fd = name ? openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                           O_CLOEXEC)
+                 : openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (f->fd < 0)
+        atomic_fetch_sub(&kept_in_process, 1);
 }
 
 /* Path descending ("a/b" > "a"), then the latest first. */
@@ -165,8 +198,7 @@ static void *apply_worker(void *arg)
                 continue;
             dirfix_owner_mode(f, f->fd, r->preserve, r->umask);
             dirfix_times_flags(f, f->fd);
-            close(f->fd);
-            f->fd = -1;
+            dirfix_close(f);
         }
     }
     return NULL;
@@ -187,5 +219,4 @@ void dirfixes_apply_kept(dirfixes *d, int threads, int preserve,
     apply_worker(&r);
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
-    d->kept = 0;
 }

@@ -8,7 +8,8 @@
  * applies them after the last member (archive-extract.c, apply_fixups).
  *
  * A record keeps the directory itself open while the descriptor budget
- * allows (half the soft limit).  Its metadata then goes to the very
+ * allows (half the soft limit, for the whole process: a collection
+ * restore runs several extractions at once).  Its metadata then goes to the very
  * directory that was made, whatever was renamed since, and such records
  * apply in any order, several threads at once: setting a directory's
  * metadata changes nothing of its parent's.  A record without a
@@ -47,7 +48,7 @@ typedef struct dirfix {
 typedef struct dirfixes {
     dirfix *v;
     size_t n, cap;
-    size_t kept, budget;   /* descriptors held, and allowed            */
+    size_t budget;         /* descriptors the process may keep         */
 } dirfixes;
 
 /* budget: from RLIMIT_NOFILE. */
@@ -57,8 +58,15 @@ void dirfixes_free(dirfixes *d);
 
 /* A new record (zeroed, fd -1) at the end, or NULL: out of memory. */
 dirfix *dirfixes_add(dirfixes *d);
-/* Whether one more directory may be kept open (counts it if so). */
-int dirfixes_keep(dirfixes *d);
+/* Drops the last record (just added, nothing open): out of memory. */
+void dirfixes_drop_last(dirfixes *d);
+/* f->fd = the directory name in dirfd (NULL: dirfd itself), opened
+ * O_NOFOLLOW, when the budget has room; else (or on failure) -1. */
+void dirfixes_keep_open(dirfixes *d, dirfix *f, int dirfd,
+                        const char *name);
+
+/* Closes f->fd, if open, and gives it back to the budget. */
+void dirfix_close(dirfix *f);
 
 /* Deepest first ("a/b" before "a"), and only the last record of each
  * path (the others are freed). */

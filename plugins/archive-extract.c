@@ -1690,7 +1690,7 @@ static int fix_record(ex_state *s, struct archive_entry *e, const char *name,
     dirfix *f = dirfixes_add(&s->fixes);
     if (!f || !(f->path = strdup(name))) {
         if (f)
-            s->fixes.n--;
+            dirfixes_drop_last(&s->fixes);
         return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
     }
     f->seq = s->seq;
@@ -1705,19 +1705,14 @@ static int fix_record(ex_state *s, struct archive_entry *e, const char *name,
         archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS |
                                        ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0) {
         if (!(f->e = archive_entry_clone(e))) {
-            free(f->path);
-            s->fixes.n--;
+            dirfixes_drop_last(&s->fixes);
             return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
         }
     }
-    if (dirfixes_keep(&s->fixes)) {
-        f->fd = *name ? openat(pfd, base, O_RDONLY | O_DIRECTORY |
-                                              O_NOFOLLOW | O_CLOEXEC)
-                      : openat(s->rootfd, ".",
-                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (f->fd < 0)
-            s->fixes.kept--;
-    }
+    if (*name)
+        dirfixes_keep_open(&s->fixes, f, pfd, base);
+    else
+        dirfixes_keep_open(&s->fixes, f, s->rootfd, NULL);
     struct stat st;
     if (f->fd < 0 && *name &&
         fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -1799,14 +1794,16 @@ static int fix_reopen(ex_state *s, const dirfix *f)
 static void fix_apply_here(ex_state *s, dirfix *f)
 {
     int fd = f->fd >= 0 ? f->fd : fix_reopen(s, f);
-    f->fd = -1;
     if (fd < 0)
         return;
     dirfix_owner_mode(f, fd, s->preserve, s->umask);
     if (f->e)
         set_xattrs_acls(s, fd, f->e, *f->path ? f->path : ".");
     dirfix_times_flags(f, fd);
-    close(fd);
+    if (fd == f->fd)
+        dirfix_close(f);
+    else
+        close(fd);
 }
 
 /* Sets directory metadata once nothing more is written inside: first

@@ -670,4 +670,33 @@ run "$SLUICE" restore --from "$SE" -C "$T_TMP/sre2" big/file
 ok "restore of it fails" [ "$RC" -ne 0 ]
 ok "  leaving no file and no temporary" [ -z "$(ls -A "$T_TMP/sre2/big")" ]
 
+# ---- many directories, few descriptors --------------------------------------
+# Objects restore several at once, and every extraction keeps the
+# directories it makes open until their metadata is set: the budget for
+# that is the process's (half the soft limit), so a restore under
+# `ulimit -n 300` still ends well, every directory with its mode and
+# times.
+SM=$T_TMP/manydirs
+i=0
+while [ $i -lt 800 ]; do
+    d=$SM/p$((i % 16))/d$i
+    mkdir -p "$d" && echo $i >"$d/f"
+    i=$((i + 1))
+done
+i=0
+for d in "$SM"/p*/d*; do
+    chmod $((i % 2 ? 750 : 705)) "$d"
+    touch -d "@$((1200000000 + i))" "$d"
+    i=$((i + 1))
+done
+expect_ok "many directories: backup" \
+    "$SLUICE" backup --to "$T_TMP/cmany" -z -e --object-size 128K -q -C "$SM" .
+rm -rf "$T_TMP/rmany" && mkdir "$T_TMP/rmany"
+expect_ok "many directories: restore with ulimit -n 300" \
+    sh -c 'ulimit -n 300 && exec "$1" restore --from "$2" -C "$3"' sh \
+    "$SLUICE" "$T_TMP/cmany" "$T_TMP/rmany"
+is "$(cd "$T_TMP/rmany" && find . -type d -printf '%p %m %T@\n' | sort | cksum)" \
+    "$(cd "$SM" && find . -type d -printf '%p %m %T@\n' | sort | cksum)" \
+    "many directories: each one's mode and times"
+
 done_testing
