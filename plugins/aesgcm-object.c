@@ -132,9 +132,9 @@ static void hmac_states(const void *pass, size_t pass_len, SHA256_CTX *in,
 }
 
 /* OpenSSL's PKCS5_PBKDF2_HMAC copies (allocating) an HMAC context at
- * each iteration: 13 ms for 64,000.  Here U(j+1) = HMAC(P, U(j)) is two
+ * each iteration: 14 ms for 64,000.  Here U(j+1) = HMAC(P, U(j)) is two
  * compressions from the saved states, on one block that holds U (or the
- * inner hash) and the padding for 64 + 32 bytes, laid out once. */
+ * inner hash) and the padding for 64 + 32 bytes, laid out once: 6.7 ms. */
 int aesgcm_pbkdf2_sha256(const void *pass, size_t pass_len, const void *salt,
                          size_t salt_len, uint32_t iter, uint8_t out[32])
 {

@@ -855,7 +855,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
                        SLUICE_ROLE_TRANSFORM, &transforms[i]);
     /* The stage after the chain (the archive stage of -x and -t) loads
      * on a thread while the chain's stages open and the header's MAC is
-     * checked (the key is derived then: 13 ms; libarchive and its
+     * checked (the key is derived then: 7 ms; libarchive and its
      * libraries take about 10).  Not before: plugins load one at a time,
      * and the chain's are needed first. */
     const char *next = job->tail.name ? job->tail.name
