@@ -23,6 +23,8 @@
 #define APPLY_STEP 32
 /* Fewer records than this per thread are not worth one. */
 #define APPLY_MIN_PER_THREAD 256
+/* Threads started beside the caller's, at most. */
+#define APPLY_THREADS_MAX 8
 
 /* Directories held open by every extraction of the process: the limit
  * is the process's, and a collection restore extracts several objects
@@ -209,10 +211,10 @@ void dirfixes_apply_kept(dirfixes *d, int threads, int preserve,
 {
     apply_run r = {.d = d, .preserve = preserve, .umask = umask};
     atomic_init(&r.next, 0);
-    pthread_t th[8];
+    pthread_t th[APPLY_THREADS_MAX];
     int n = 0;
-    if (threads > 1 + 8)
-        threads = 1 + 8;
+    if (threads > 1 + APPLY_THREADS_MAX)
+        threads = 1 + APPLY_THREADS_MAX;
     while (n + 1 < threads && d->n / (size_t)(n + 2) >= APPLY_MIN_PER_THREAD &&
            pthread_create(&th[n], NULL, apply_worker, &r) == 0)
         n++;
