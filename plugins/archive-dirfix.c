@@ -17,8 +17,10 @@
 /* Descriptors left for everything else: the writers' files, the
  * directory cache, libraries. */
 #define FDS_SPARE 128
-/* Kernel memory held stays modest however high the limit. */
-#define FDS_MAX (1u << 16)
+/* However high the limit: an open directory holds about 1 KiB of
+ * kernel memory, and a hostile archive may hold any number of them.
+ * Past it, directories are reached by name, as they all were before. */
+#define FDS_MAX (1u << 14)
 /* Records a thread takes at a time from the shared index. */
 #define APPLY_STEP 32
 /* Fewer records than this per thread are not worth one. */

@@ -8,8 +8,8 @@
  * applies them after the last member (archive-extract.c, apply_fixups).
  *
  * A record keeps the directory itself open while the descriptor budget
- * allows (half the soft limit, for the whole process: a collection
- * restore runs several extractions at once).  Its metadata then goes to the very
+ * allows (half the soft limit, at most 16,384, for the whole process: a
+ * collection restore runs several extractions at once).  Its metadata then goes to the very
  * directory that was made, whatever was renamed since, and such records
  * apply in any order, several threads at once: setting a directory's
  * metadata changes nothing of its parent's.  A record without a
