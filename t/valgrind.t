@@ -1,7 +1,9 @@
 #!/bin/sh
 # valgrind.t - memcheck (no invalid access, no uninitialised use, no
 # definite leak) on successful and failing runs, and helgrind (no data race,
-# no lock-order problem) on the engine's threads and the block queue.
+# no lock-order problem) on the engine's threads and the block queue, and
+# on -x's writer threads and its directory fixups (600 directories: more
+# than one thread sets their metadata).
 # Skipped without valgrind and on sanitizer builds (the two do not mix).
 . "$(dirname "$0")/lib.sh"
 plan_no_plan
@@ -55,6 +57,17 @@ vg memcheck 6 "a missing stage" "$SLUICE" --chain nosuchstage -o x data
 vg memcheck 2 "a usage error" "$SLUICE" --chain 'zstd:level=99' -o x data
 printf 'sluice/1\nzstd level=3 level=4\n---\n' >dup.slc
 vg memcheck 4 "a duplicate header key" "$SLUICE" -d dup.slc
+i=0
+while [ $i -lt 600 ]; do
+    mkdir -p "tree/p$((i % 10))/d$i" && echo $i >"tree/p$((i % 10))/d$i/f"
+    i=$((i + 1))
+done
+"$SLUICE" -c -z -f tree.slc -C tree . || fail "tar of the tree"
+mkdir x1 x2
+vg memcheck 0 "-x of 600 directories" "$SLUICE" -x -f tree.slc -C x1
+vg helgrind 0 "-x of 600 directories (writers, fixups)" \
+    "$SLUICE" -x -f tree.slc -C x2
+ok "(-x under helgrind restores the tree)" diff -r tree x2
 no_temp_files . "no temporary file left by any of them"
 
 vg helgrind 0 "-z --threads 1 (engine threads and queues)" "$SLUICE" -z --threads 1 -o hg.slc data
