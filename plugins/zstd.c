@@ -57,20 +57,32 @@ typedef struct zstd_ctx {
 #define HUGE_ALLOC_MIN (1u << 20)
 
 typedef struct alloc_head {
-    size_t size;
-    size_t mapped; /* hugemap_new's length, or 0: malloc */
+    size_t cost;   /* bytes charged to the budget                      */
+    size_t mapped; /* hugemap_new's length, or 0: malloc               */
 } alloc_head;
 _Static_assert(sizeof(alloc_head) <= ALLOC_PREFIX, "the prefix holds it");
+
+/* Whether an allocation of size goes to huge pages: the length then
+ * charged is the mapping's, whole huge pages. */
+static int alloc_huge(const zstd_ctx *z, size_t size)
+{
+    return !HUGEMAP_USE_MALLOC && z->direction == SLUICE_REVERSE &&
+           size >= HUGE_ALLOC_MIN;
+}
 
 static void *budget_alloc(void *opaque, size_t size)
 {
     zstd_ctx *z = opaque;
-    if (size > INT64_MAX - ALLOC_PREFIX)
+    if (size > INT64_MAX - HUGEMAP_PAGE - ALLOC_PREFIX)
         return NULL;
-    int64_t cost = (int64_t)(size + ALLOC_PREFIX);
+    int huge = alloc_huge(z, size);
+    alloc_head h = {huge ? hugemap_len(size + ALLOC_PREFIX)
+                         : size + ALLOC_PREFIX,
+                    0};
     if (z->charge) {
         sluice_error e = {0};
-        if (z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, cost, &e) < 0) {
+        if (z->api->charge(z->host, SLUICE_RESOURCE_MEMORY,
+                           (int64_t)h.cost, &e) < 0) {
             pthread_mutex_lock(&z->lock);
             if (!atomic_load(&z->over_budget))
                 z->budget_err = e;
@@ -79,17 +91,13 @@ static void *budget_alloc(void *opaque, size_t size)
             return NULL;
         }
     }
-    alloc_head h = {size, 0};
-    unsigned char *p = NULL;
-    if (!HUGEMAP_USE_MALLOC && z->direction == SLUICE_REVERSE &&
-        size >= HUGE_ALLOC_MIN) {
+    unsigned char *p = huge ? hugemap_new(size + ALLOC_PREFIX) : NULL;
+    if (p)
         h.mapped = size + ALLOC_PREFIX;
-        if (!(p = hugemap_new(h.mapped)))
-            h.mapped = 0;
-    }
-    if (!p && !(p = malloc(size + ALLOC_PREFIX))) {
+    else if (!(p = malloc(size + ALLOC_PREFIX))) {
         if (z->charge)
-            z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, -cost, NULL);
+            z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, -(int64_t)h.cost,
+                           NULL);
         return NULL;
     }
     memcpy(p, &h, sizeof h);
@@ -109,8 +117,8 @@ static void budget_free(void *opaque, void *ptr)
     else
         free(p);
     if (z->charge)
-        z->api->charge(z->host, SLUICE_RESOURCE_MEMORY,
-                       -(int64_t)(h.size + ALLOC_PREFIX), NULL);
+        z->api->charge(z->host, SLUICE_RESOURCE_MEMORY, -(int64_t)h.cost,
+                       NULL);
 }
 
 /* A libzstd failure to allocate is the budget's refusal when one came:
