@@ -9,10 +9,10 @@
  *
  * A record keeps the directory itself open while the descriptor budget
  * allows (half the soft limit, at most 16,384, for the whole process: a
- * collection restore runs several extractions at once).  Its metadata then goes to the very
- * directory that was made, whatever was renamed since, and such records
- * apply in any order, several threads at once: setting a directory's
- * metadata changes nothing of its parent's.  A record without a
+ * collection restore runs several extractions at once).  Its metadata
+ * then goes to the very directory that was made, whatever was renamed
+ * since, and such records apply in any order, several threads at once:
+ * setting a directory's metadata changes nothing of its parent's.  A record without a
  * descriptor is reached again by name, deepest first, before the others
  * (a parent's final mode may forbid the way down), and only if it is
  * still the directory that was made (device and inode).
