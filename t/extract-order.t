@@ -135,10 +135,10 @@ dirmeta meta >meta.want
 for lim in none 200 300; do
     rm -rf m && mkdir m
     if [ $lim = none ]; then
-        expect_ok "dirmeta: -x of 620 directories" "$S" -xf meta.tar -C m
+        expect_ok "dirmeta: -x of 620 directories" "$S" -p -xf meta.tar -C m
     else
         expect_ok "dirmeta: -x of 620 directories, ulimit -n $lim" \
-            sh -c 'ulimit -n "$1" && exec "$2" -xf meta.tar -C m' sh $lim "$S"
+            sh -c 'ulimit -n "$1" && exec "$2" -p -xf meta.tar -C m' sh $lim "$S"
     fi
     dirmeta m/meta >meta.got
     ok "dirmeta ($lim): every directory's mode, owner and times" \
