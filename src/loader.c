@@ -338,8 +338,24 @@ static void *preload_main(void *arg)
     return NULL;
 }
 
+/* Whether a loaded plugin provides stage `name` already. */
+static int stage_loaded(loader *l, const char *name)
+{
+    int found = 0;
+    pthread_mutex_lock(&l->lock);
+    for (loaded_plugin *lp = l->plugins; lp && !found; lp = lp->next)
+        for (size_t i = 0; i < lp->n_stages && !found; i++)
+            found = strcmp(lp->stages[i].vt.name, name) == 0;
+    pthread_mutex_unlock(&l->lock);
+    return found;
+}
+
 loader_preload *loader_preload_start(loader *l, const char *name)
 {
+    /* A collection's object runs ask for it again and again: no thread
+     * once it is there. */
+    if (stage_loaded(l, name))
+        return NULL;
     loader_preload *p = malloc(sizeof *p);
     if (!p)
         return NULL;

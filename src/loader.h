@@ -38,8 +38,9 @@ int loader_find(loader *l, const char *name, const loaded_stage **out,
  * and the libraries it needs load while the caller does other work (a
  * key derivation, reading a manifest): libarchive's take about 10 ms.
  * A later loader_find finds it loaded; a failure is that call's to
- * report.  Returns the handle for loader_preload_end, or NULL (no thread:
- * nothing to end, and loader_find loads it then). */
+ * report.  Returns the handle for loader_preload_end, or NULL: a loaded
+ * plugin provides the stage already, or no thread could start (nothing
+ * to end; loader_find loads it then). */
 typedef struct loader_preload loader_preload;
 loader_preload *loader_preload_start(loader *l, const char *name);
 /* Waits for the load to end and frees p (NULL: nothing). */

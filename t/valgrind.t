@@ -62,7 +62,7 @@ while [ $i -lt 600 ]; do
     mkdir -p "tree/p$((i % 10))/d$i" && echo $i >"tree/p$((i % 10))/d$i/f"
     i=$((i + 1))
 done
-"$SLUICE" -c -z -f tree.slc -C tree . || fail "tar of the tree"
+expect_ok "(a tree of 600 directories)" "$SLUICE" -c -z -f tree.slc -C tree .
 mkdir x1 x2
 vg memcheck 0 "-x of 600 directories" "$SLUICE" -x -f tree.slc -C x1
 vg helgrind 0 "-x of 600 directories (writers, fixups)" \
