@@ -67,12 +67,28 @@ ceph_cmd() {
     timeout 20 ceph -c "$dir/ceph.conf" --connect-timeout 10 "$@"
 }
 
+# The allocator the daemons run with.  Ceph's own packages link tcmalloc;
+# Debian builds them with glibc's malloc, which maps each 4 MiB message
+# buffer afresh and faults it in a page at a time (12-25 us a page in a
+# VM): a GET of 260 MB cost the daemons 1.7 s of CPU that way, 0.25 s
+# with tcmalloc (doc/PERFORMANCE.md, round six).  radosgw depends on
+# libgoogle-perftools4, so it is normally there; RGW_MALLOC=libc keeps
+# glibc's.  Whatever the caller preloads (a test's shim) is not passed on.
+daemon_preload() {
+    local lib
+    [ "${RGW_MALLOC:-tcmalloc}" = tcmalloc ] || return 0
+    for lib in /usr/lib/*/libtcmalloc.so.4 /usr/lib/libtcmalloc.so.4; do
+        [ -f "$lib" ] && { echo "$lib"; return 0; }
+    done
+}
+
 # Starts a daemon in the foreground of a background job, detached from the
 # caller's terminal, stdio and process group; records its pid.
 spawn() {
     local name=$1
     shift
-    setsid "$@" </dev/null >>"$dir/log/$name.out" 2>&1 &
+    setsid env -u LD_PRELOAD ${preload:+LD_PRELOAD=$preload} "$@" \
+        </dev/null >>"$dir/log/$name.out" 2>&1 &
     echo $! >"$dir/pids/$name"
 }
 
@@ -301,6 +317,7 @@ start_unlock() {
     exec 9>&-
 }
 
+preload=$(daemon_preload)
 case ${1:-} in
 start)
     [ $# -ge 2 ] || die "usage: rgw.sh start DIR [OWNER_PID]"
