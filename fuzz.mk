@@ -57,6 +57,8 @@ FUZZ_ARCHIVE = $(top_srcdir)/plugins/archive.c \
 	$(top_srcdir)/plugins/archive-madeset.c $(top_srcdir)/plugins/archive-dirfix.c \
 	$(top_srcdir)/plugins/archive-bufs.c $(top_srcdir)/plugins/hugemap.c \
 	$(top_srcdir)/plugins/archive-list.c
+FUZZ_ZSTD = $(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/zstd-frames.c \
+	$(top_srcdir)/plugins/hugemap.c
 FUZZ_AES = $(top_srcdir)/plugins/aes-256-gcm.c \
 	$(top_srcdir)/plugins/aesgcm-object.c $(top_srcdir)/plugins/aesgcm-encinfo.c
 # Every call of the archive stage that can change the file system goes
@@ -109,13 +111,12 @@ t/fuzz/fuzz-aesgcm$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-aesgcm.c \
 		$(top_srcdir)/plugins/aesgcm-object.c $(CRYPTO_LIBS)
 
 t/fuzz/fuzz-zstd$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-zstd.c \
-		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c \
+		$(FUZZ_ZSTD) $(top_srcdir)/plugins/zstd-stage.h \
 		$(FUZZ_MINIHOST) $(top_srcdir)/include/sluice/plugin.h
 	@$(MKDIR_P) t/fuzz
-	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -o $@ \
+	$(FUZZ_LINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -pthread -o $@ \
 		$(top_srcdir)/t/fuzz/fuzz-zstd.c $(top_srcdir)/t/fuzz/minihost.c \
-		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c \
-		$(ZSTD_LIBS)
+		$(FUZZ_ZSTD) $(ZSTD_LIBS)
 
 t/fuzz/fuzz-restore$(EXEEXT): $(top_srcdir)/t/fuzz/fuzz-restore.c \
 		$(FUZZ_CORE) $(top_srcdir)/include/sluice/plugin.h
@@ -148,10 +149,10 @@ t/fuzz/plugins/file.so: $(top_srcdir)/plugins/file.c
 	@$(MKDIR_P) t/fuzz/plugins
 	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) -o $@ $(top_srcdir)/plugins/file.c
 
-t/fuzz/plugins/zstd.so: $(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c
+t/fuzz/plugins/zstd.so: $(FUZZ_ZSTD) $(top_srcdir)/plugins/zstd-stage.h
 	@$(MKDIR_P) t/fuzz/plugins
-	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -o $@ \
-		$(top_srcdir)/plugins/zstd.c $(top_srcdir)/plugins/hugemap.c $(ZSTD_LIBS)
+	$(FUZZ_SHLINK) $(FUZZ_CPPFLAGS) $(ZSTD_CFLAGS) -pthread -o $@ \
+		$(FUZZ_ZSTD) $(ZSTD_LIBS)
 
 t/fuzz/plugins/aes-256-gcm.so: $(FUZZ_AES) $(top_srcdir)/plugins/aesgcm-object.h
 	@$(MKDIR_P) t/fuzz/plugins

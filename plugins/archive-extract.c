@@ -2069,7 +2069,13 @@ int arch_extract(arch_ctx *c, sluice_input *in, sluice_error *err)
     s.r = arch_reader_open(c, in, err);
     if (!s.r) {
         madeset_free(s.made);
-        return err->code ? err->code : SLUICE_E_CANCELED; /* arch_fail */
+        if (err->code)
+            return err->code;
+        /* Aborted before the archive's first bytes came (arch_fail):
+         * said as after any member, appended to the cause's line. */
+        return sluice_error_set(err, SLUICE_E_CANCELED,
+                                "extraction stopped before restoring "
+                                "anything");
     }
     s.pool = pool_start(&s);
     if (s.pool) {

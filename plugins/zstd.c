@@ -1,11 +1,13 @@
 /*
  * zstd.c - the `zstd` stage: Zstandard compression (forward) and
- * decompression (reverse) with libzstd's streaming API.
+ * decompression (reverse), its options, memory and errors.
  *
- * The body it writes is an ordinary zstd stream (frame checksums on), so
- * `zstd -d` decodes it.  Compression is multithreaded over all cores
- * unless the "threads" option says otherwise.  Decompression accepts
- * concatenated frames, as zstd does, and bounds the window at 2^27 bytes
+ * The body it writes is an ordinary zstd stream: independent frames of
+ * 4 MiB and more, each with its content size and checksum, so `zstd -d`
+ * decodes it and a restore decodes frames on every core (zstd-frames.c).
+ * Compression uses all cores unless the "threads" option says otherwise.
+ * Decompression accepts any zstd stream (concatenated frames, skippable
+ * frames, frames of unknown size), and bounds the window at 2^27 bytes
  * so hostile input cannot demand unbounded memory.
  */
 #include <errno.h>
@@ -15,32 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* For ZSTD_createCCtx_advanced/ZSTD_createDCtx_advanced (a custom
- * allocator), exported by libzstd.so since 1.3. */
-#define ZSTD_STATIC_LINKING_ONLY
-#include <zstd.h>
 #include <zstd_errors.h>
 
 #include "hugemap.h"
-#include "sluice/plugin.h"
+#include "zstd-stage.h"
 
 #define LEVEL_DEFAULT 3
 #define LEVEL_MAX 19
-#define WINDOW_LOG_MAX 27
-
-typedef struct zstd_ctx {
-    const sluice_api *api;
-    sluice_host *host;
-    int direction;
-    int level;
-    int threads;
-    ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    int charge;              /* the host has api->charge (ABI 1.2)      */
-    atomic_int over_budget;  /* an allocation was refused by the budget */
-    pthread_mutex_t lock;    /* guards budget_err: workers allocate too */
-    sluice_error budget_err; /* the first refusal's message             */
-} zstd_ctx;
 
 /* ---- memory, charged to the run's budget --------------------------------
  * libzstd allocates through these, from the stage's thread and from its
@@ -49,10 +32,11 @@ typedef struct zstd_ctx {
  * nested stages) is refused before the memory exists, and given back
  * when freed.  A prefix lets free() know how much, and how.
  *
- * The decompressor's window buffer (2 MiB and more) comes from huge
- * pages (hugemap.h): a restore writes it first thing, and 4 KiB pages
- * cost 600 page faults there, 12-25 us each in this VM, on the thread
- * everything else waits for at the start. */
+ * Allocations of 1 MiB and more (the decompressor's window, the frames'
+ * buffers, the compressors' tables) come from huge pages (hugemap.h):
+ * 4 KiB pages cost a page fault each, 12-25 us in this VM, and the
+ * streaming decoder's window was 600 of them on the thread everything
+ * else waits for at the start. */
 #define ALLOC_PREFIX 16 /* keeps malloc's alignment */
 #define HUGE_ALLOC_MIN (1u << 20)
 
@@ -64,18 +48,17 @@ _Static_assert(sizeof(alloc_head) <= ALLOC_PREFIX, "the prefix holds it");
 
 /* Whether an allocation of size goes to huge pages: the length then
  * charged is the mapping's, whole huge pages. */
-static int alloc_huge(const zstd_ctx *z, size_t size)
+static int alloc_huge(size_t size)
 {
-    return !HUGEMAP_USE_MALLOC && z->direction == SLUICE_REVERSE &&
-           size >= HUGE_ALLOC_MIN;
+    return !HUGEMAP_USE_MALLOC && size >= HUGE_ALLOC_MIN;
 }
 
-static void *budget_alloc(void *opaque, size_t size)
+void *zstd_budget_alloc(void *opaque, size_t size)
 {
     zstd_ctx *z = opaque;
     if (size > INT64_MAX - HUGEMAP_PAGE - ALLOC_PREFIX)
         return NULL;
-    int huge = alloc_huge(z, size);
+    int huge = alloc_huge(size);
     alloc_head h = {huge ? hugemap_len(size + ALLOC_PREFIX)
                          : size + ALLOC_PREFIX,
                     0};
@@ -104,7 +87,7 @@ static void *budget_alloc(void *opaque, size_t size)
     return p + ALLOC_PREFIX;
 }
 
-static void budget_free(void *opaque, void *ptr)
+void zstd_budget_free(void *opaque, void *ptr)
 {
     zstd_ctx *z = opaque;
     if (!ptr)
@@ -123,8 +106,8 @@ static void budget_free(void *opaque, void *ptr)
 
 /* A libzstd failure to allocate is the budget's refusal when one came:
  * its message says what to raise. */
-static int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
-                       sluice_error *err)
+int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
+                sluice_error *err)
 {
     if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation &&
         atomic_load(&z->over_budget)) {
@@ -134,6 +117,23 @@ static int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
         return err->code;
     }
     return sluice_error_set(err, code, "%s: %s", what, ZSTD_getErrorName(r));
+}
+
+int zstd_alloc_failed(zstd_ctx *z, sluice_error *err)
+{
+    if (atomic_load(&z->over_budget)) {
+        pthread_mutex_lock(&z->lock);
+        *err = z->budget_err;
+        pthread_mutex_unlock(&z->lock);
+        return err->code;
+    }
+    return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+}
+
+ZSTD_customMem zstd_mem(zstd_ctx *z)
+{
+    ZSTD_customMem mem = {zstd_budget_alloc, zstd_budget_free, z};
+    return mem;
 }
 
 /* A level as the header records it: an optional '-', then digits with
@@ -219,35 +219,14 @@ static int parse_zstd_args(const sluice_stage_args *args, long *level,
     return 0;
 }
 
-/* Records the level and sets up the compressor. */
+/* Records the level; the workers' compressors are made by the run. */
 static int setup_compressor(zstd_ctx *z, const sluice_stage_args *args,
-                            ZSTD_customMem mem, sluice_error *err)
+                            sluice_error *err)
 {
     char buf[16];
     snprintf(buf, sizeof buf, "%d", z->level);
-    int rc = args->api->record(args->host, "level", buf);
-    z->cctx = ZSTD_createCCtx_advanced(mem);
-    if (rc < 0 || !z->cctx ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel,
-                                            z->level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1))) {
-        ZSTD_freeCCtx(z->cctx);
-        return setup_failed(z, "cannot set up the compressor", err);
-    }
-    /* One thread means no workers: compress on the stage's thread.
-     * A libzstd built without threads refuses nbWorkers; that is
-     * fine, it just compresses on one core. */
-    if (z->threads > 1 &&
-        !ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers,
-                                             z->threads)) &&
-        z->level >= 3 && z->level <= 8) {
-        /* Levels 3 to 8 have a 2 MiB window, and libzstd cuts jobs of
-         * four windows.  Jobs of two (4 MiB) halve its buffers (the
-         * input ring, an output buffer per job): about 30 MiB less
-         * peak memory, for well under 0.1% of ratio, and the first
-         * job starts - and the last ends - sooner. */
-        (void)ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_jobSize, 4 << 20);
-    }
+    if (args->api->record(args->host, "level", buf) < 0)
+        return setup_failed(z, "cannot record the level", err);
     return 0;
 }
 
@@ -270,9 +249,9 @@ static int zstd_open(const sluice_stage_args *args, void **out,
                 offsetof(sluice_api, charge) + sizeof args->api->charge;
     atomic_init(&z->over_budget, 0);
     pthread_mutex_init(&z->lock, NULL);
-    ZSTD_customMem mem = {budget_alloc, budget_free, z};
+    ZSTD_customMem mem = zstd_mem(z);
     if (z->direction == SLUICE_FORWARD) {
-        rc = setup_compressor(z, args, mem, err);
+        rc = setup_compressor(z, args, err);
         if (rc < 0)
             return rc;
     } else {
@@ -287,62 +266,15 @@ static int zstd_open(const sluice_stage_args *args, void **out,
     return 0;
 }
 
-/* Runs the compressor over in with directive `end` until it is done. */
-static int compress_some(zstd_ctx *z, ZSTD_inBuffer *in,
-                         ZSTD_EndDirective end, sluice_output *out,
-                         sluice_error *err)
-{
-    const size_t min_out = ZSTD_CStreamOutSize();
-    for (;;) {
-        size_t avail;
-        uint8_t *dst = z->api->reserve(out, min_out, &avail);
-        if (!dst)
-            return SLUICE_E_CANCELED;
-        ZSTD_outBuffer ob = {dst, avail, 0};
-        size_t left = ZSTD_compressStream2(z->cctx, &ob, in, end);
-        if (ZSTD_isError(left))
-            return zstd_failed(z, left, SLUICE_E_INTERNAL,
-                               "compression failed", err);
-        int rc = z->api->commit(out, ob.pos);
-        if (rc < 0)
-            return rc;
-        if (end == ZSTD_e_end ? left == 0 : in->pos == in->size)
-            return 0;
-    }
-}
-
-static int run_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
-                        sluice_error *err)
-{
-    for (;;) {
-        const uint8_t *p;
-        ptrdiff_t n = z->api->read_next(in, &p);
-        if (n < 0)
-            return (int)n;
-        ZSTD_inBuffer ib = {p, (size_t)n, 0};
-        int rc = compress_some(z, &ib, n == 0 ? ZSTD_e_end : ZSTD_e_continue,
-                               out, err);
-        if (rc < 0 || n == 0)
-            return rc;
-    }
-}
-
 /* A frame that declares its content size must hold that many bytes.
  * The streaming decoder of libzstd 1.5.4 took a frame declaring 65
  * bytes and holding none (an empty raw block, the checksum of nothing)
  * as valid, where ZSTD_decompress refuses it (found by t/fuzz).  So the
  * header of each frame is read as it passes (without consuming it) and
- * its output counted. */
-typedef struct frame_check {
-    uint8_t head[ZSTD_FRAMEHEADERSIZE_MAX];
-    size_t head_len;      /* bytes of the header seen so far         */
-    int known;            /* the header was read                     */
-    unsigned long long want; /* its content size, or CONTENTSIZE_UNKNOWN */
-    unsigned long long got;  /* bytes the frame has produced so far  */
-} frame_check;
-
-/* Before a call: the frame's header, from what the call will read. */
-static void frame_peek(frame_check *f, const ZSTD_inBuffer *ib)
+ * its output counted (zstd-frames.c: the streamed frames).
+ *
+ * Before a call: the frame's header, from what the call will read. */
+void frame_peek(frame_check *f, const ZSTD_inBuffer *ib)
 {
     if (f->known)
         return;
@@ -360,7 +292,7 @@ static void frame_peek(frame_check *f, const ZSTD_inBuffer *ib)
 
 /* After a call that produced `made` bytes and returned r (0: the frame
  * ended): -1 when a frame ended holding other than its declared size. */
-static int frame_account(frame_check *f, size_t made, size_t r)
+int frame_account(frame_check *f, size_t made, size_t r)
 {
     f->got += made;
     if (r != 0)
@@ -371,72 +303,13 @@ static int frame_account(frame_check *f, size_t made, size_t r)
     return bad ? -1 : 0;
 }
 
-static int run_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
-                          sluice_error *err)
-{
-    const size_t min_out = ZSTD_DStreamOutSize();
-    size_t last = 0; /* 0: at a frame boundary                      */
-    int seen_input = 0;
-    frame_check fc = {0};
-    for (;;) {
-        const uint8_t *p;
-        ptrdiff_t n = z->api->read_next(in, &p);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            break;
-        seen_input = 1;
-        ZSTD_inBuffer ib = {p, (size_t)n, 0};
-        /* Feed all input; keep calling while the output block fills up,
-         * since the decoder may hold more for us. */
-        int full = 0;
-        while (ib.pos < ib.size || full) {
-            size_t avail;
-            uint8_t *dst = z->api->reserve(out, min_out, &avail);
-            if (!dst)
-                return SLUICE_E_CANCELED;
-            ZSTD_outBuffer ob = {dst, avail, 0};
-            size_t before = ib.pos;
-            frame_peek(&fc, &ib);
-            size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
-            if (ZSTD_isError(r))
-                return zstd_failed(
-                    z, r,
-                    ZSTD_getErrorCode(r) ==
-                            ZSTD_error_frameParameter_windowTooLarge
-                        ? SLUICE_E_UNSUPPORTED
-                        : SLUICE_E_FORMAT,
-                    "corrupt input", err);
-            /* A call that moved nothing says nothing about the frame. */
-            if (ib.pos != before || ob.pos > 0) {
-                last = r;
-                if (frame_account(&fc, ob.pos, r) < 0)
-                    return sluice_error_set(err, SLUICE_E_FORMAT,
-                                            "corrupt input: a frame holds "
-                                            "other than its declared size");
-            }
-            int rc = z->api->commit(out, ob.pos);
-            if (rc < 0)
-                return rc;
-            full = ob.pos == ob.size;
-        }
-    }
-    if (!seen_input)
-        return sluice_error_set(err, SLUICE_E_FORMAT,
-                                "empty input: no zstd frame");
-    if (last != 0)
-        return sluice_error_set(err, SLUICE_E_FORMAT,
-                                "truncated input: the last zstd frame is "
-                                "incomplete");
-    return 0;
-}
-
 static int zstd_run(void *ctx, sluice_input *in, sluice_output *out,
                     sluice_error *err)
 {
     zstd_ctx *z = ctx;
-    return z->direction == SLUICE_FORWARD ? run_compress(z, in, out, err)
-                                          : run_decompress(z, in, out, err);
+    return z->direction == SLUICE_FORWARD
+               ? zframes_compress(z, in, out, err)
+               : zframes_decompress(z, in, out, err);
 }
 
 static void zstd_close(void *ctx)
@@ -444,7 +317,6 @@ static void zstd_close(void *ctx)
     zstd_ctx *z = ctx;
     if (!z)
         return;
-    ZSTD_freeCCtx(z->cctx);
     ZSTD_freeDCtx(z->dctx);
     pthread_mutex_destroy(&z->lock);
     free(z);

@@ -97,13 +97,20 @@ check "not a sluice stream" 4 "sluice: header: not a sluice stream: no sluice/1 
 # streaming decoder took it (found by t/fuzz/run: zstd); whole, libzstd
 # refuses it itself ("Data corruption detected").
 { printf 'sluice/1\nzstd level=3\n---\n'; printf '\050\265\057\375\044\101\001\000\000\231\351\330\121'; } >cs.slc
+# On two cores and more the frame goes whole to a worker, however it
+# arrives, and libzstd's one-shot decoder refuses it; on one core the
+# streaming decoder takes it and sluice's own count refuses it.
+if [ "$(nproc)" -ge 2 ]; then
+    cs_line="corrupt input: Data corruption detected"
+else
+    cs_line="corrupt input: a frame holds other than its declared size"
+fi
 for cut in 29 31 33; do
     RC=0
     { head -c $cut cs.slc; sleep 0.3; tail -c +$((cut + 1)) cs.slc; } |
         "$SLUICE" -d -o o >"$OUT" 2>"$ERR" || RC=$?
     check "a frame holding less than it declares, cut at $cut" 4 \
-        "sluice: zstd: corrupt input: a frame holds other than its declared size" \
-        "corrupt input: a frame holds other than its declared size"
+        "sluice: zstd: $cs_line" "$cs_line"
 done
 run "$SLUICE" -d -o o cs.slc
 is "$RC" 4 "  whole: refused too (exit 4)"
@@ -118,7 +125,11 @@ check "-e, unencrypted input" 5 \
     "but -e was given"
 
 # ---- 1, cost limits --------------------------------------------------------
-run "$SLUICE" -d --max-memory 1M -o o z.slc
+# (A frame of 2 MiB: its output buffer, or the streaming decoder's
+# window on one core, is over 1 MiB.)
+seq 1 300000 | head -c 2097152 >plain2m
+"$SLUICE" -z -o z2m.slc plain2m
+run "$SLUICE" -d --max-memory 1M -o o z2m.slc
 check "restore over the memory budget" 4 \
     "sluice: zstd: the stream's header asks for more than the memory budget (1 MiB for all stages): raise it with --max-memory" \
     "sluice: STAGE: the stream's header asks for more than the memory budget (1024 MiB for all stages): raise it with --max-memory"

@@ -122,6 +122,51 @@ ok "through cat on both sides (pipes, not files)" cmp -s piped2 r3m
 echo "old content" >target
 expect_ok "-o over an existing file" "$SLUICE" -d -o target t1.slc
 ok "the target now has the new content" cmp -s target t1m
+# ---- independent frames (doc/FORMAT.md 2) ---------------------------------------
+# The body is frames of 4 MiB of input each (at level 3), each with its
+# content size, so a restore decodes them on every core; the bytes do not
+# depend on the number of threads.
+mktext big 4194304
+mkdata rnd 3000000
+cat big rnd big >frames.in # 11,388,608 bytes: 3 frames
+expect_ok "-z of 11 MB" "$SLUICE" -z -o fr.slc frames.in
+expect_ok "--threads 1" "$SLUICE" -z --threads 1 -o fr1.slc frames.in
+ok "the same bytes with one thread and with all cores" cmp -s fr.slc fr1.slc
+expect_ok "-d" "$SLUICE" -d -o fr.out fr.slc
+ok "round trip" cmp -s fr.out frames.in
+if [ "$have_zstd" = 1 ]; then
+    tail -c +27 fr.slc >fr.zst
+    zstd -l fr.zst >list 2>&1
+    is "$(awk '$NF == "fr.zst" { print $1 }' list)" 3 "zstd -l: 3 frames"
+    ok "zstd -d decodes it" sh -c 'zstd -q -d -c fr.zst | cmp -s - frames.in'
+    # Frames of unknown size (zstd from a pipe) and of known size mixed:
+    # the first go through the streaming decoder, the others to workers.
+    head -c 5000000 frames.in >p1
+    tail -c +5000001 frames.in | head -c 3000000 >p2
+    tail -c +8000001 frames.in >p3
+    { printf 'sluice/1\nzstd level=3\n---\n'; zstd -q -c p1
+      zstd -q -c <p2; zstd -q -c p3; zstd -q -c <p1; } >mixed.slc
+    cat p1 p2 p3 p1 >mixed.want
+    expect_ok "-d of frames of known and unknown size, mixed" "$SLUICE" -d -o mixed.out mixed.slc
+    ok "in order" cmp -s mixed.out mixed.want
+else
+    skip 5 "zstd(1) not installed"
+fi
+# Cut inside the second frame, or a byte changed there: refused, after
+# the first frame's bytes went out.
+half=$(($(wc -c <fr.slc) / 2)) # inside the second frame, of random bytes
+head -c "$half" fr.slc >cut.slc
+expect_fail 4 "-d of a stream cut inside a frame" "$SLUICE" -d -o cut.out cut.slc
+grep -q 'truncated input: the last zstd frame is incomplete' "$ERR"
+ok "says the last frame is incomplete" [ $? = 0 ]
+cp fr.slc bad.slc
+printf '\377' | dd of=bad.slc bs=1 seek="$half" conv=notrunc 2>/dev/null
+expect_fail 4 "-d of a changed byte in a frame" "$SLUICE" -d bad.slc
+grep -q 'zstd: corrupt input' "$ERR"
+ok "says corrupt input" [ $? = 0 ]
+ok "the frame before it went out whole" cmp -s -n 4194304 "$OUT" frames.in
+rm -f big rnd frames.in fr.slc fr1.slc fr.out fr.zst p1 p2 p3 mixed.* cut.* bad.slc list
+
 no_temp_files . "no temporary files left in the output directory"
 
 # A large stream keeps memory bounded (not on sanitizer builds, whose
