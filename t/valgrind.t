@@ -72,6 +72,13 @@ no_temp_files . "no temporary file left by any of them"
 
 vg helgrind 0 "-z --threads 1 (engine threads and queues)" "$SLUICE" -z --threads 1 -o hg.slc data
 vg helgrind 0 "-d" "$SLUICE" -d -o hg.out hg.slc
+# Three frames: zstd's workers compress them, and decode them (on a
+# machine of two cores and more).
+mktext text9m 9000000
+vg helgrind 0 "-z --threads 2 of three frames (zstd's frame workers)" \
+    "$SLUICE" -z --threads 2 -o hg3.slc text9m
+vg helgrind 0 "-d of three frames" "$SLUICE" -d -o hg3.out hg3.slc
+ok "(round trip identical)" cmp -s hg3.out text9m
 vg helgrind 3 "a failing stage aborting the chain" \
     "$SLUICE" --chain zstd:level=1,failing:after=1500000,zstd:level=1 --threads 1 -o x data
 unit=$(dirname "$SLUICE")/t/unit-block
