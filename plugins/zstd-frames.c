@@ -632,11 +632,14 @@ static ptrdiff_t cut(cutter *c, const uint8_t *d, size_t n, sluice_error *err)
     }
 }
 
-/* Decoding workers: one a core, when there are two or more. */
-static int decode_workers(void)
+/* Decoding workers: the stage's threads (one a core unless the option
+ * says otherwise), when two or more; one means the streaming decoder on
+ * the stage's thread alone, as a collection restore wants when it runs
+ * objects side by side. */
+static int decode_workers(const zstd_ctx *z)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 2 ? 0 : n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+    int n = z->threads;
+    return n < 2 ? 0 : n > WORKERS_MAX ? WORKERS_MAX : n;
 }
 
 static int cut_end(cutter *c, int seen, sluice_error *err)
@@ -664,7 +667,7 @@ int zframes_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
     memset(&c, 0, sizeof c);
     c.z = z;
     c.out = out;
-    int workers = decode_workers(), rc = 0, seen = 0;
+    int workers = decode_workers(z), rc = 0, seen = 0;
     if (workers && (rc = pool_new(z, out, workers, &c.p, err)) < 0)
         return rc;
     for (;;) {

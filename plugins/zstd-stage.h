@@ -23,7 +23,7 @@ typedef struct zstd_ctx {
     sluice_host *host;
     int direction;
     int level;
-    int threads;             /* forward: compression threads          */
+    int threads;             /* the "threads" option, or the cores    */
     ZSTD_DCtx *dctx;         /* the streaming decoder (reverse)       */
     int charge;              /* the host has api->charge (ABI 1.2)      */
     atomic_int over_budget;  /* an allocation was refused by the budget */

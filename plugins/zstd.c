@@ -104,21 +104,8 @@ void zstd_budget_free(void *opaque, void *ptr)
                        NULL);
 }
 
-/* A libzstd failure to allocate is the budget's refusal when one came:
- * its message says what to raise. */
-int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
-                sluice_error *err)
-{
-    if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation &&
-        atomic_load(&z->over_budget)) {
-        pthread_mutex_lock(&z->lock);
-        *err = z->budget_err;
-        pthread_mutex_unlock(&z->lock);
-        return err->code;
-    }
-    return sluice_error_set(err, code, "%s: %s", what, ZSTD_getErrorName(r));
-}
-
+/* An allocation failed: the budget's refusal when one came (its message
+ * says what to raise), else out of memory. */
 int zstd_alloc_failed(zstd_ctx *z, sluice_error *err)
 {
     if (atomic_load(&z->over_budget)) {
@@ -128,6 +115,16 @@ int zstd_alloc_failed(zstd_ctx *z, sluice_error *err)
         return err->code;
     }
     return sluice_error_set(err, SLUICE_E_NOMEM, "out of memory");
+}
+
+/* A libzstd failure; one to allocate is the budget's when one came. */
+int zstd_failed(zstd_ctx *z, size_t r, int code, const char *what,
+                sluice_error *err)
+{
+    if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation &&
+        atomic_load(&z->over_budget))
+        return zstd_alloc_failed(z, err);
+    return sluice_error_set(err, code, "%s: %s", what, ZSTD_getErrorName(r));
 }
 
 ZSTD_customMem zstd_mem(zstd_ctx *z)
@@ -326,8 +323,9 @@ static void zstd_close(void *ctx)
 static const sluice_key keys[] = {
     {"level", SLUICE_KEY_PARAM | SLUICE_KEY_BOTH,
      "compression level: 1..19, or negative for fast levels (default 3)"},
-    {"threads", SLUICE_KEY_OPTION | SLUICE_KEY_FORWARD,
-     "compression threads: 0 = all cores (default)"},
+    {"threads", SLUICE_KEY_OPTION | SLUICE_KEY_BOTH,
+     "threads: compressing, or decoding frames (at most 4); 0 = all cores "
+     "(default), 1 = the stage's own"},
     {NULL, 0, NULL},
 };
 

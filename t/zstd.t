@@ -134,6 +134,9 @@ expect_ok "--threads 1" "$SLUICE" -z --threads 1 -o fr1.slc frames.in
 ok "the same bytes with one thread and with all cores" cmp -s fr.slc fr1.slc
 expect_ok "-d" "$SLUICE" -d -o fr.out fr.slc
 ok "round trip" cmp -s fr.out frames.in
+expect_ok "-d --threads 1 (the streaming decoder, frame after frame)" \
+    "$SLUICE" -d --threads 1 -o fr1.out fr.slc
+ok "round trip" cmp -s fr1.out frames.in
 if [ "$have_zstd" = 1 ]; then
     tail -c +27 fr.slc >fr.zst
     zstd -l fr.zst >list 2>&1
@@ -165,7 +168,7 @@ expect_fail 4 "-d of a changed byte in a frame" "$SLUICE" -d bad.slc
 grep -q 'zstd: corrupt input' "$ERR"
 ok "says corrupt input" [ $? = 0 ]
 ok "the frame before it went out whole" cmp -s -n 4194304 "$OUT" frames.in
-rm -f big rnd frames.in fr.slc fr1.slc fr.out fr.zst p1 p2 p3 mixed.* cut.* bad.slc list
+rm -f big rnd frames.in fr.slc fr1.slc fr.out fr1.out fr.zst p1 p2 p3 mixed.* cut.* bad.slc list
 
 no_temp_files . "no temporary files left in the output directory"
 

@@ -95,8 +95,7 @@ static int run(objstore *o, engine_job *job, const char *url,
     job->isolated = 1;
     job->moved = o->moved;
     job->moved_arg = o->moved_arg;
-    if (o->threads && job->direction == SLUICE_FORWARD &&
-        !job->n_transform_options) {
+    if (o->threads && !job->n_transform_options) {
         job->transform_options = &threads;
         job->n_transform_options = 1;
     }

@@ -27,8 +27,9 @@ typedef struct objstore {
     const header *fchain; /* forward chain (params: level, iter, salt) */
     const header *rchain; /* reverse chain (the descriptor's stages)    */
     const char *require_auth; /* every get: engine_job.require_auth     */
-    /* Optional: every put's transform option threads= (the compression
-     * threads of one run, when several run side by side). */
+    /* Optional: every run's transform option threads= (zstd's threads
+     * in one run, compressing or decoding, when several run side by
+     * side). */
     const char *threads;
     /* Optional: every run's engine_job.moved (the progress line). */
     void (*moved)(void *arg, size_t n);

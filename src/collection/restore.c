@@ -343,7 +343,18 @@ static int run_groups(groups *G, size_t n)
             v[i]->obj != v[i - 1]->obj)
             G->start[ng++] = i;
     G->start[ng] = n;
-    int ex = pool_run(ng, coll_width(), 0, extract_group, G);
+    /* Objects side by side keep the cores busy: zstd's decoding workers
+     * would only take turns with the other runs' (and add a buffer of
+     * each frame, first touched in every run). */
+    char threads[16];
+    unsigned width = coll_width(), cores = coll_cores();
+    if (ng >= width) {
+        snprintf(threads, sizeof threads, "%u",
+                 cores / width ? cores / width : 1);
+        G->k->o.threads = threads;
+    }
+    int ex = pool_run(ng, width, 0, extract_group, G);
+    G->k->o.threads = NULL;
     free(G->start);
     return ex;
 }
