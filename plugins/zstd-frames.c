@@ -39,6 +39,7 @@
 #define WORKERS_MAX 4        /* decoding workers (jobs: workers + 2) */
 #define BLOCK_HEADER 3       /* a block's header (RFC 8878 3.1.1.2)  */
 #define CHECKSUM 4           /* a frame's content checksum           */
+#define FRAME_PREFIX 5       /* magic and descriptor: the header's size */
 
 enum job_state { J_FREE, J_FILLING, J_READY, J_BUSY, J_DONE };
 
@@ -395,6 +396,7 @@ typedef struct cutter {
     int mode;
     uint8_t head[ZSTD_FRAMEHEADERSIZE_MAX];
     size_t head_len;
+    size_t head_want; /* bytes the header needs, once known (else 0) */
     ZSTD_frameHeader fh;
     job *j;           /* C_PAR: the frame's job                      */
     uint8_t bh[BLOCK_HEADER];
@@ -519,28 +521,35 @@ static int frame_start(cutter *c, sluice_error *err)
     return 0;
 }
 
-/* C_HEAD: gathers a frame header; returns the bytes taken. */
+/* C_HEAD: gathers a frame header, no byte past it (ZSTD_getFrameHeader
+ * says how many it needs: the prefix first, then the whole header), so
+ * what the streaming decoder is given of a frame it alone can read - a
+ * legacy one, say - is never more than that frame; returns the bytes
+ * taken. */
 static ptrdiff_t cut_head(cutter *c, const uint8_t *d, size_t n,
                           sluice_error *err)
 {
-    size_t had = c->head_len, room = sizeof c->head - had;
-    size_t k = n < room ? n : room;
-    memcpy(c->head + had, d, k);
+    size_t want = c->head_want ? c->head_want : FRAME_PREFIX;
+    size_t k = want - c->head_len < n ? want - c->head_len : n;
+    memcpy(c->head + c->head_len, d, k);
     c->head_len += k;
     size_t r = ZSTD_getFrameHeader(&c->fh, c->head, c->head_len);
     if (ZSTD_isError(r)) { /* the streaming decoder says what is wrong */
         size_t all = c->head_len;
         c->head_len = 0;
+        c->head_want = 0;
         int rc = to_stream(c, c->head, all, err);
         return rc < 0 ? rc : (ptrdiff_t)k;
     }
-    if (r > 0)
-        return (ptrdiff_t)k; /* more bytes needed */
+    if (r > 0) { /* more bytes needed */
+        c->head_want = r > sizeof c->head ? sizeof c->head : r;
+        return (ptrdiff_t)k;
+    }
+    c->head_want = 0;
     if (c->fh.frameType == ZSTD_skippableFrame) /* libzstd leaves it 0 */
         c->fh.headerSize = ZSTD_SKIPPABLEHEADERSIZE;
     int rc = frame_start(c, err);
-    /* Bytes gathered past the header belong to what follows it. */
-    return rc < 0 ? rc : (ptrdiff_t)(c->fh.headerSize - had);
+    return rc < 0 ? rc : (ptrdiff_t)k;
 }
 
 /* The block (or checksum) of a C_PAR frame is complete. */
