@@ -36,6 +36,7 @@
 #define MIB ((size_t)1 << 20)
 #define FRAME_MIN (4 * MIB)  /* pieces at least this long (forward)  */
 #define FRAME_MAX (8 * MIB)  /* frames decoded by workers (reverse)  */
+#define FORWARD_FIRST (256u * 1024u) /* a slot's first input buffer  */
 #define WORKERS_MAX 4        /* decoding workers (jobs: workers + 2) */
 #define BLOCK_HEADER 3       /* a block's header (RFC 8878 3.1.1.2)  */
 #define CHECKSUM 4           /* a frame's content checksum           */
@@ -324,16 +325,35 @@ static size_t frame_size(int level)
     return f < FRAME_MIN ? FRAME_MIN : f > FRAME_MAX ? FRAME_MAX : f;
 }
 
-static job *forward_slot(pool *p, size_t frame, int *rc, sluice_error *err)
+/* Room for `more` bytes of a piece.  A slot's input starts small and
+ * grows to a whole piece the first time one does not fit: most streams
+ * a collection writes (its records) are a few KiB, and a piece's buffers
+ * (10 MiB mapped, 4 MiB touched) would be most of their cost. */
+static int forward_room(pool *p, job *j, size_t frame, size_t more)
 {
-    job *j = next_slot(p, rc, err);
-    if (j && (buf_reserve(p, &j->in, &j->in_cap, frame) < 0 ||
-              buf_reserve(p, &j->out, &j->out_cap,
-                          ZSTD_compressBound(frame)) < 0)) {
-        *rc = zstd_alloc_failed(p->z, err);
-        return NULL;
-    }
-    return j;
+    size_t need = j->in_len + more;
+    if (need <= j->in_cap)
+        return 0;
+    size_t cap = need <= FORWARD_FIRST ? FORWARD_FIRST : frame;
+    uint8_t *b = zstd_budget_alloc(p->z, cap);
+    if (!b)
+        return -1;
+    if (j->in_len)
+        memcpy(b, j->in, j->in_len);
+    zstd_budget_free(p->z, j->in);
+    j->in = b;
+    j->in_cap = cap;
+    return 0;
+}
+
+/* A piece is whole: room for its frame, and to a worker. */
+static int forward_submit(pool *p, job *j, sluice_error *err)
+{
+    if (buf_reserve(p, &j->out, &j->out_cap, ZSTD_compressBound(j->in_len)) <
+        0)
+        return zstd_alloc_failed(p->z, err);
+    submit(p, j);
+    return 0;
 }
 
 int zframes_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
@@ -354,16 +374,21 @@ int zframes_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
             break;
         }
         for (size_t left = (size_t)n; left > 0;) {
-            if (!j && !(j = forward_slot(p, frame, &rc, err)))
+            if (!j && !(j = next_slot(p, &rc, err)))
                 goto out;
             size_t k = frame - j->in_len < left ? frame - j->in_len : left;
+            if (forward_room(p, j, frame, k) < 0) {
+                rc = zstd_alloc_failed(z, err);
+                goto out;
+            }
             memcpy(j->in + j->in_len, d, k);
             j->in_len += k;
             d += k;
             left -= k;
             any = 1;
             if (j->in_len == frame) {
-                submit(p, j);
+                if ((rc = forward_submit(p, j, err)) < 0)
+                    goto out;
                 j = NULL;
             }
         }
@@ -373,10 +398,11 @@ int zframes_compress(zstd_ctx *z, sluice_input *in, sluice_output *out,
     if (rc < 0)
         goto out;
     /* The last piece; an empty stream is one empty frame. */
-    if (!j && !any && !(j = forward_slot(p, frame, &rc, err)))
+    if (!j && !any && !(j = next_slot(p, &rc, err)))
         goto out;
     if (j) {
-        submit(p, j);
+        if ((rc = forward_submit(p, j, err)) < 0)
+            goto out;
         j = NULL;
     }
     rc = write_done(p, 1, err);

@@ -133,7 +133,7 @@ run "$SLUICE" -d --max-memory 1M -o o z2m.slc
 check "restore over the memory budget" 4 \
     "sluice: zstd: the stream's header asks for more than the memory budget (1 MiB for all stages): raise it with --max-memory" \
     "sluice: STAGE: the stream's header asks for more than the memory budget (1024 MiB for all stages): raise it with --max-memory"
-run "$SLUICE" -z --max-memory 1M -o o plain
+run "$SLUICE" -z --max-memory 1M -o o plain2m
 check "backup over the memory budget" 2 \
     "sluice: zstd: the chain needs more than the memory budget (1 MiB for all stages): raise it with --max-memory" \
     "sluice: STAGE: the chain needs more than the memory budget ("
