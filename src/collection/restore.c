@@ -347,6 +347,7 @@ static int run_groups(groups *G, size_t n)
      * would only take turns with the other runs' (and add a buffer of
      * each frame, first touched in every run). */
     char threads[16];
+    const char *was = G->k->o.threads;
     unsigned width = coll_width(), cores = coll_cores();
     if (ng >= width) {
         snprintf(threads, sizeof threads, "%u",
@@ -354,7 +355,7 @@ static int run_groups(groups *G, size_t n)
         G->k->o.threads = threads;
     }
     int ex = pool_run(ng, width, 0, extract_group, G);
-    G->k->o.threads = NULL;
+    G->k->o.threads = was;
     free(G->start);
     return ex;
 }
