@@ -547,6 +547,18 @@ static int frame_start(cutter *c, sluice_error *err)
     return 0;
 }
 
+/* The magic numbers of zstd before v0.8 (0xFD2FB522-0xFD2FB527).
+ * libzstd's streaming decoder still reads such frames, its one-shot
+ * functions do not always agree with it (fuzz-zstd found one taken as
+ * empty by the first and refused by the second), and nothing sluice
+ * ever wrote is one: they are refused rather than trusted to old code. */
+static int legacy_magic(const uint8_t *h)
+{
+    uint32_t m = h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                 (uint32_t)h[3] << 24;
+    return m >= 0xFD2FB522u && m <= 0xFD2FB527u;
+}
+
 /* C_HEAD: gathers a frame header, no byte past it (ZSTD_getFrameHeader
  * says how many it needs: the prefix first, then the whole header), so
  * what the streaming decoder is given of a frame it alone can read - a
@@ -560,6 +572,15 @@ static ptrdiff_t cut_head(cutter *c, const uint8_t *d, size_t n,
     memcpy(c->head + c->head_len, d, k);
     c->head_len += k;
     size_t r = ZSTD_getFrameHeader(&c->fh, c->head, c->head_len);
+    if (ZSTD_isError(r) && c->head_len < 4) { /* a legacy magic? */
+        c->head_want = 4;
+        return (ptrdiff_t)k;
+    }
+    if (ZSTD_isError(r) && legacy_magic(c->head))
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "corrupt input: a zstd frame from before "
+                                "v0.8 (legacy), which this stage does not "
+                                "read");
     if (ZSTD_isError(r)) { /* the streaming decoder says what is wrong */
         size_t all = c->head_len;
         c->head_len = 0;

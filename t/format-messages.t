@@ -114,6 +114,17 @@ for cut in 29 31 33; do
 done
 run "$SLUICE" -d -o o cs.slc
 is "$RC" 4 "  whole: refused too (exit 4)"
+# A frame of zstd before v0.8 (magic 0xFD2FB527), cut at every split:
+# refused by its magic, whatever libzstd's old decoders would make of it.
+{ printf 'sluice/1\nzstd level=3\n---\n'; printf '\047\265\057\375\300\004\000\000\000\000'; } >legacy.slc
+for cut in 27 29 40; do
+    RC=0
+    { head -c $cut legacy.slc; sleep 0.2; tail -c +$((cut + 1)) legacy.slc; } |
+        "$SLUICE" -d -o o >"$OUT" 2>"$ERR" || RC=$?
+    check "a legacy zstd frame, cut at $cut" 4 \
+        "sluice: zstd: corrupt input: a zstd frame from before v0.8 (legacy), which this stage does not read" \
+        "corrupt input: a zstd frame from before v0.8 (legacy), which this stage does not read"
+done
 "$SLUICE" -z -o z.slc plain
 SLUICE_PASSPHRASE=abc123 run "$SLUICE" -d -o o z.slc
 check "passphrase, unencrypted input" 5 \

@@ -18,8 +18,13 @@
  *   corrupt or truncated  -> SLUICE_E_FORMAT (or UNSUPPORTED)
  * (skipped when either side passes 8 MiB of output).
  *
- * Mode 1: the data is a plaintext; the stage compresses it (one thread,
- * a level from the control byte) and decompresses the result again: the
+ * One bit of the split seed (in mode 0, bit 4 of the control byte) sets
+ * the stage's threads: 1 (the streaming decoder alone; compression on
+ * the stage's thread) or 2 (frames to workers).  Frames of zstd before
+ * v0.8 are refused by design.
+ *
+ * Mode 1: the data is a plaintext; the stage compresses it (a level
+ * from the control byte) and decompresses the result again: the
  * round trip must be exact and the compressed body a valid zstd stream.
  */
 #include <stdio.h>
@@ -60,6 +65,14 @@ static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
         return REF_CORRUPT;
     size_t pos = 0;
     while (pos < n) {
+        /* Frames of zstd before v0.8 are refused by design (FORMAT.md 2). */
+        if (n - pos >= 4) {
+            uint32_t m = src[pos] | (uint32_t)src[pos + 1] << 8 |
+                         (uint32_t)src[pos + 2] << 16 |
+                         (uint32_t)src[pos + 3] << 24;
+            if (m >= 0xFD2FB522u && m <= 0xFD2FB527u)
+                return REF_CORRUPT;
+        }
         size_t fsz = ZSTD_findFrameCompressedSize(src + pos, n - pos);
         ZSTD_frameHeader fh;
         size_t hr = ZSTD_getFrameHeader(&fh, src + pos, n - pos);
@@ -89,7 +102,8 @@ static int run_stage(int direction, const char *level, const uint8_t *data,
     const sluice_plugin *pl = sluice_plugin_entry();
     const sluice_stage *st = &pl->stages[0];
     sluice_kv params[1] = {{"level", level}};
-    sluice_kv options[1] = {{"threads", "1"}};
+    /* One thread: the streaming decoder alone; two: frames to workers. */
+    sluice_kv options[1] = {{"threads", seed & 8 ? "2" : "1"}};
     sluice_host host;
     mh_host_init(&host, "zstd");
     sluice_stage_args args;
