@@ -434,6 +434,7 @@ typedef struct cutter {
     size_t payload;   /* bytes of the block (or checksum) to come    */
     int last;         /* the block is the frame's last               */
     int in_checksum;  /* the checksum is what comes                  */
+    int walk;         /* the frame's blocks are walked (header read) */
     unsigned long long skip; /* C_SKIP: bytes left                   */
     size_t stream_last;      /* the streaming decoder's last hint    */
     frame_check fc;
@@ -505,6 +506,10 @@ static int to_stream(cutter *c, const uint8_t *gathered, size_t n,
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "corrupt input: a frame ends before its "
                                 "blocks do");
+    if (ended && c->walk) /* the walk is not at the frame's end */
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "corrupt input: a frame ends before its "
+                                "blocks do");
     if (ended)
         c->mode = C_HEAD;
     return 0;
@@ -521,6 +526,11 @@ static int frame_start(cutter *c, sluice_error *err)
         c->mode = c->skip ? C_SKIP : C_HEAD;
         return 0;
     }
+    c->walk = 1;
+    c->bh_len = 0;
+    c->payload = 0;
+    c->last = 0;
+    c->in_checksum = 0;
     if (!c->p || fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
         fh->frameContentSize > FRAME_MAX ||
         fh->windowSize > (1ull << WINDOW_LOG_MAX))
@@ -544,10 +554,6 @@ static int frame_start(cutter *c, sluice_error *err)
     j->out_len = (size_t)fh->frameContentSize;
     c->j = j;
     c->mode = C_PAR;
-    c->bh_len = 0;
-    c->payload = 0;
-    c->last = 0;
-    c->in_checksum = 0;
     return 0;
 }
 
@@ -603,20 +609,70 @@ static ptrdiff_t cut_head(cutter *c, const uint8_t *d, size_t n,
     return rc < 0 ? rc : (ptrdiff_t)k;
 }
 
-/* The block (or checksum) of a C_PAR frame is complete. */
-static int block_done(cutter *c, sluice_error *err)
+/* ---- walking a frame's blocks ----------------------------------------
+ *
+ * Every frame whose header was read has its blocks walked, whichever
+ * decoder gets it: a block header (3 bytes), its payload, then the
+ * checksum if the frame has one.  A block larger than the frame's
+ * Block_Maximum_Size (its window, at most 128 KiB: RFC 8878 3.1.1.2.3)
+ * is refused here, because libzstd 1.5.4 takes or refuses one depending
+ * on how much output room it is given (fuzz-zstd found an RLE block of
+ * 2 MB in a frame of 1 KiB window that its one-shot decoder took and its
+ * streaming decoder refused). */
+
+enum walk_step { W_MORE, W_FRAME_END, W_ODD };
+
+/* A piece (block header, payload, checksum) of the frame is complete. */
+static int piece_done(cutter *c)
 {
     if (!c->last)
-        return 0;
+        return W_MORE;
     if (c->fh.checksumFlag && !c->in_checksum) {
         c->in_checksum = 1;
         c->payload = CHECKSUM;
-        return 0;
+        return W_MORE;
     }
-    submit(c->p, c->j);
-    c->j = NULL;
-    c->mode = C_HEAD;
-    return write_done(c->p, 0, err);
+    return W_FRAME_END;
+}
+
+/* Takes the bytes at d (at most n) that belong to the piece at hand into
+ * *k.  Returns W_MORE, W_FRAME_END when the frame's last piece is
+ * complete, W_ODD for a block type that libzstd should name (reserved),
+ * or a negative status. */
+static int walk_step(cutter *c, const uint8_t *d, size_t n, size_t *k,
+                     sluice_error *err)
+{
+    if (c->payload) {
+        *k = c->payload < n ? c->payload : n;
+        c->payload -= *k;
+        return c->payload ? W_MORE : piece_done(c);
+    }
+    *k = BLOCK_HEADER - c->bh_len < n ? BLOCK_HEADER - c->bh_len : n;
+    memcpy(c->bh + c->bh_len, d, *k);
+    c->bh_len += *k;
+    if (c->bh_len < BLOCK_HEADER)
+        return W_MORE;
+    uint32_t h = c->bh[0] | (uint32_t)c->bh[1] << 8 | (uint32_t)c->bh[2] << 16;
+    unsigned type = (h >> 1) & 3;
+    size_t size = h >> 3;
+    c->bh_len = 0;
+    c->last = h & 1;
+    if (type == 3)
+        return W_ODD;
+    /* Raw and RLE: the size is what the block makes; compressed: what it
+     * takes, which zstd never lets exceed the raw size. */
+    if (size > c->fh.blockSizeMax)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "corrupt input: a block larger than its "
+                                "frame allows");
+    /* A compressed block holds at least its two section headers; an
+     * empty one libzstd's streaming decoder skips, its one-shot
+     * decoder refuses (fuzz-zstd): refused. */
+    if (type == 2 && size == 0)
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "corrupt input: an empty compressed block");
+    c->payload = type == 1 ? 1 : size;
+    return c->payload ? W_MORE : piece_done(c);
 }
 
 /* Leaves the job of a C_PAR frame for the streaming decoder. */
@@ -628,44 +684,65 @@ static int par_to_stream(cutter *c, sluice_error *err)
     return to_stream(c, j->in, j->in_len, err);
 }
 
-/* C_PAR: gathers a frame's blocks; returns the bytes taken. */
+/* C_PAR: gathers a frame's blocks into its job; returns the bytes taken. */
 static ptrdiff_t cut_blocks(cutter *c, const uint8_t *d, size_t n,
                             sluice_error *err)
 {
     job *j = c->j;
     size_t k;
-    if (c->payload || c->in_checksum) {
-        k = c->payload < n ? c->payload : n;
-    } else {
-        k = BLOCK_HEADER - c->bh_len < n ? BLOCK_HEADER - c->bh_len : n;
-        memcpy(c->bh + c->bh_len, d, k);
-        c->bh_len += k;
-    }
-    if (j->in_len + k > j->in_cap) { /* more than any zstd makes */
+    /* What a piece may take, before it is walked: more than any zstd
+     * makes of the declared size goes to the streaming decoder. */
+    size_t room = c->payload ? c->payload : BLOCK_HEADER - c->bh_len;
+    if (j->in_len + (room < n ? room : n) > j->in_cap) {
         int rc = par_to_stream(c, err);
         return rc < 0 ? rc : 0;
     }
+    int w = walk_step(c, d, n, &k, err);
+    if (w < 0)
+        return w;
     memcpy(j->in + j->in_len, d, k);
     j->in_len += k;
-    if (c->payload || c->in_checksum) {
-        c->payload -= k;
-        int rc = c->payload ? 0 : block_done(c, err);
-        return rc < 0 ? rc : (ptrdiff_t)k;
-    }
-    if (c->bh_len < BLOCK_HEADER)
-        return (ptrdiff_t)k;
-    uint32_t h = c->bh[0] | (uint32_t)c->bh[1] << 8 | (uint32_t)c->bh[2] << 16;
-    unsigned type = (h >> 1) & 3;
-    size_t size = h >> 3;
-    c->bh_len = 0;
-    c->last = h & 1;
-    if (type == 3 || size > ZSTD_BLOCKSIZE_MAX) { /* let libzstd say */
+    if (w == W_ODD) { /* let libzstd say */
+        c->walk = 0;
         int rc = par_to_stream(c, err);
         return rc < 0 ? rc : (ptrdiff_t)k;
     }
-    c->payload = type == 1 ? 1 : size;
-    int rc = c->payload ? 0 : block_done(c, err);
-    return rc < 0 ? rc : (ptrdiff_t)k;
+    if (w == W_FRAME_END) {
+        submit(c->p, j);
+        c->j = NULL;
+        c->mode = C_HEAD;
+        c->walk = 0;
+        int rc = write_done(c->p, 0, err);
+        return rc < 0 ? rc : (ptrdiff_t)k;
+    }
+    return (ptrdiff_t)k;
+}
+
+/* C_STREAM: the streaming decoder gets the frame piece by piece, walked
+ * as it goes; returns the bytes taken. */
+static ptrdiff_t cut_stream(cutter *c, const uint8_t *d, size_t n,
+                            sluice_error *err)
+{
+    int w = W_MORE, walked = c->walk;
+    size_t k = n;
+    if (walked && (w = walk_step(c, d, n, &k, err)) < 0)
+        return w;
+    if (w == W_ODD)
+        c->walk = walked = 0; /* libzstd names it */
+    int ended;
+    ptrdiff_t took = stream_feed(c, d, k, &ended, err);
+    if (took < 0)
+        return took;
+    /* The walk and the decoder must agree on where the frame ends. */
+    if (walked && ((w == W_FRAME_END) != ended || (size_t)took != k))
+        return sluice_error_set(err, SLUICE_E_FORMAT,
+                                "corrupt input: a frame ends before its "
+                                "blocks do");
+    if (ended) {
+        c->mode = C_HEAD;
+        c->walk = 0;
+    }
+    return took;
 }
 
 static ptrdiff_t cut(cutter *c, const uint8_t *d, size_t n, sluice_error *err)
@@ -682,13 +759,8 @@ static ptrdiff_t cut(cutter *c, const uint8_t *d, size_t n, sluice_error *err)
             c->mode = C_HEAD;
         return (ptrdiff_t)k;
     }
-    default: {
-        int ended;
-        ptrdiff_t took = stream_feed(c, d, n, &ended, err);
-        if (took >= 0 && ended)
-            c->mode = C_HEAD;
-        return took;
-    }
+    default:
+        return cut_stream(c, d, n, err);
     }
 }
 

@@ -1,13 +1,16 @@
 /* block.c - bounded block queue; see block.h for the model. */
 #include "block.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct blockq {
     pthread_mutex_t lock;
     pthread_cond_t can_push; /* a block was released (pool not empty)  */
     pthread_cond_t can_pop;  /* a block was pushed, or EOF, or abort   */
+    pthread_cond_t taken;    /* a block was popped, or abort          */
 
     size_t block_size;
     unsigned max_blocks; /* blocks ever allocated for this link         */
@@ -19,6 +22,7 @@ struct blockq {
     int finished;            /* producer said EOF                      */
     int status;              /* < 0 once aborted                       */
     uint64_t bytes;          /* payload pushed, for progress           */
+    uint64_t pops;           /* blocks popped (blockq_wait_taken)      */
     void (*tap)(void *, const uint8_t *, size_t);
     void *tap_arg;
     blockpool *pool;         /* where buffers come from, or NULL       */
@@ -32,6 +36,11 @@ blockq *blockq_new(size_t block_size, unsigned depth)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->can_push, NULL);
     pthread_cond_init(&q->can_pop, NULL);
+    pthread_condattr_t mono; /* blockq_wait_taken's deadlines */
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->taken, &mono);
+    pthread_condattr_destroy(&mono);
     q->block_size = block_size;
     /* depth waiting + one being filled + one being read */
     q->max_blocks = depth + 2;
@@ -57,6 +66,7 @@ void blockq_free(blockq *q)
     free_chain(q, q->head);
     pthread_cond_destroy(&q->can_push);
     pthread_cond_destroy(&q->can_pop);
+    pthread_cond_destroy(&q->taken);
     pthread_mutex_destroy(&q->lock);
     free(q);
 }
@@ -166,6 +176,8 @@ int blockq_pop(blockq *q, block **out)
             q->head = q->head->next;
             if (!q->head)
                 q->tail = NULL;
+            q->pops++;
+            pthread_cond_broadcast(&q->taken);
             rc = 1;
             break;
         }
@@ -197,7 +209,38 @@ void blockq_abort(blockq *q, int status)
         q->status = status < 0 ? status : -1;
     pthread_cond_broadcast(&q->can_pop);
     pthread_cond_broadcast(&q->can_push);
+    pthread_cond_broadcast(&q->taken);
     pthread_mutex_unlock(&q->lock);
+}
+
+int blockq_wait_taken(blockq *q, unsigned idle_ms)
+{
+    pthread_mutex_lock(&q->lock);
+    uint64_t seen = q->pops;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    for (;;) {
+        if (q->status != 0 || !q->head)
+            break;
+        if (q->pops != seen) { /* progress: a new idle period */
+            seen = q->pops;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+        }
+        struct timespec deadline = until;
+        deadline.tv_sec += idle_ms / 1000;
+        deadline.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&q->taken, &q->lock, &deadline) ==
+                ETIMEDOUT &&
+            q->pops == seen)
+            break;
+    }
+    int rc = q->status ? q->status : q->head ? 1 : 0;
+    pthread_mutex_unlock(&q->lock);
+    return rc;
 }
 
 size_t blockq_block_size(const blockq *q)

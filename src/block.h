@@ -47,6 +47,14 @@ void blockq_release(blockq *q, block *b);
  * first status given sticks. */
 void blockq_abort(blockq *q, int status);
 
+/* Producer side, after a failure of its own: waits until the consumer
+ * has taken every block pushed, so that what was written before the
+ * failure reaches the next stage before the chain is aborted.  Gives up
+ * once the consumer took nothing for idle_ms (a sink stuck on a pipe
+ * nobody reads must not hold the failure up).  Returns 0 when all was
+ * taken, 1 when it gave up, or the abort status. */
+int blockq_wait_taken(blockq *q, unsigned idle_ms);
+
 size_t blockq_block_size(const blockq *q);
 
 /* Optional, set before the first push: fn(arg, data, len) sees every

@@ -429,8 +429,14 @@ static void *stage_thread(void *arg)
         pthread_mutex_unlock(&r->lock);
     }
     if (rc < 0) {
-        if (rc != SLUICE_E_CANCELED)
+        if (rc != SLUICE_E_CANCELED) {
             stage_failed(r, rs, "run", rc);
+            /* What the stage wrote before it failed (the frames before a
+             * corrupt one, say) goes on to the next stage first, as
+             * zstd -d and tar -x do; the chain is aborted after. */
+            if (rs->has_out)
+                (void)output_hand_on(&rs->out);
+        }
         engine_abort(r);
     }
     return NULL;

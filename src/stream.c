@@ -209,6 +209,18 @@ int output_finish(sluice_output *out)
     return rc;
 }
 
+/* How long the next stage may take no block before the hand-on gives
+ * up: a sink stuck on a full pipe ends the run a second late. */
+#define HAND_ON_IDLE_MS 1000
+
+int output_hand_on(sluice_output *out)
+{
+    if (out->status < 0 || out->misuse)
+        return out->status;
+    int rc = push_current(out);
+    return rc < 0 ? rc : blockq_wait_taken(out->q, HAND_ON_IDLE_MS);
+}
+
 void output_close(sluice_output *out)
 {
     if (out->cur)

@@ -41,6 +41,12 @@ int output_commit(sluice_output *out, size_t len);
 int output_write(sluice_output *out, const void *data, size_t len);
 /* Pushes what is pending and signals EOF downstream. */
 int output_finish(sluice_output *out);
+/* After the stage failed: pushes the block in hand and waits until the
+ * next stage has taken every block (blockq_wait_taken), so that the
+ * bytes the stage wrote before failing go on; a corrupt frame then
+ * costs only what follows it.  Gives up when the next stage took no
+ * block for a second.  Returns 0, 1 when it gave up, or a status. */
+int output_hand_on(sluice_output *out);
 void output_close(sluice_output *out);
 
 #endif

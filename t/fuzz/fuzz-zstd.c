@@ -21,7 +21,8 @@
  * One bit of the split seed (in mode 0, bit 4 of the control byte) sets
  * the stage's threads: 1 (the streaming decoder alone; compression on
  * the stage's thread) or 2 (frames to workers).  Frames of zstd before
- * v0.8 are refused by design.
+ * v0.8 are refused by design, and so are blocks larger than their
+ * frame's Block_Maximum_Size (blocks_fit).
  *
  * Mode 1: the data is a plaintext; the stage compresses it (a level
  * from the control byte) and decompresses the result again: the
@@ -54,6 +55,27 @@ static uint8_t *big(uint8_t **p)
 
 enum ref_verdict { REF_OK, REF_CORRUPT, REF_WINDOW, REF_TOO_BIG };
 
+/* RFC 8878 3.1.1.2.3: a block's size is at most the frame's
+ * Block_Maximum_Size.  libzstd 1.5.4's one-shot decoder does not check
+ * it for RLE blocks (its streaming decoder, short of room, refuses
+ * them), so the reference checks it itself, as the stage does. */
+static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
+{
+    size_t pos = fh->headerSize;
+    while (pos + 3 <= fsz) {
+        uint32_t h = f[pos] | (uint32_t)f[pos + 1] << 8 |
+                     (uint32_t)f[pos + 2] << 16;
+        size_t size = h >> 3;
+        unsigned type = (h >> 1) & 3;
+        if (size > fh->blockSizeMax)
+            return 0;
+        pos += 3 + (type == 1 ? 1 : size);
+        if (h & 1)
+            break;
+    }
+    return 1;
+}
+
 static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
                      size_t *out_len)
 {
@@ -81,6 +103,8 @@ static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
             fh.windowSize > WINDOW_MAX)
             return REF_WINDOW;
         if (ZSTD_isError(fsz))
+            return REF_CORRUPT;
+        if (hr == 0 && fh.frameType == ZSTD_frame && !blocks_fit(src + pos, fsz, &fh))
             return REF_CORRUPT;
         size_t r = ZSTD_decompressDCtx(d, out + *out_len, cap - *out_len,
                                        src + pos, fsz);
