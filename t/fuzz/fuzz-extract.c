@@ -170,8 +170,11 @@ REAL(int, openat, int dirfd, const char *path, int flags, ...)
     int acc = flags & O_ACCMODE;
     if (acc == O_WRONLY || acc == O_RDWR || (flags & (O_CREAT | O_TRUNC))) {
         check_at("openat for writing", dirfd, path, !(flags & O_NOFOLLOW));
+        /* O_CREAT|O_EXCL never opens what is there (it fails with
+         * EEXIST), whatever it is: only other opens are checked. */
+        int excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
         struct stat st;
-        if (guard_on &&
+        if (guard_on && !excl &&
             fstatat(dirfd, path, &st,
                     (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
             !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) &&
