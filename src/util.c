@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static int sb_grow(strbuf *sb, size_t need)
 {
@@ -107,4 +110,22 @@ int ct_memcmp(const void *a, const void *b, size_t n)
     for (size_t i = 0; i < n; i++)
         d |= x[i] ^ y[i];
     return d;
+}
+
+void fdtable_presize(unsigned max)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t n = rl.rlim_cur < max ? rl.rlim_cur : max;
+    if (n < 2)
+        return;
+    /* The table grows to hold the descriptor; it never shrinks. */
+    for (int src = 0; src <= 2; src++) {
+        int fd = fcntl(src, F_DUPFD_CLOEXEC, (int)(n - 1));
+        if (fd >= 0) {
+            close(fd);
+            return;
+        }
+    }
 }

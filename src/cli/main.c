@@ -11,6 +11,7 @@
 #include "progress.h"
 #include "signals.h"
 #include "status.h"
+#include "util.h"
 
 static void session_from_cli(session *s, const cli *c)
 {
@@ -55,6 +56,9 @@ int main(int argc, char **argv)
         session_cleanup(&s);
         return EXIT_USAGE;
     }
+    /* Before the first thread: the restore's directories and the walk
+     * keep thousands of descriptors (util.h says why). */
+    fdtable_presize(16384);
     loader *l = loader_new();
     signal_watch sw;
     if (!l || signals_start(&sw, &s) < 0) {
