@@ -93,6 +93,16 @@ run "$S" -xf dup.tar -C d2 --skip-old-files
 is "$RC:$(cat d2/dup)" "0:one" "--skip-old-files: the first is kept, exit 0"
 run "$S" -xf dup.tar -C d3
 is "$RC:$(cat d3/dup)" "0:two" "neither: the last one wins, as tar"
+# In a directory the run makes, a symlink is made under its own name at
+# once; a member already there (a file, then a symlink of the same name;
+# a symlink, then another) takes the temporary way and is replaced.
+mkdir -p sl/in && printf 'file\n' >sl/in/x && ln -s first sl/in/y
+tar -cf sl.tar -C sl in && rm sl/in/x sl/in/y && ln -s target sl/in/x &&
+    ln -s second sl/in/y && tar -rf sl.tar -C sl in/x in/y
+mkdir d4
+run "$S" -xf sl.tar -C d4
+is "$RC:$(readlink d4/in/x):$(readlink d4/in/y)" "0:target:second" \
+    "symlinks over a file and over a symlink of the same name: replaced"
 mkdir -p rp/doc
 printf 'mine\n' >rp/doc/top
 expect_ok "without either, an existing file is replaced (tar's default)" \
