@@ -46,8 +46,6 @@
 #define CHECKSUM 4           /* a frame's content checksum           */
 #define FRAME_PREFIX 5       /* magic and descriptor: the header's size */
 
-enum job_state { J_FREE, J_FILLING, J_READY, J_BUSY, J_DONE };
-
 typedef struct job {
     uint8_t *in, *out;
     size_t in_cap, out_cap; /* allocated                               */
@@ -55,7 +53,7 @@ typedef struct job {
     size_t out_len;         /* forward: made; reverse: declared size   */
     size_t zerr;            /* libzstd's error, 0 if none              */
     int bad_size;           /* reverse: held other than its declared   */
-    int state;
+    int done;               /* result in: set by its worker, locked   */
 } job;
 
 /* The jobs form a ring: the stage's thread fills job `fill`, workers
@@ -132,11 +130,10 @@ static void *worker_main(void *arg)
         if (p->stop)
             break;
         job *j = &p->jobs[p->take++ % (uint64_t)p->n_jobs];
-        j->state = J_BUSY;
         pthread_mutex_unlock(&p->lock);
         do_job(p, j, a.w);
         pthread_mutex_lock(&p->lock);
-        j->state = J_DONE;
+        j->done = 1;
         pthread_cond_broadcast(&p->done);
     }
     pthread_mutex_unlock(&p->lock);
@@ -248,9 +245,9 @@ static int write_head(pool *p, int wait, sluice_error *err)
 {
     job *j = &p->jobs[p->head % (uint64_t)p->n_jobs];
     pthread_mutex_lock(&p->lock);
-    while (wait && j->state != J_DONE)
+    while (wait && !j->done)
         pthread_cond_wait(&p->done, &p->lock);
-    int ready = j->state == J_DONE;
+    int ready = j->done;
     pthread_mutex_unlock(&p->lock);
     if (!ready)
         return 0;
@@ -268,9 +265,6 @@ static int write_head(pool *p, int wait, sluice_error *err)
     int rc = j->out_len ? z->api->write(p->out, j->out, j->out_len) : 0;
     if (rc < 0)
         return rc;
-    pthread_mutex_lock(&p->lock);
-    j->state = J_FREE;
-    pthread_mutex_unlock(&p->lock);
     p->head++;
     return 1;
 }
@@ -294,7 +288,7 @@ static job *next_slot(pool *p, int *rc, sluice_error *err)
         if ((*rc = write_head(p, 1, err)) < 0)
             return NULL;
     job *j = &p->jobs[p->fill % (uint64_t)p->n_jobs];
-    j->state = J_FILLING;
+    j->done = 0; /* no worker holds it: it is past head */
     j->in_len = 0;
     j->out_len = 0;
     j->zerr = 0;
@@ -306,13 +300,12 @@ static void submit(pool *p, job *j)
 {
     if (!p->n_workers) {
         do_job(p, j, 0);
-        j->state = J_DONE;
+        j->done = 1;
         p->take++;
         p->fill++;
         return;
     }
     pthread_mutex_lock(&p->lock);
-    j->state = J_READY;
     p->fill++;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
@@ -546,8 +539,7 @@ static int frame_start(cutter *c, sluice_error *err)
                     (size_t)fh->frameContentSize) < 0) {
         /* Over the budget: the streaming decoder may need less (its
          * window), and says so when it does not fit either. */
-        j->state = J_FREE;
-        return to_stream(c, c->head, hs, err);
+        return to_stream(c, c->head, hs, err); /* the slot is filled again */
     }
     memcpy(j->in, c->head, hs);
     j->in_len = hs;
@@ -678,9 +670,8 @@ static int walk_step(cutter *c, const uint8_t *d, size_t n, size_t *k,
 /* Leaves the job of a C_PAR frame for the streaming decoder. */
 static int par_to_stream(cutter *c, sluice_error *err)
 {
-    job *j = c->j;
+    job *j = c->j; /* never submitted: next_slot fills the slot again */
     c->j = NULL;
-    j->state = J_FREE; /* never submitted: the slot is filled again */
     return to_stream(c, j->in, j->in_len, err);
 }
 
