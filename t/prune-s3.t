@@ -25,6 +25,15 @@
 # compiler (the 1.2 plugin), and the s3 stage; else skipped (CI: fails).
 . "$(dirname "$0")/lib.sh"
 
+# The test clock first (a local probe): skip_all must come before the
+# first test, and rgw-test.sh's "RGW starts" is one.
+mkdir -p "$T_TMP/probe-src"
+SLUICE_TEST_NOW=1790856000 SLUICE_PASSPHRASE=probe "$SLUICE" backup \
+    --to "$T_TMP/probe" -q -C "$T_TMP/probe-src" . >/dev/null 2>&1
+case $(ls "$T_TMP/probe/backups" 2>/dev/null) in
+20261001T120000Z-*) ;;
+*) skip_all "sluice was not configured with --enable-test-clock" ;;
+esac
 . "$T_DIR/rgw-test.sh"
 for b in prune-main prune-eu; do s3 mb "s3://$b" >/dev/null; done
 
@@ -72,10 +81,8 @@ while [ $i -le 6 ]; do
     i=$((i + 1))
 done
 is "$(wc -l <"$T_TMP/ids")" 6 "six daily backups to S3"
-case $(head -1 "$T_TMP/ids") in
-20261001T120000Z-*) ;;
-*) skip_all "sluice was not configured with --enable-test-clock" ;;
-esac
+like "$(head -1 "$T_TMP/ids")" "20261001T120000Z-*" \
+    "the backup time comes from SLUICE_TEST_NOW"
 id() { sed -n "${1}p" "$T_TMP/ids"; }
 
 # ---- --prune-grace is checked first ------------------------------------------
