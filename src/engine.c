@@ -51,6 +51,7 @@ struct chain_run {
     int failed;
     running_stage *sink; /* once added */
     unsigned source_depth; /* blocks waiting after the source; 0: default */
+    unsigned sink_depth;   /* blocks waiting before the sink; 0: default  */
     char context[SLUICE_ERROR_MAX]; /* from stages that were cancelled */
     run_budget budget; /* api->charge: what this run's stages spent */
     int isolated;        /* a failure aborts this run, not the session */
@@ -365,7 +366,9 @@ static int connect_stages(chain_run *r)
         running_stage *a = &r->st[i], *b = &r->st[i + 1];
         if (b->has_in)
             continue;
-        blockq *q = new_link(r, i == 0 ? r->source_depth : 0);
+        blockq *q = new_link(r, i == 0           ? r->source_depth
+                                : i + 2 == r->n ? r->sink_depth
+                                                : 0);
         if (!q)
             return fail_msg(r, "engine", SLUICE_E_NOMEM, "out of memory");
         output_init(&a->out, q);
@@ -910,6 +913,7 @@ static int run_reverse(chain_run *r, loader *l, const engine_job *job)
          * input, with its position and any bytes given back. */
         r->st[1].in = head_in;
         r->st[1].has_in = 1;
+        r->sink_depth = job->sink_depth;
         rc = connect_stages(r);
         if (rc == 0)
             rc = start_threads(r, 1);

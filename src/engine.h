@@ -71,6 +71,10 @@ typedef struct engine_job {
      * (0: the default 4).  A source that runs unevenly (sluice -c on runs
      * of tiny files) keeps the next stage busy from a deeper queue. */
     unsigned source_depth;
+    /* Reverse, optional: 256 KiB blocks that may wait before the sink
+     * (0: the default 4).  A sink that runs unevenly (sluice -x: runs of
+     * tiny files, then large ones) lets the decoders run ahead. */
+    unsigned sink_depth;
     /* Reverse: when non-NULL (why: "a passphrase was given"), the input
      * must be authenticated by a stage that checks the header MAC
      * (SLUICE_STAGE_HEADER_MAC), else the run fails with SLUICE_E_AUTH
