@@ -493,13 +493,10 @@ static int to_stream(cutter *c, const uint8_t *gathered, size_t n,
     ptrdiff_t took = stream_feed(c, gathered, n, &ended, err);
     if (took < 0)
         return (int)took;
-    /* What was gathered is at most one frame, as its headers say; a
-     * decoder that ends the frame sooner found it corrupt. */
-    if ((size_t)took != n)
-        return sluice_error_set(err, SLUICE_E_FORMAT,
-                                "corrupt input: a frame ends before its "
-                                "blocks do");
-    if (ended && c->walk) /* the walk is not at the frame's end */
+    /* What was gathered is at most one frame, as its headers say, and
+     * short of its end while the walk goes on: a decoder that ends the
+     * frame sooner found it corrupt. */
+    if ((size_t)took != n || (ended && c->walk))
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "corrupt input: a frame ends before its "
                                 "blocks do");
@@ -709,15 +706,20 @@ static ptrdiff_t cut_blocks(cutter *c, const uint8_t *d, size_t n,
     return (ptrdiff_t)k;
 }
 
-/* C_STREAM: the streaming decoder gets the frame piece by piece, walked
- * as it goes; returns the bytes taken. */
+/* C_STREAM: the streaming decoder gets the frame as it comes, walked up
+ * to its end (one call for all the pieces at hand); returns the bytes
+ * taken. */
 static ptrdiff_t cut_stream(cutter *c, const uint8_t *d, size_t n,
                             sluice_error *err)
 {
     int w = W_MORE, walked = c->walk;
-    size_t k = n;
-    if (walked && (w = walk_step(c, d, n, &k, err)) < 0)
-        return w;
+    size_t k = walked ? 0 : n;
+    while (walked && k < n && w == W_MORE) {
+        size_t step;
+        if ((w = walk_step(c, d + k, n - k, &step, err)) < 0)
+            return w;
+        k += step;
+    }
     if (w == W_ODD)
         c->walk = walked = 0; /* libzstd names it */
     int ended;

@@ -213,30 +213,33 @@ void blockq_abort(blockq *q, int status)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* now + ms on CLOCK_MONOTONIC (the clock of q->taken). */
+static struct timespec deadline_in(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 int blockq_wait_taken(blockq *q, unsigned idle_ms)
 {
     pthread_mutex_lock(&q->lock);
-    uint64_t seen = q->pops;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    for (;;) {
-        if (q->status != 0 || !q->head)
-            break;
-        if (q->pops != seen) { /* progress: a new idle period */
-            seen = q->pops;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-        }
-        struct timespec deadline = until;
-        deadline.tv_sec += idle_ms / 1000;
-        deadline.tv_nsec += (long)(idle_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        if (pthread_cond_timedwait(&q->taken, &q->lock, &deadline) ==
-                ETIMEDOUT &&
-            q->pops == seen)
-            break;
+    /* One idle period per pass: a block taken starts another. */
+    while (q->status == 0 && q->head) {
+        uint64_t seen = q->pops;
+        struct timespec until = deadline_in(idle_ms);
+        int r = 0;
+        while (r != ETIMEDOUT && q->status == 0 && q->head &&
+               q->pops == seen)
+            r = pthread_cond_timedwait(&q->taken, &q->lock, &until);
+        if (q->pops == seen)
+            break; /* timed out, aborted or all taken */
     }
     int rc = q->status ? q->status : q->head ? 1 : 0;
     pthread_mutex_unlock(&q->lock);
