@@ -604,10 +604,11 @@ static ptrdiff_t cut_head(cutter *c, const uint8_t *d, size_t n,
  * decoder gets it: a block header (3 bytes), its payload, then the
  * checksum if the frame has one.  A block larger than the frame's
  * Block_Maximum_Size (its window, at most 128 KiB: RFC 8878 3.1.1.2.3)
- * is refused here, because libzstd 1.5.4 takes or refuses one depending
- * on how much output room it is given (fuzz-zstd found an RLE block of
- * 2 MB in a frame of 1 KiB window that its one-shot decoder took and its
- * streaming decoder refused). */
+ * is refused here, and so is a block whose content (an RLE block's one
+ * byte) is: libzstd 1.5.4 takes or refuses either depending on how much
+ * output room or input it is given (fuzz-zstd found an RLE block of 2 MB
+ * in a frame of 1 KiB window that its one-shot decoder took and its
+ * streaming decoder refused, and an RLE block in a frame of window 0). */
 
 enum walk_step { W_MORE, W_FRAME_END, W_ODD };
 
@@ -649,8 +650,13 @@ static int walk_step(cutter *c, const uint8_t *d, size_t n, size_t *k,
     if (type == 3)
         return W_ODD;
     /* Raw and RLE: the size is what the block makes; compressed: what it
-     * takes, which zstd never lets exceed the raw size. */
-    if (size > c->fh.blockSizeMax)
+     * takes, which zstd never lets exceed the raw size.  The content (an
+     * RLE block's one byte) is bounded too (RFC 8878 3.1.1.2.3): in an
+     * empty single-segment frame (a window of 0) libzstd 1.5.4 takes an
+     * RLE block when the frame comes whole and refuses it when it comes
+     * in pieces (fuzz-zstd). */
+    size_t content = type == 1 ? 1 : size;
+    if (size > c->fh.blockSizeMax || content > c->fh.blockSizeMax)
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "corrupt input: a block larger than its "
                                 "frame allows");
@@ -660,7 +666,7 @@ static int walk_step(cutter *c, const uint8_t *d, size_t n, size_t *k,
     if (type == 2 && size == 0)
         return sluice_error_set(err, SLUICE_E_FORMAT,
                                 "corrupt input: an empty compressed block");
-    c->payload = type == 1 ? 1 : size;
+    c->payload = content;
     return c->payload ? W_MORE : piece_done(c);
 }
 

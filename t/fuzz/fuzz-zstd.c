@@ -55,10 +55,11 @@ static uint8_t *big(uint8_t **p)
 
 enum ref_verdict { REF_OK, REF_CORRUPT, REF_WINDOW, REF_TOO_BIG };
 
-/* RFC 8878 3.1.1.2.3: a block's size is at most the frame's
- * Block_Maximum_Size.  libzstd 1.5.4's one-shot decoder does not check
- * it for RLE blocks (its streaming decoder, short of room, refuses
- * them), so the reference checks it itself, as the stage does. */
+/* RFC 8878 3.1.1.2.3: a block's size, and its content's (an RLE
+ * block's one byte), are at most the frame's Block_Maximum_Size.
+ * libzstd 1.5.4's one-shot decoder does not check either for RLE blocks
+ * (its streaming decoder, short of room or fed in pieces, refuses them),
+ * so the reference checks them itself, as the stage does. */
 static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
 {
     size_t pos = fh->headerSize;
@@ -67,7 +68,7 @@ static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
                      (uint32_t)f[pos + 2] << 16;
         size_t size = h >> 3;
         unsigned type = (h >> 1) & 3;
-        if (size > fh->blockSizeMax)
+        if (size > fh->blockSizeMax || (type == 1 && fh->blockSizeMax < 1))
             return 0;
         pos += 3 + (type == 1 ? 1 : size);
         if (h & 1)
@@ -118,10 +119,11 @@ static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
     return REF_OK;
 }
 
-/* Runs the stage once; the output (up to OUT_MAX) in out. */
+/* Runs the stage once; the output (up to OUT_MAX) in out, the error's
+ * message (for the harness's own report) in msg. */
 static int run_stage(int direction, const char *level, const uint8_t *data,
                      size_t size, uint64_t seed, sluice_output *out,
-                     uint8_t *keep)
+                     uint8_t *keep, char *msg)
 {
     const sluice_plugin *pl = sluice_plugin_entry();
     const sluice_stage *st = &pl->stages[0];
@@ -146,6 +148,7 @@ static int run_stage(int direction, const char *level, const uint8_t *data,
     memset(&err, 0, sizeof err);
     rc = st->run(ctx, &in, out, &err);
     mh_check_result("zstd run", rc, &err);
+    memcpy(msg, err.message, sizeof err.message);
     if (rc == SLUICE_E_CANCELED && out->status != SLUICE_E_CANCELED)
         mh_bug("zstd returned CANCELED but nothing cancelled it");
     if (rc == 0 && in.pos != in.len)
@@ -158,8 +161,9 @@ static int run_stage(int direction, const char *level, const uint8_t *data,
 static void decompress(const uint8_t *data, size_t size, uint64_t seed)
 {
     sluice_output out;
+    char msg[SLUICE_ERROR_MAX];
     int rc = run_stage(SLUICE_REVERSE, "3", data, size, seed, &out,
-                       big(&buf_a));
+                       big(&buf_a), msg);
     if (out.status == SLUICE_E_CANCELED) {
         mh_output_free(&out);
         return; /* more than OUT_MAX: no verdict */
@@ -170,8 +174,9 @@ static void decompress(const uint8_t *data, size_t size, uint64_t seed)
     switch (v) {
     case REF_OK:
         if (rc != 0)
-            mh_bug("a valid zstd stream (%zu bytes in, %zu out) was refused: "
-                   "%d", size, ref_len, rc);
+            mh_bug("a valid zstd stream (%zu bytes in, %zu out, threads %d) "
+                   "was refused: %d (%s)", size, ref_len, seed & 8 ? 2 : 1,
+                   rc, msg);
         if (out.keep_len != ref_len ||
             (ref_len && memcmp(out.keep, ref, ref_len) != 0))
             mh_bug("the stage decoded other bytes than libzstd (%zu vs %zu)",
@@ -179,8 +184,8 @@ static void decompress(const uint8_t *data, size_t size, uint64_t seed)
         break;
     case REF_WINDOW:
         if (rc != SLUICE_E_UNSUPPORTED)
-            mh_bug("a frame with a window over 2^27 gave %d, not "
-                   "UNSUPPORTED", rc);
+            mh_bug("a frame with a window over 2^27 gave %d (%s), not "
+                   "UNSUPPORTED", rc, msg);
         break;
     case REF_CORRUPT:
         if (rc != SLUICE_E_FORMAT && rc != SLUICE_E_UNSUPPORTED)
@@ -205,9 +210,11 @@ static void roundtrip(const uint8_t *data, size_t size, uint8_t ctl)
         memcpy(pt + i * size, data, size);
     size_t len = size * rep;
     sluice_output z;
-    int rc = run_stage(SLUICE_FORWARD, level, pt, len, ctl, &z, big(&buf_a));
+    char msg[SLUICE_ERROR_MAX];
+    int rc = run_stage(SLUICE_FORWARD, level, pt, len, ctl, &z, big(&buf_a),
+                       msg);
     if (rc != 0)
-        mh_bug("compressing %zu bytes failed: %d", len, rc);
+        mh_bug("compressing %zu bytes failed: %d (%s)", len, rc, msg);
     if (z.keep_over)
         mh_bug("compressed output beyond %zu bytes", OUT_MAX);
     {
@@ -220,9 +227,10 @@ static void roundtrip(const uint8_t *data, size_t size, uint8_t ctl)
     }
     sluice_output back;
     rc = run_stage(SLUICE_REVERSE, level, z.keep, z.keep_len, ctl * 3 + 1,
-                   &back, big(&buf_b));
+                   &back, big(&buf_b), msg);
     if (rc != 0)
-        mh_bug("decompressing what the stage compressed failed: %d", rc);
+        mh_bug("decompressing what the stage compressed failed: %d (%s)", rc,
+               msg);
     if (back.keep_len != len || (len && memcmp(back.keep, pt, len) != 0))
         mh_bug("round trip of %zu bytes came back as %zu other bytes", len,
                back.keep_len);
