@@ -11,12 +11,19 @@
  * Reverse: the stage's thread cuts the input at frame boundaries by
  * reading frame and block headers (nothing is decoded there) and hands
  * each frame that declares a content size of at most FRAME_MAX to a
- * worker, which decodes it with the one-shot API into a buffer of that
- * size; the stage's thread writes the buffers out in order.  Any other
- * frame - no declared size, a larger one, or anything the cut finds odd -
- * goes through the streaming decoder on the stage's thread once the
- * frames before it are out, so a stream from any zstd decodes as before,
- * and errors are libzstd's own.  Skippable frames are skipped.
+ * worker (or, with one thread, decodes it itself), which decodes it with
+ * the one-shot API into a buffer of that size; the stage's thread writes
+ * the buffers out in order.  Any other frame - no declared size, a larger
+ * one, or anything the cut finds odd - goes through the streaming decoder
+ * on the stage's thread once the frames before it are out, so a stream
+ * from any zstd decodes as before, and errors are libzstd's own.
+ * Skippable frames are skipped.
+ *
+ * Which decoder gets a frame depends on the frame alone, never on the
+ * threads: libzstd 1.5.4's two decoders differ on a frame whose matches
+ * reach further back than its window (the one-shot decoder has the whole
+ * content at hand and takes it; the streaming decoder, keeping a window,
+ * refuses it), and a restore must not succeed or fail with --threads.
  *
  * Why: one frame decodes on one core, and a restore spent a tenth of its
  * time with everything else waiting for that core (doc/PERFORMANCE.md,
@@ -204,7 +211,8 @@ static int pool_new(zstd_ctx *z, sluice_output *out, int workers,
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
     p->n_workers = workers;
-    p->n_jobs = workers + 2;
+    /* Done by the stage's thread, a job is out before the next starts. */
+    p->n_jobs = workers ? workers + 2 : 1;
     int n_ctx = workers ? workers : 1;
     p->jobs = calloc((size_t)p->n_jobs, sizeof *p->jobs);
     p->tids = calloc((size_t)n_ctx, sizeof *p->tids);
@@ -414,7 +422,7 @@ enum cut_mode { C_HEAD, C_PAR, C_STREAM, C_SKIP };
 
 typedef struct cutter {
     zstd_ctx *z;
-    pool *p; /* NULL: every frame is streamed */
+    pool *p;
     sluice_output *out;
     int mode;
     uint8_t head[ZSTD_FRAMEHEADERSIZE_MAX];
@@ -430,6 +438,7 @@ typedef struct cutter {
     int walk;         /* the frame's blocks are walked (header read) */
     unsigned long long skip; /* C_SKIP: bytes left                   */
     size_t stream_last;      /* the streaming decoder's last hint    */
+    size_t in_max;    /* C_PAR: the most the frame may take          */
     frame_check fc;
 } cutter;
 
@@ -485,7 +494,7 @@ static ptrdiff_t stream_feed(cutter *c, const uint8_t *d, size_t n,
 static int to_stream(cutter *c, const uint8_t *gathered, size_t n,
                      sluice_error *err)
 {
-    int rc = c->p ? write_done(c->p, 1, err) : 0;
+    int rc = write_done(c->p, 1, err);
     if (rc < 0)
         return rc;
     c->mode = C_STREAM;
@@ -521,7 +530,7 @@ static int frame_start(cutter *c, sluice_error *err)
     c->payload = 0;
     c->last = 0;
     c->in_checksum = 0;
-    if (!c->p || fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
+    if (fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
         fh->frameContentSize > FRAME_MAX ||
         fh->windowSize > (1ull << WINDOW_LOG_MAX))
         return to_stream(c, c->head, hs, err);
@@ -540,6 +549,7 @@ static int frame_start(cutter *c, sluice_error *err)
     }
     memcpy(j->in, c->head, hs);
     j->in_len = hs;
+    c->in_max = in_max;
     j->out_len = (size_t)fh->frameContentSize;
     c->j = j;
     c->mode = C_PAR;
@@ -685,9 +695,10 @@ static ptrdiff_t cut_blocks(cutter *c, const uint8_t *d, size_t n,
     job *j = c->j;
     size_t k;
     /* What a piece may take, before it is walked: more than any zstd
-     * makes of the declared size goes to the streaming decoder. */
+     * makes of the declared size goes to the streaming decoder (in_max,
+     * not the buffer's size, which an earlier frame may have grown). */
     size_t room = c->payload ? c->payload : BLOCK_HEADER - c->bh_len;
-    if (j->in_len + (room < n ? room : n) > j->in_cap) {
+    if (j->in_len + (room < n ? room : n) > c->in_max) {
         int rc = par_to_stream(c, err);
         return rc < 0 ? rc : 0;
     }
@@ -764,8 +775,8 @@ static ptrdiff_t cut(cutter *c, const uint8_t *d, size_t n, sluice_error *err)
 }
 
 /* Decoding workers: the stage's threads (one a core unless the option
- * says otherwise), when two or more; one means the streaming decoder on
- * the stage's thread alone, as a collection restore wants when it runs
+ * says otherwise), when two or more; one means the stage's thread
+ * decodes every frame itself, as a collection restore wants when it runs
  * objects side by side. */
 static int decode_workers(const zstd_ctx *z)
 {
@@ -775,7 +786,7 @@ static int decode_workers(const zstd_ctx *z)
 
 static int cut_end(cutter *c, int seen, sluice_error *err)
 {
-    int rc = c->p ? write_done(c->p, 1, err) : 0;
+    int rc = write_done(c->p, 1, err);
     if (rc < 0)
         return rc;
     if (!seen)
@@ -799,7 +810,7 @@ int zframes_decompress(zstd_ctx *z, sluice_input *in, sluice_output *out,
     c.z = z;
     c.out = out;
     int workers = decode_workers(z), rc = 0, seen = 0;
-    if (workers && (rc = pool_new(z, out, workers, &c.p, err)) < 0)
+    if ((rc = pool_new(z, out, workers, &c.p, err)) < 0)
         return rc;
     for (;;) {
         const uint8_t *d;

@@ -278,6 +278,20 @@ def main():
     big = bytes.fromhex("28b52ffd") + b"\x00" + bytes([18 << 3]) \
         + bytes.fromhex("010000")
     add("zstd-window-2-28", 6, "corrupt input", z + big)
+    # Blocks the frame's Block_Maximum_Size does not allow (RFC 8878
+    # 3.1.1.2.3; FORMAT.md 2): an RLE block of 2,006,382 bytes in a frame
+    # of 1 KiB window; an RLE block (one byte of content) in an empty
+    # single-segment frame, whose window is 0 (a 4-byte size field of 0).
+    def block(kind, size, last=1):
+        return (size << 3 | kind << 1 | last).to_bytes(3, "little")
+    add("zstd-block-over-window", 4, "a block larger than its frame allows",
+        z + bytes.fromhex("28b52ffd0000") + block(1, 2006382) + b"\x3e")
+    add("zstd-rle-in-empty-frame", 4, "a block larger than its frame allows",
+        z + bytes.fromhex("28b52ffda000000000") + block(1, 0) + b"\x99")
+    # A compressed block of 0 bytes (it must hold its sections' headers),
+    # after two empty raw blocks, in a frame of 1 KiB window.
+    add("zstd-empty-compressed-block", 4, "an empty compressed block",
+        z + bytes.fromhex("28b52ffd0000") + block(0, 0, 0) * 2 + block(2, 0))
     with open(os.path.join(HERE, "vectors", "refuse.txt"), "w") as f:
         f.write("\n".join(r) + "\n")
 

@@ -10,8 +10,9 @@
  *
  * Mode 0: the data is a stage body to decompress.  Besides no crash/leak/
  * UB and the ABI contract (minihost.h), the verdict is compared with an
- * independent reference - libzstd's one-shot API frame by frame
- * (ZSTD_findFrameCompressedSize + ZSTD_decompressDCtx) with the stage's
+ * independent reference - libzstd frame by frame (ZSTD_findFrameCompressedSize,
+ * then ZSTD_decompressDCtx for a frame the stage decodes whole, the
+ * streaming API for any other: decoded_whole) with the stage's
  * documented rule that a window above 2^27 is refused:
  *   reference OK          -> the stage returns 0 and the same bytes
  *   window too large      -> SLUICE_E_UNSUPPORTED
@@ -19,10 +20,11 @@
  * (skipped when either side passes 8 MiB of output).
  *
  * One bit of the split seed (in mode 0, bit 4 of the control byte) sets
- * the stage's threads: 1 (the streaming decoder alone; compression on
- * the stage's thread) or 2 (frames to workers).  Frames of zstd before
- * v0.8 are refused by design, and so are blocks larger than their
- * frame's Block_Maximum_Size (blocks_fit).
+ * the stage's threads: 1 (every frame decoded on the stage's thread) or
+ * 2 (frames to workers); the verdict must not depend on it.  Frames of
+ * zstd before v0.8 are refused by design, and so are blocks larger than
+ * their frame's Block_Maximum_Size and empty compressed blocks
+ * (blocks_fit).
  *
  * Mode 1: the data is a plaintext; the stage compresses it (a level
  * from the control byte) and decompresses the result again: the
@@ -39,6 +41,7 @@
 #include "minihost.h"
 
 #define OUT_MAX ((size_t)8 << 20)
+#define FRAME_MAX ((size_t)8 << 20) /* zstd-frames.c: decoded whole */
 #define WINDOW_MAX ((unsigned long long)1 << 27)
 
 const sluice_plugin *sluice_plugin_entry(void);
@@ -59,7 +62,9 @@ enum ref_verdict { REF_OK, REF_CORRUPT, REF_WINDOW, REF_TOO_BIG };
  * block's one byte), are at most the frame's Block_Maximum_Size.
  * libzstd 1.5.4's one-shot decoder does not check either for RLE blocks
  * (its streaming decoder, short of room or fed in pieces, refuses them),
- * so the reference checks them itself, as the stage does. */
+ * and its streaming decoder skips an empty compressed block that its
+ * one-shot decoder refuses: the reference checks these itself, as the
+ * stage does. */
 static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
 {
     size_t pos = fh->headerSize;
@@ -68,7 +73,8 @@ static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
                      (uint32_t)f[pos + 2] << 16;
         size_t size = h >> 3;
         unsigned type = (h >> 1) & 3;
-        if (size > fh->blockSizeMax || (type == 1 && fh->blockSizeMax < 1))
+        if (size > fh->blockSizeMax || (type == 1 && fh->blockSizeMax < 1) ||
+            (type == 2 && size == 0))
             return 0;
         pos += 3 + (type == 1 ? 1 : size);
         if (h & 1)
@@ -77,12 +83,55 @@ static int blocks_fit(const uint8_t *f, size_t fsz, const ZSTD_frameHeader *fh)
     return 1;
 }
 
-static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
-                     size_t *out_len)
+/* The stage's documented routing (zstd-frames.c, FORMAT.md 2): a frame
+ * declaring at most 8 MiB, and taking no more than zstd makes of that,
+ * is decoded whole (libzstd's one-shot decoder); any other by the
+ * streaming decoder, which keeps only the frame's window (and so refuses
+ * a match reaching further back, which the one-shot decoder takes). */
+static int decoded_whole(const ZSTD_frameHeader *fh, size_t fsz)
 {
-    static ZSTD_DCtx *d;
-    if (!d && !(d = ZSTD_createDCtx()))
-        abort();
+    return fh->frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&
+           fh->frameContentSize <= FRAME_MAX &&
+           fsz <= ZSTD_compressBound((size_t)fh->frameContentSize) +
+                      ZSTD_FRAMEHEADERSIZE_MAX + 4 + 3;
+}
+
+/* One frame through the streaming decoder d, its header first (given
+ * the whole frame at once, libzstd 1.5.4 decodes it one-shot), then the
+ * rest; a declared content size must be what it makes.  d is one per
+ * input, as the stage's is one per run: how far back a streamed frame
+ * may reach depends on the buffer earlier frames of the stream grew. */
+static int stream_frame(ZSTD_DCtx *d, const uint8_t *f, size_t fsz,
+                        const ZSTD_frameHeader *fh, uint8_t *out, size_t cap,
+                        size_t *made)
+{
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+    ZSTD_outBuffer ob = {out, cap, 0};
+    size_t r = 1;
+    for (int part = 0; part < 2; part++) {
+        ZSTD_inBuffer ib = {f, part ? fsz : fh->headerSize,
+                            part ? fh->headerSize : 0};
+        do {
+            size_t before = ib.pos, had = ob.pos;
+            r = ZSTD_decompressStream(d, &ob, &ib);
+            if (ZSTD_isError(r))
+                return REF_CORRUPT;
+            if (r != 0 && ob.pos == ob.size)
+                return REF_TOO_BIG;
+            if (ib.pos == before && ob.pos == had)
+                break;
+        } while (r != 0 && ib.pos < ib.size);
+    }
+    *made = ob.pos;
+    if (r != 0 || (fh->frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&
+                   ob.pos != fh->frameContentSize))
+        return REF_CORRUPT;
+    return REF_OK;
+}
+
+static int reference_frames(ZSTD_DCtx *d, ZSTD_DCtx *sd, const uint8_t *src,
+                            size_t n, uint8_t *out, size_t cap, size_t *out_len)
+{
     *out_len = 0;
     if (n == 0)
         return REF_CORRUPT;
@@ -105,8 +154,19 @@ static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
             return REF_WINDOW;
         if (ZSTD_isError(fsz))
             return REF_CORRUPT;
-        if (hr == 0 && fh.frameType == ZSTD_frame && !blocks_fit(src + pos, fsz, &fh))
+        int zframe = hr == 0 && fh.frameType == ZSTD_frame;
+        if (zframe && !blocks_fit(src + pos, fsz, &fh))
             return REF_CORRUPT;
+        if (zframe && !decoded_whole(&fh, fsz)) {
+            size_t made = 0;
+            int v = stream_frame(sd, src + pos, fsz, &fh, out + *out_len,
+                                 cap - *out_len, &made);
+            if (v != REF_OK)
+                return v;
+            *out_len += made;
+            pos += fsz;
+            continue;
+        }
         size_t r = ZSTD_decompressDCtx(d, out + *out_len, cap - *out_len,
                                        src + pos, fsz);
         if (ZSTD_isError(r))
@@ -117,6 +177,21 @@ static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
         pos += fsz;
     }
     return REF_OK;
+}
+
+static int reference(const uint8_t *src, size_t n, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+    static ZSTD_DCtx *d;
+    if (!d && !(d = ZSTD_createDCtx()))
+        abort();
+    ZSTD_DCtx *sd = ZSTD_createDCtx();
+    if (!sd || ZSTD_isError(ZSTD_DCtx_setParameter(sd, ZSTD_d_windowLogMax,
+                                                   27)))
+        abort();
+    int v = reference_frames(d, sd, src, n, out, cap, out_len);
+    ZSTD_freeDCtx(sd);
+    return v;
 }
 
 /* Runs the stage once; the output (up to OUT_MAX) in out, the error's
