@@ -211,8 +211,11 @@ static int pool_new(zstd_ctx *z, sluice_output *out, int workers,
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
     p->n_workers = workers;
-    /* Done by the stage's thread, a job is out before the next starts. */
-    p->n_jobs = workers ? workers + 2 : 1;
+    /* Decoding on the stage's thread, a frame is out before the next
+     * starts: one job (its buffers are a whole frame's). */
+    p->n_jobs = workers ? workers + 2
+                : z->direction == SLUICE_REVERSE ? 1
+                                                 : 2;
     int n_ctx = workers ? workers : 1;
     p->jobs = calloc((size_t)p->n_jobs, sizeof *p->jobs);
     p->tids = calloc((size_t)n_ctx, sizeof *p->tids);
