@@ -32,9 +32,10 @@
  * a job's buffer forward, out of it reverse (the output API reserves one
  * block at a time, so workers cannot write into the chain's blocks).
  *
- * Memory: (workers + 2) jobs, each an input and an output buffer of up to
- * a frame (huge pages from 1 MiB; forward, a slot's input starts at 256
- * KiB), charged to the run's budget.
+ * Memory: (workers + 2) jobs (decoding on the stage's thread, one), each
+ * an input and an output buffer of up to a frame (huge pages from 1 MiB;
+ * forward, a slot's input starts at 256 KiB), charged to the run's
+ * budget.
  */
 #include <stdlib.h>
 #include <string.h>
