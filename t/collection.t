@@ -363,6 +363,21 @@ hostile splitjunk 'a malformed split field' \
     "lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100:'))"
 hostile splitv1 'a split field in a sluice-manifest/1' \
     "lines[0] = 'sluice-manifest/1'; lines.insert(-2, $S'f', 300, lines[1].split()[1], '1:3:100'))"
+# Numbers are plain digits (FORMAT.md 5.3), not what strtoull would read.
+hostile sizejunk 'a size with a trailing byte ("6x")' \
+    "lines.insert(-2, $S'f', '6x', lines[1].split()[1], '1'))"
+hostile sizeneg 'a negative size' \
+    "lines.insert(-2, $S'f', '-6', lines[1].split()[1], '1'))"
+hostile sizeplus 'a size with a "+"' \
+    "lines.insert(-2, $S'f', '+6', lines[1].split()[1], '1'))"
+hostile sizebig 'a size beyond 2^64-1' \
+    "lines.insert(-2, $S'f', '18446744073709551616', lines[1].split()[1], '1'))"
+hostile modebig 'a mode above 07777' \
+    "lines.insert(-2, ($E'sub/h')).replace(' 0777 ', ' 17777 '))"
+hostile uidbig 'a uid beyond 2^32-1' \
+    "lines.insert(-2, ($E'sub/h')).replace(' 0777 0 ', ' 0777 4294967296 '))"
+hostile timeplus 'a time line "+5"' \
+    "lines[:] = ['time +5' if l.startswith('time ') else l for l in lines]"
 # A version-1 manifest (as written before split files) is still read.
 sed '1s|^sluice-manifest/[34]$|sluice-manifest/1|; /^O /d' "$T_TMP/manifest.orig" >"$HM"
 is "$(head -1 "$HM")" "sluice-manifest/1" "a version-1 manifest"
@@ -421,6 +436,22 @@ mkdir -p "$T_TMP/rh-ok"
 expect_ok "the untouched collection restores" \
     "$SLUICE" restore --from "$H" -C "$T_TMP/rh-ok"
 is "$(readlink "$T_TMP/rh-ok/d")" "$O/vdir" "  with its symlink"
+# The INDEX's numbers are plain digits and its kind full or incremental
+# (FORMAT.md 5.4): a count read as far as strtoull goes is refused.
+cp "$H/INDEX" "$T_TMP/index.orig"
+for edit in 's/ full \([0-9]*\) / full \1x /' 's/ full / fullish /' \
+    's/^\(B [^ ]*\) \([0-9]*\) /\1 +\2 /'; do
+    sed "$edit" "$T_TMP/index.orig" >"$H/INDEX"
+    if cmp -s "$H/INDEX" "$T_TMP/index.orig"; then
+        fail "the edit $edit changed the INDEX"
+        continue
+    fi
+    expect_fail 4 "backups refuses an INDEX edited with $edit" \
+        "$SLUICE" backups --from "$H"
+    like "$(cat "$ERR")" "*malformed index line at line *" "  says which line"
+done
+cp "$T_TMP/index.orig" "$H/INDEX"
+expect_ok "the INDEX put back lists again" "$SLUICE" backups --from "$H"
 
 # ---- interrupted: SIGINT during backup, SIGTERM during verify ---------------
 SLUICE_PASSPHRASE=correct-horse

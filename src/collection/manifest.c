@@ -580,31 +580,54 @@ static const char *parse_obj(const char *s, int version, mentry *e)
     return NULL;
 }
 
-/* The usual numeric field, 1 to 19 digits of base 8 or 10 and nothing
- * else, into *v (19 decimal digits cannot overflow 64 bits): 1, or 0 for
- * any other text.  The fields below read it without strtoull's locale
- * cost and hand any other text to strtoull/strtoll as before, so what an
- * entry's numbers accept is unchanged. */
-static int plain_digits(const char *s, unsigned base, unsigned long long *v)
+/* A numeric field: digits of base 8 or 10 and nothing else (no sign,
+ * blank or trailing byte), at most max: 0, or -1.  The records are
+ * contracts (FORMAT.md 5.3, 5.4): what sluice writes parses, any other
+ * text is refused rather than read as far as strtoull would go. */
+static int field_u(const char *s, unsigned base, uint64_t max, uint64_t *v)
 {
-    size_t i = 0;
-    for (*v = 0; i < 19 && s[i] >= '0' && (unsigned)(s[i] - '0') < base; i++)
-        *v = *v * base + (unsigned)(s[i] - '0');
-    return i > 0 && !s[i];
+    uint64_t x = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d >= base || x > (max - d) / base)
+            return -1;
+        x = x * base + d;
+    }
+    *v = x;
+    return 0;
 }
 
-static unsigned long long field_u(const char *s, unsigned base)
+/* The same with an optional '-', within int64_t (times before 1970). */
+static int field_s(const char *s, int64_t *v)
 {
-    unsigned long long v;
-    return plain_digits(s, base, &v) ? v : strtoull(s, NULL, (int)base);
+    int neg = *s == '-';
+    uint64_t x;
+    if (field_u(s + neg, 10, (uint64_t)INT64_MAX + (unsigned)neg, &x) < 0)
+        return -1;
+    *v = !neg ? (int64_t)x : x > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)x;
+    return 0;
 }
 
-static long long field_s(const char *s)
+/* The numbers of an "E" line, f[2] .. f[11], into e: 0 or -1. */
+static int entry_numbers(char **f, mentry *e)
 {
-    unsigned long long v;
-    return plain_digits(s, 10, &v) && v <= (unsigned long long)LLONG_MAX
-               ? (long long)v
-               : strtoll(s, NULL, 10);
+    uint64_t mode, uid, gid;
+    if (field_u(f[2], 8, 07777, &mode) < 0 ||
+        field_u(f[3], 10, UINT32_MAX, &uid) < 0 ||
+        field_u(f[4], 10, UINT32_MAX, &gid) < 0 ||
+        field_u(f[5], 10, UINT64_MAX, &e->size) < 0 ||
+        field_s(f[6], &e->mtime_ns) < 0 || field_s(f[7], &e->ctime_ns) < 0 ||
+        field_u(f[8], 10, UINT64_MAX, &e->ino) < 0 ||
+        field_u(f[9], 10, UINT64_MAX, &e->dev) < 0 ||
+        field_u(f[10], 10, UINT64_MAX, &e->nlink) < 0 ||
+        field_u(f[11], 10, UINT64_MAX, &e->rdev) < 0)
+        return -1;
+    e->mode = (unsigned)mode;
+    e->uid = (unsigned)uid;
+    e->gid = (unsigned)gid;
+    return 0;
 }
 
 /* Fields f[0..n) of an "E" line into e: NULL, or why it is refused
@@ -615,16 +638,9 @@ static const char *parse_entry(mlist *l, mentry *e, char **f, size_t n,
     if (strlen(f[1]) != 1 || !strchr("fdlcbp", f[1][0]))
         return "";
     e->type = f[1][0];
-    e->mode = (unsigned)field_u(f[2], 8) & 07777;
-    e->uid = (unsigned)field_u(f[3], 10);
-    e->gid = (unsigned)field_u(f[4], 10);
-    e->size = field_u(f[5], 10);
-    e->mtime_ns = field_s(f[6]);
-    e->ctime_ns = field_s(f[7]);
-    e->ino = field_u(f[8], 10);
-    e->dev = field_u(f[9], 10);
-    e->nlink = field_u(f[10], 10);
-    e->rdev = field_u(f[11], 10);
+    if (entry_numbers(f, e) < 0)
+        return "a number field not plain digits (mode octal, up to 07777; "
+               "times may be negative)";
     if (strcmp(f[12], "-") && !(e->sha = strndup(f[12], 64)))
         return "out of memory";
     if (!manifest_id_ok(f[13]))
@@ -697,7 +713,8 @@ static int parse_header(mparse *p, char **f, size_t n)
         if (p->seen_time++)
             return merr(m, err, cap, "manifest", "a second \"time\" line",
                         lineno);
-        m->time = strtoll(f[1], NULL, 10);
+        if (field_s(f[1], &m->time) < 0)
+            return merr(m, err, cap, "time", "not a decimal number", lineno);
     } else if (!strcmp(f[0], "parent") && n == 2) {
         const char *par = strcmp(f[1], "-") ? f[1] : NULL;
         if (par && !manifest_id_ok(par))
@@ -990,17 +1007,18 @@ int index_parse(char *text, index_t *ix, char *err, size_t cap)
         ixent *e = index_push(ix);
         if (!e || esc_decode(f[3]) < 0 || esc_decode(f[9]) < 0 ||
             !manifest_id_ok(f[1]) ||
-            (strcmp(f[8], "-") && !manifest_id_ok(f[8]))) {
+            (strcmp(f[8], "-") && !manifest_id_ok(f[8])) ||
+            (strcmp(f[4], "full") && strcmp(f[4], "incremental")) ||
+            field_s(f[2], &e->time) < 0 ||
+            field_u(f[5], 10, UINT64_MAX, &e->files) < 0 ||
+            field_u(f[6], 10, UINT64_MAX, &e->bytes_in) < 0 ||
+            field_u(f[7], 10, UINT64_MAX, &e->bytes_stored) < 0) {
             index_free(ix);
             return perr(err, cap, "index line", lineno);
         }
         e->id = strdup(f[1]);
-        e->time = strtoll(f[2], NULL, 10);
         e->host = strdup(f[3]);
         e->full = !strcmp(f[4], "full");
-        e->files = strtoull(f[5], NULL, 10);
-        e->bytes_in = strtoull(f[6], NULL, 10);
-        e->bytes_stored = strtoull(f[7], NULL, 10);
         e->parent = strcmp(f[8], "-") ? strdup(f[8]) : NULL;
         e->dest = strdup(f[9]);
         if (!e->id || !e->host || !e->dest ||
