@@ -80,7 +80,7 @@ static int load_row(void *arg, size_t i)
     table *t = arg;
     row *r = &t->r[i];
     manifest m = {0};
-    int ex = load_manifest(t->k, r->e->id, &m);
+    int ex = load_manifest_head(t->k, r->e->id, &m);
     if (ex)
         return ex; /* said */
     r->paths = shown_paths(m.paths);

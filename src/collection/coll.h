@@ -67,6 +67,8 @@ int load_index(coll *k, int must);
  * and records it in the client's state: every INDEX write goes here. */
 int put_index(coll *k, os_err *err);
 int load_manifest(coll *k, const char *id, manifest *m);
+/* The same, its header lines only (mparse_new_head): no entries. */
+int load_manifest_head(coll *k, const char *id, manifest *m);
 /* Writes a record (manifest_write, index_write, loc_write) as an object. */
 int put_record(coll *k, const char *name,
                int (*writer)(FILE *, const void *), const void *arg,

@@ -277,7 +277,7 @@ static int feed_manifest(void *arg, const uint8_t *d, size_t n)
     return mparse_feed(arg, (const char *)d, n) < 0 ? SLUICE_E_FORMAT : 0;
 }
 
-int load_manifest(coll *k, const char *id, manifest *m)
+static int load(coll *k, const char *id, manifest *m, int head_only)
 {
     char name[512];
     snprintf(name, sizeof name, "backups/%s/MANIFEST", id);
@@ -287,7 +287,7 @@ int load_manifest(coll *k, const char *id, manifest *m)
      * entries, every page of it a fault), its lines parsed while the
      * rest is still being decrypted and decompressed.  Nothing is used
      * unless the whole run succeeds (authenticated to its end). */
-    mparse *p = mparse_new(m);
+    mparse *p = head_only ? mparse_new_head(m) : mparse_new(m);
     if (!p)
         return say("%s/%s: out of memory", k->root, name), EXIT_INTERNAL;
     int rc = os_get_consume(&k->o, k->root, name, feed_manifest, p, NULL,
@@ -312,6 +312,16 @@ int load_manifest(coll *k, const char *id, manifest *m)
         return EXIT_FORMAT;
     }
     return 0;
+}
+
+int load_manifest(coll *k, const char *id, manifest *m)
+{
+    return load(k, id, m, 0);
+}
+
+int load_manifest_head(coll *k, const char *id, manifest *m)
+{
+    return load(k, id, m, 1);
 }
 
 const os_sum *object_sum(const mentry *e, unsigned n, os_sum *s)

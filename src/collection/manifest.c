@@ -668,6 +668,7 @@ struct mparse {
     int version, ended, seen_id, seen_host, seen_time, seen_parent;
     size_t lineno, total;
     int failed, stopped; /* stopped: a NUL (the text ends there)     */
+    int head_only;       /* E, D and O lines passed over             */
     char *line;          /* the line being put together              */
     size_t len, cap;
     char err[256];
@@ -742,6 +743,11 @@ static int parse_line(mparse *p, char *line)
     size_t cap = sizeof p->err, lineno = ++p->lineno;
     if (lineno == 1)
         return parse_version(p, line);
+    /* Head only: a line whose first field (as split makes it) is E, D
+     * or O is passed over. */
+    const char *c = line + strspn(line, " ");
+    if (p->head_only && !p->ended && *c && strchr("EDO", *c) && c[1] == ' ')
+        return 0;
     size_t n = split(line, f, 20);
     if (n == 0)
         return 0;
@@ -785,6 +791,14 @@ mparse *mparse_new(manifest *m)
     memset(m, 0, sizeof *m);
     p->m = m;
     p->version = 1;
+    return p;
+}
+
+mparse *mparse_new_head(manifest *m)
+{
+    mparse *p = mparse_new(m);
+    if (p)
+        p->head_only = 1;
     return p;
 }
 

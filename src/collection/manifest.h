@@ -126,6 +126,10 @@ int manifest_parse(char *text, manifest *m, char *err, size_t cap);
  * would and frees the parser; mparse_free drops it (and m) unended. */
 typedef struct mparse mparse;
 mparse *mparse_new(manifest *m);
+/* The same for what needs only a backup's header lines (id, host, time,
+ * parent, paths): E, D and O lines are passed over unparsed, so m has no
+ * entries and no object records; the text must still end with "end". */
+mparse *mparse_new_head(manifest *m);
 int mparse_feed(mparse *p, const char *data, size_t n);
 /* Whether the text was refused already (mparse_end says why). */
 int mparse_failed(const mparse *p);

@@ -12,6 +12,8 @@
  *     very same bytes (write/parse/write is a fixed point), so nothing a
  *     parser accepts is lost or changed by a rewrite of the file;
  *   - esc_write then esc_decode gives back the decoded string;
+ *   - the header-only parse (mparse_new_head) accepts what the whole
+ *     parse accepts, with the same header;
  *   - an accepted MANIFEST has its id and host, and every entry path is
  *     a relative, canonical member name ("." or a/b, no "..", no empty or
  *     "." component, no leading "/"), each once: src/collection.c restore
@@ -88,12 +90,44 @@ typedef int (*parse_fn)(char *, void *, char *, size_t);
 typedef int (*write_fn)(FILE *, const void *);
 typedef void (*free_fn)(void *);
 
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* What the header-only parse (sluice backups) makes of a text the whole
+ * parse accepted: accepted too, with the same header and no entries. */
+static void check_head(const char *text, const manifest *whole)
+{
+    manifest h;
+    char err[512] = "";
+    mparse *p = mparse_new_head(&h);
+    if (!p)
+        abort();
+    if (mparse_feed(p, text, strlen(text)) < 0 ||
+        mparse_end(p, err, sizeof err) < 0)
+        BUG("the header-only parse refused an accepted MANIFEST: %s", err);
+    if (!same_str(h.id, whole->id) || !same_str(h.host, whole->host) ||
+        !same_str(h.parent, whole->parent) ||
+        !same_str(h.paths, whole->paths) || h.time != whole->time)
+        BUG("the header-only parse read another header");
+    if (h.entries.n || h.n_objs || h.n_deleted)
+        BUG("the header-only parse kept entries or records");
+    manifest_free(&h);
+}
+
 /* An accepted MANIFEST's object records (version 3) are sorted and
  * each object is listed once: manifest_obj() bsearches them. */
 static int p_manifest(char *t, void *o, char *e, size_t c)
 {
+    char *text = strdup(t);
+    if (!text)
+        abort();
     int rc = manifest_parse(t, o, e, c);
     const manifest *m = o;
+    if (rc == 0)
+        check_head(text, m);
+    free(text);
     for (size_t i = 1; rc == 0 && i < m->n_objs; i++) {
         int d = strcmp(m->objs[i - 1].bid, m->objs[i].bid);
         if (d > 0 || (d == 0 && m->objs[i - 1].n >= m->objs[i].n))
