@@ -344,8 +344,8 @@ static int run_groups(groups *G, size_t n)
             G->start[ng++] = i;
     G->start[ng] = n;
     /* Objects side by side keep the cores busy: zstd's decoding workers
-     * would only take turns with the other runs' (and add a buffer of
-     * each frame, first touched in every run). */
+     * would only take turns with the other runs' (and add their jobs'
+     * buffers, first touched in every run; one thread keeps one job). */
     char threads[16];
     const char *was = G->k->o.threads;
     unsigned width = coll_width(), cores = coll_cores();
