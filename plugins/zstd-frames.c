@@ -442,7 +442,6 @@ typedef struct cutter {
     int walk;         /* the frame's blocks are walked (header read) */
     unsigned long long skip; /* C_SKIP: bytes left                   */
     size_t stream_last;      /* the streaming decoder's last hint    */
-    size_t in_max;    /* C_PAR: the most the frame may take          */
     frame_check fc;
 } cutter;
 
@@ -518,6 +517,14 @@ static int to_stream(cutter *c, const uint8_t *gathered, size_t n,
     return 0;
 }
 
+/* The most a frame decoded whole may take: more than any zstd makes of
+ * its declared size goes to the streaming decoder. */
+static size_t whole_in_max(const ZSTD_frameHeader *fh)
+{
+    return ZSTD_compressBound((size_t)fh->frameContentSize) +
+           ZSTD_FRAMEHEADERSIZE_MAX + CHECKSUM + BLOCK_HEADER;
+}
+
 /* A frame whose header was read: to a worker, skipped, or streamed. */
 static int frame_start(cutter *c, sluice_error *err)
 {
@@ -540,11 +547,9 @@ static int frame_start(cutter *c, sluice_error *err)
         return to_stream(c, c->head, hs, err);
     int rc = 0;
     job *j = next_slot(c->p, &rc, err);
-    size_t in_max = ZSTD_compressBound((size_t)fh->frameContentSize) +
-                    ZSTD_FRAMEHEADERSIZE_MAX + CHECKSUM + BLOCK_HEADER;
     if (!j)
         return rc;
-    if (buf_reserve(c->p, &j->in, &j->in_cap, in_max) < 0 ||
+    if (buf_reserve(c->p, &j->in, &j->in_cap, whole_in_max(fh)) < 0 ||
         buf_reserve(c->p, &j->out, &j->out_cap,
                     (size_t)fh->frameContentSize) < 0) {
         /* Over the budget: the streaming decoder may need less (its
@@ -553,7 +558,6 @@ static int frame_start(cutter *c, sluice_error *err)
     }
     memcpy(j->in, c->head, hs);
     j->in_len = hs;
-    c->in_max = in_max;
     j->out_len = (size_t)fh->frameContentSize;
     c->j = j;
     c->mode = C_PAR;
@@ -698,11 +702,10 @@ static ptrdiff_t cut_blocks(cutter *c, const uint8_t *d, size_t n,
 {
     job *j = c->j;
     size_t k;
-    /* What a piece may take, before it is walked: more than any zstd
-     * makes of the declared size goes to the streaming decoder (in_max,
+    /* What a piece may take, before it is walked (against the bound,
      * not the buffer's size, which an earlier frame may have grown). */
     size_t room = c->payload ? c->payload : BLOCK_HEADER - c->bh_len;
-    if (j->in_len + (room < n ? room : n) > c->in_max) {
+    if (j->in_len + (room < n ? room : n) > whole_in_max(&c->fh)) {
         int rc = par_to_stream(c, err);
         return rc < 0 ? rc : 0;
     }

@@ -319,9 +319,9 @@ static int run_tar(cli *c, session *s, loader *l)
         if (to_out) {
             kv_add(&arch, c->to_stdout ? "to-stdout" : "list", "1");
             endpoint(c, "-", &oe, &job.sink);
-        }
-        if (!to_out)
+        } else {
             job.sink_depth = 16; /* 4 MiB: doc/PERFORMANCE.md */
+        }
         at->name = preset_archive_stage();
         at->options = arch.kv;
         at->n_options = arch.n;

@@ -493,21 +493,31 @@ static int once(char **slot, int *seen, const char *v)
     return v && !*slot ? -1 : 0;
 }
 
-/* A decimal number of digits only, 1..max; advances *s past it. */
-static int num(const char **s, uint64_t max, uint64_t *out)
+/* One or more digits of base 8 or 10, at most max (no sign, no blank);
+ * advances *s past them.  0, or -1 (no digit, or over max). */
+static int digits(const char **s, unsigned base, uint64_t max, uint64_t *out)
 {
     const char *p = *s;
     uint64_t v = 0;
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (max - (uint64_t)(*p - '0')) / 10)
+    for (; (unsigned)(*p - '0') < base; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (max - d) / base)
             return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
+        v = v * base + d;
     }
-    if (v == 0)
+    if (p == *s)
         return -1;
     *s = p;
+    *out = v;
+    return 0;
+}
+
+/* A decimal number of digits only, 1..max; advances *s past it. */
+static int num(const char **s, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (digits(s, 10, max, &v) < 0 || v == 0)
+        return -1;
     *out = v;
     return 0;
 }
@@ -586,17 +596,7 @@ static const char *parse_obj(const char *s, int version, mentry *e)
  * text is refused rather than read as far as strtoull would go. */
 static int field_u(const char *s, unsigned base, uint64_t max, uint64_t *v)
 {
-    uint64_t x = 0;
-    if (!*s)
-        return -1;
-    for (; *s; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (d >= base || x > (max - d) / base)
-            return -1;
-        x = x * base + d;
-    }
-    *v = x;
-    return 0;
+    return digits(&s, base, max, v) < 0 || *s ? -1 : 0;
 }
 
 /* The same with an optional '-', within int64_t (times before 1970). */
